@@ -1,0 +1,66 @@
+/// The outcome of a policy evaluation for one action.
+public struct PolicyDecision: Sendable, Codable, Equatable {
+    public enum Outcome: String, Sendable, Codable {
+        case allow
+        case deny
+        case requireApproval = "require_approval"
+    }
+
+    /// Conditions attached to an allow.
+    public struct Constraints: Sendable, Codable, Equatable {
+        public var disclosureRequired: Bool
+        public var maxClassification: Classification?
+        public var allowedTransitions: [String]
+
+        public init(disclosureRequired: Bool = false, maxClassification: Classification? = nil, allowedTransitions: [String] = []) {
+            self.disclosureRequired = disclosureRequired
+            self.maxClassification = maxClassification
+            self.allowedTransitions = allowedTransitions
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case disclosureRequired = "disclosure_required"
+            case maxClassification = "max_classification"
+            case allowedTransitions = "allowed_transitions"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            disclosureRequired = try container.decodeIfPresent(Bool.self, forKey: .disclosureRequired) ?? false
+            maxClassification = try container.decodeIfPresent(Classification.self, forKey: .maxClassification)
+            allowedTransitions = try container.decodeIfPresent([String].self, forKey: .allowedTransitions) ?? []
+        }
+    }
+
+    public var decision: Outcome
+    public var policyApplied: String
+    public var reason: String
+    public var constraints: Constraints
+
+    public init(decision: Outcome, policyApplied: String, reason: String, constraints: Constraints = .init()) {
+        self.decision = decision
+        self.policyApplied = policyApplied
+        self.reason = reason
+        self.constraints = constraints
+    }
+
+    /// The decision used whenever the policy engine cannot answer: fail closed.
+    public static func unavailable(_ why: String) -> PolicyDecision {
+        PolicyDecision(decision: .deny, policyApplied: "engine-unavailable", reason: "policy engine unavailable: \(why)")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case decision
+        case policyApplied = "policy_applied"
+        case reason
+        case constraints
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        decision = try container.decode(Outcome.self, forKey: .decision)
+        policyApplied = try container.decodeIfPresent(String.self, forKey: .policyApplied) ?? ""
+        reason = try container.decodeIfPresent(String.self, forKey: .reason) ?? ""
+        constraints = try container.decodeIfPresent(Constraints.self, forKey: .constraints) ?? .init()
+    }
+}

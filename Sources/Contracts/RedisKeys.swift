@@ -1,0 +1,69 @@
+/// Every Redis key the fleet uses comes from here.
+///
+/// Tenant keys carry the tenant inside a Redis Cluster hash tag (`{t:<tenant>}`), so all keys of
+/// one tenant live in one slot and per-tenant scripts work on a cluster. Global keys hold tenant
+/// ids at most, never tenant data.
+public enum RedisKeys {
+    public static let root = "oc"
+    /// The consumer group every worker of a kind joins.
+    public static let consumerGroup = "workers"
+
+    /// `oc:{t:<tenant>}`: the prefix shared by all of a tenant's keys.
+    public static func tenantPrefix(_ tenant: TenantID) -> String { "\(root):{t:\(tenant.rawValue)}" }
+
+    /// The tenant's job stream for `kind`.
+    public static func stream(tenant: TenantID, kind: JobKind) -> String {
+        "\(tenantPrefix(tenant)):stream:\(kind.rawValue)"
+    }
+
+    /// The status hash of one job.
+    public static func job(tenant: TenantID, id: String) -> String { "\(tenantPrefix(tenant)):job:\(id)" }
+
+    /// Delayed and retrying jobs of `kind`, scored by the time they are due (ms).
+    public static func delayed(tenant: TenantID, kind: JobKind) -> String {
+        "\(tenantPrefix(tenant)):delayed:\(kind.rawValue)"
+    }
+
+    /// A delayed job's envelope, held until it is due.
+    public static func envelope(tenant: TenantID, id: String) -> String {
+        "\(tenantPrefix(tenant)):envelope:\(id)"
+    }
+
+    /// The dead-letter stream for `kind`.
+    public static func deadLetters(tenant: TenantID, kind: JobKind) -> String {
+        "\(tenantPrefix(tenant)):dlq:\(kind.rawValue)"
+    }
+
+    /// Maps an idempotency key to the first job's id.
+    public static func idempotency(tenant: TenantID, key: String) -> String {
+        "\(tenantPrefix(tenant)):idem:\(key)"
+    }
+
+    /// A rate-limit window for `subject` (e.g. `tenant` or `user:<id>`).
+    public static func rateLimit(tenant: TenantID, subject: String) -> String {
+        "\(tenantPrefix(tenant)):ratelimit:\(subject)"
+    }
+
+    /// The counter the `noop` job increments.
+    public static func noopCounter(tenant: TenantID) -> String { "\(tenantPrefix(tenant)):noop:done" }
+
+    /// The pattern matching every key of `tenant` (for SCAN in tests and admin tools).
+    public static func tenantPattern(_ tenant: TenantID) -> String { "\(root):{t:\(tenant.rawValue)}:*" }
+
+    // MARK: Global keys (tenant ids only)
+
+    /// Set of tenants that may have undelivered jobs of `kind`.
+    public static func readyTenants(kind: JobKind) -> String { "\(root):ready:\(kind.rawValue)" }
+
+    /// Set of every tenant that has ever had a job of `kind` (the recoverer walks it).
+    public static func knownTenants(kind: JobKind) -> String { "\(root):tenants:\(kind.rawValue)" }
+
+    /// Sorted set of tenants with delayed jobs of `kind`, scored by their earliest due time.
+    public static func delayedIndex(kind: JobKind) -> String { "\(root):delayed:\(kind.rawValue)" }
+
+    /// A short stream whose entries wake idle workers of `kind` (it carries no job data).
+    public static func wakeups(kind: JobKind) -> String { "\(root):wake:\(kind.rawValue)" }
+
+    /// Sorted set of live consumers of `kind`, scored by their last heartbeat (ms).
+    public static func consumers(kind: JobKind) -> String { "\(root):consumers:\(kind.rawValue)" }
+}

@@ -1,0 +1,195 @@
+import Contracts
+import RedisClient
+
+extension JobConsumer {
+    /// The tenants maintenance walks: the explicit list, or every tenant that had such a job.
+    func maintainedTenants() async throws -> [TenantID] {
+        if let tenants { return tenants }
+        return try await queue.knownTenants(kind: kind)
+    }
+
+    /// Claims entries other consumers left idle past the visibility timeout (their worker died)
+    /// with XAUTOCLAIM, up to `limit`. Each comes back with its delivery count, which raises its
+    /// attempt number.
+    public func reclaimStalled(limit: Int) async throws -> [DeliveredJob] {
+        guard limit > 0 else { return [] }
+        let idle = String(queue.configuration.visibilityTimeout.milliseconds)
+        var reclaimed: [DeliveredJob] = []
+        let tenants = try await maintainedTenants()
+        for start in stride(from: 0, to: tenants.count, by: 200) {
+            if reclaimed.count >= limit { break }
+            let chunk = Array(tenants[start..<min(start + 200, tenants.count)])
+            let count = String(max(1, min(100, limit - reclaimed.count)))
+            let replies = try await queue.redis.send(
+                chunk.map {
+                    RedisCommand("XAUTOCLAIM", [RedisKeys.stream(tenant: $0, kind: kind), group, name, idle, "0-0", "COUNT", count])
+                })
+            var claimed: [(TenantID, [RedisValue])] = []
+            for (tenant, reply) in zip(chunk, replies) {
+                guard let parts = reply.array, parts.count >= 2, let entries = parts[1].array, !entries.isEmpty else { continue }
+                claimed.append((tenant, entries))
+            }
+            if claimed.isEmpty { continue }
+            // XAUTOCLAIM does not report delivery counts; XPENDING for our own claimed range does.
+            let counts = try await queue.redis.send(
+                claimed.map { tenant, entries in
+                    let ids = entries.compactMap { $0.array?.first?.string }
+                    return RedisCommand(
+                        "XPENDING",
+                        [
+                            RedisKeys.stream(tenant: tenant, kind: kind), group, ids.first ?? "-", ids.last ?? "+", String(ids.count + 10),
+                            name,
+                        ])
+                })
+            for ((tenant, entries), pending) in zip(claimed, counts) {
+                var deliveries: [String: Int] = [:]
+                for row in pending.array ?? [] {
+                    if let fields = row.array, fields.count >= 4, let id = fields[0].string {
+                        deliveries[id] = Int(fields[3].int ?? 1)
+                    }
+                }
+                for entry in entries {
+                    guard let id = entry.array?.first?.string,
+                        let job = parseEntry(entry, tenant: tenant, deliveries: deliveries[id] ?? 2)
+                    else { continue }
+                    reclaimed.append(job)
+                }
+            }
+        }
+        if !reclaimed.isEmpty {
+            logger.warning(
+                "reclaimed stalled jobs", metadata: ["job.kind": "\(kind)", "count": "\(reclaimed.count)", "consumer": "\(name)"])
+        }
+        return reclaimed
+    }
+
+    /// Resets the idle time of long-running jobs this consumer still owns, so they are never
+    /// reclaimed while it lives. Entries another consumer has taken over are left alone.
+    public func extendClaims(_ jobs: [DeliveredJob]) async throws {
+        if jobs.isEmpty { return }
+        let byTenant = Dictionary(grouping: jobs, by: \.tenant)
+        let tenants = Array(byTenant.keys)
+        let owned = try await queue.redis.send(
+            tenants.map { tenant in
+                let ids = byTenant[tenant]!.map(\.entryID).sorted(by: Self.entryIDLess)
+                return RedisCommand(
+                    "XPENDING", [RedisKeys.stream(tenant: tenant, kind: kind), group, ids.first!, ids.last!, String(ids.count + 100), name])
+            })
+        var claims: [RedisCommand] = []
+        for (tenant, reply) in zip(tenants, owned) {
+            let mine = Set((reply.array ?? []).compactMap { $0.array?.first?.string })
+            let ids = byTenant[tenant]!.map(\.entryID).filter(mine.contains)
+            if ids.isEmpty { continue }
+            claims.append(RedisCommand("XCLAIM", [RedisKeys.stream(tenant: tenant, kind: kind), group, name, "0"] + ids + ["JUSTID"]))
+        }
+        if !claims.isEmpty { _ = try await queue.redis.send(claims) }
+    }
+
+    static func entryIDLess(_ lhs: String, _ rhs: String) -> Bool {
+        func parts(_ id: String) -> (UInt64, UInt64) {
+            let pieces = id.split(separator: "-")
+            return (UInt64(pieces.first ?? "") ?? 0, UInt64(pieces.count > 1 ? pieces[1] : "") ?? 0)
+        }
+        return parts(lhs) < parts(rhs)
+    }
+
+    /// Moves delayed and retrying jobs that are due into their streams. Returns how many moved.
+    ///
+    /// The per-kind index (tenant → earliest due time) is fixed up after each tenant's script
+    /// and then re-checked against the tenant's set, so a job delayed concurrently keeps its
+    /// place in the index.
+    @discardableResult
+    public func promoteDueJobs() async throws -> Int {
+        let index = RedisKeys.delayedIndex(kind: kind)
+        var moved = 0
+        while true {
+            let now = Clock.milliseconds()
+            let reply = try await queue.redis.send(RedisCommand("ZRANGEBYSCORE", [index, "-inf", String(now), "LIMIT", "0", "100"]))
+            var due = (reply.array ?? []).compactMap { $0.string.flatMap { try? TenantID($0) } }
+            let fetched = due.count
+            if let tenants { due = due.filter(tenants.contains) }
+            if due.isEmpty { return moved }
+            let results = try await queue.redis.send(
+                due.map { tenant in
+                    QueueScripts.promote.command(
+                        keys: [RedisKeys.delayed(tenant: tenant, kind: kind), RedisKeys.stream(tenant: tenant, kind: kind)],
+                        arguments: [String(now), "500", RedisKeys.tenantPrefix(tenant)])
+                })
+            var fixups: [RedisCommand] = []
+            var nextDue: [Int64] = []
+            var woken: [TenantID] = []
+            for (tenant, result) in zip(due, results) {
+                let values = try result.orThrow("promote").array ?? []
+                let count = Int(values.first?.int ?? 0)
+                let next = values.count > 1 ? values[1].int ?? -1 : -1
+                moved += count
+                if count > 0 { woken.append(tenant) }
+                nextDue.append(next)
+                fixups.append(
+                    next < 0
+                        ? RedisCommand("ZREM", [index, tenant.rawValue])
+                        : RedisCommand("ZADD", [index, String(next), tenant.rawValue]))
+                fixups.append(RedisCommand("ZRANGE", [RedisKeys.delayed(tenant: tenant, kind: kind), "0", "0", "WITHSCORES"]))
+            }
+            for tenant in woken { fixups.append(RedisCommand("SADD", [RedisKeys.readyTenants(kind: kind), tenant.rawValue])) }
+            if !woken.isEmpty { fixups.append(JobQueue.wakeCommand(kind: kind)) }
+            let checks = try await queue.redis.send(fixups)
+            var repairs: [RedisCommand] = []
+            for (offset, tenant) in due.enumerated() {
+                let earliest = checks[offset * 2 + 1].array
+                guard let earliest, earliest.count == 2, let score = earliest[1].int else { continue }
+                if nextDue[offset] < 0 || score < nextDue[offset] {
+                    repairs.append(RedisCommand("ZADD", [index, "LT", String(score), tenant.rawValue]))
+                }
+            }
+            if !repairs.isEmpty { _ = try await queue.redis.send(repairs) }
+            if fetched < 100 { return moved }
+        }
+    }
+
+    /// Records that this consumer is alive.
+    public func heartbeat() async throws {
+        try await queue.redis.send(
+            RedisCommand("ZADD", [RedisKeys.consumers(kind: kind), String(Clock.milliseconds()), name]))
+    }
+
+    /// Deletes consumers that have been silent past `deadConsumerAfter` and hold no pending
+    /// entries (anything they held has been reclaimed first). Returns how many were removed.
+    @discardableResult
+    public func removeDeadConsumers() async throws -> Int {
+        let cutoff = Clock.milliseconds() - queue.configuration.deadConsumerAfter.milliseconds
+        let liveReply = try await queue.redis.send(
+            RedisCommand("ZRANGEBYSCORE", [RedisKeys.consumers(kind: kind), String(cutoff), "+inf"]))
+        var live = Set((liveReply.array ?? []).compactMap(\.string))
+        live.insert(name)
+        let tenants = try await maintainedTenants()
+        var removed = 0
+        for start in stride(from: 0, to: tenants.count, by: 200) {
+            let chunk = Array(tenants[start..<min(start + 200, tenants.count)])
+            let infos = try await queue.redis.send(
+                chunk.map {
+                    RedisCommand("XINFO", ["CONSUMERS", RedisKeys.stream(tenant: $0, kind: kind), group])
+                })
+            var deletions: [RedisCommand] = []
+            for (tenant, info) in zip(chunk, infos) {
+                for consumer in info.array ?? [] {
+                    let fields = StreamEntry.dictionary(consumer.array ?? [])
+                    guard let consumerName = fields["name"]?.string, !live.contains(consumerName),
+                        fields["pending"]?.int == 0,
+                        (fields["idle"]?.int ?? 0) >= queue.configuration.deadConsumerAfter.milliseconds
+                    else { continue }
+                    deletions.append(
+                        RedisCommand("XGROUP", ["DELCONSUMER", RedisKeys.stream(tenant: tenant, kind: kind), group, consumerName]))
+                }
+            }
+            if !deletions.isEmpty {
+                removed += try await queue.redis.send(deletions).filter { $0.errorMessage == nil }.count
+            }
+        }
+        _ = try await queue.redis.send(
+            RedisCommand(
+                "ZREMRANGEBYSCORE",
+                [RedisKeys.consumers(kind: kind), "-inf", String(cutoff - queue.configuration.deadConsumerAfter.milliseconds)]))
+        return removed
+    }
+}

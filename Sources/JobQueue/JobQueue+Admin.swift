@@ -1,0 +1,182 @@
+import Contracts
+import RedisClient
+
+extension JobQueue {
+    /// The status record of a job of `tenant`, or nil when there is none (never existed, another
+    /// tenant's, or past its retention).
+    public func status(tenant: TenantID, id: String) async throws -> JobStatus? {
+        guard JobID.isValid(id) else { return nil }
+        let reply = try await redis.send(RedisCommand("HGETALL", [RedisKeys.job(tenant: tenant, id: id)]))
+        guard let values = reply.array, !values.isEmpty else { return nil }
+        var fields: [String: String] = [:]
+        for index in stride(from: 0, to: values.count - 1, by: 2) {
+            if let name = values[index].string { fields[name] = values[index + 1].string ?? "" }
+        }
+        guard let state = fields["state"].flatMap(JobState.init(rawValue:)), let kindName = fields["kind"],
+            let kind = try? JobKind(kindName)
+        else { return nil }
+        func time(_ name: String) -> Int64? { fields[name].flatMap { Int64($0) } }
+        let error = fields["last_error"] ?? ""
+        return JobStatus(
+            id: id, tenant: tenant, kind: kind, state: state, attempts: Int(fields["attempts"] ?? "") ?? 0,
+            lastError: error.isEmpty ? nil : error, enqueuedAt: time("enqueued_at") ?? 0, runAt: time("run_at"),
+            startedAt: time("started_at"), finishedAt: time("finished_at"), updatedAt: time("updated_at") ?? 0)
+    }
+
+    /// What `cancel` did.
+    public enum CancelOutcome: Sendable, Equatable {
+        case cancelled
+        /// No such job for this tenant.
+        case notFound
+        /// Already running or finished: the state it is in.
+        case notCancellable(JobState)
+    }
+
+    /// Cancels a queued, delayed or retry-waiting job. A queued job's entry stays in its stream
+    /// until a worker reads it and drops it unrun.
+    public func cancel(tenant: TenantID, id: String) async throws -> CancelOutcome {
+        guard let status = try await status(tenant: tenant, id: id) else { return .notFound }
+        let command = QueueScripts.cancel.command(
+            keys: [
+                RedisKeys.job(tenant: tenant, id: id), RedisKeys.delayed(tenant: tenant, kind: status.kind),
+                RedisKeys.envelope(tenant: tenant, id: id),
+            ],
+            arguments: [id, String(Clock.milliseconds()), String(configuration.statusRetention.milliseconds / 1000)])
+        let reply = try await redis.send(command)
+        guard let state = reply.string else { return .notFound }
+        if state == "cancelled" { return .cancelled }
+        return .notCancellable(JobState(rawValue: state) ?? status.state)
+    }
+
+    /// A dead-lettered job.
+    public struct DeadLetter: Sendable {
+        /// The entry id in the dead-letter stream (what `replay` takes).
+        public let entryID: String
+        public let envelope: JobEnvelope?
+        public let error: String
+        public let failedAt: Int64
+    }
+
+    /// The oldest `count` dead letters of `tenant` and `kind`.
+    public func deadLetters(tenant: TenantID, kind: JobKind, count: Int = 100) async throws -> [DeadLetter] {
+        let reply = try await redis.send(
+            RedisCommand("XRANGE", [RedisKeys.deadLetters(tenant: tenant, kind: kind), "-", "+", "COUNT", String(count)]))
+        return (reply.array ?? []).compactMap { entry in
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let raw = parts[1].array else { return nil }
+            let pairs = StreamEntry.pairs(raw)
+            let extras = Dictionary(pairs.map { (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self)) }) { a, _ in
+                a
+            }
+            return DeadLetter(
+                entryID: id, envelope: try? JobEnvelope(fields: pairs), error: extras["error"] ?? "",
+                failedAt: Int64(extras["failed_at"] ?? "") ?? 0)
+        }
+    }
+
+    /// Puts one dead letter back on its stream with a fresh attempt count; returns its job id,
+    /// or nil when no such entry exists.
+    public func replay(tenant: TenantID, kind: JobKind, entryID: String) async throws -> String? {
+        let replies = try await redis.send([
+            QueueScripts.replay.command(
+                keys: [RedisKeys.deadLetters(tenant: tenant, kind: kind), RedisKeys.stream(tenant: tenant, kind: kind)],
+                arguments: [entryID, String(Clock.milliseconds()), RedisKeys.tenantPrefix(tenant)]),
+            RedisCommand("SADD", [RedisKeys.readyTenants(kind: kind), tenant.rawValue]),
+            Self.wakeCommand(kind: kind),
+        ])
+        return try replies[0].orThrow("replay").string
+    }
+
+    /// Replays every dead letter of `tenant` and `kind`; returns how many.
+    public func replayAll(tenant: TenantID, kind: JobKind) async throws -> Int {
+        var replayed = 0
+        while true {
+            let letters = try await deadLetters(tenant: tenant, kind: kind, count: 500)
+            if letters.isEmpty { return replayed }
+            for letter in letters where try await replay(tenant: tenant, kind: kind, entryID: letter.entryID) != nil {
+                replayed += 1
+            }
+        }
+    }
+
+    /// Queue figures for one kind, summed over tenants.
+    public struct Stats: Sendable, Equatable {
+        /// Entries in the streams: waiting plus delivered-but-unacknowledged.
+        public var depth: Int = 0
+        /// Entries not yet delivered to any worker.
+        public var lag: Int = 0
+        /// Delivered and not yet acknowledged.
+        public var pending: Int = 0
+        /// Waiting for their run-at or next retry.
+        public var delayed: Int = 0
+        public var deadLetters: Int = 0
+        public var tenants: Int = 0
+    }
+
+    /// Depth, lag, pending, delayed and dead-letter counts for `kind` (over `tenants`, or over
+    /// every tenant that ever had such a job).
+    public func stats(kind: JobKind, tenants explicit: [TenantID]? = nil) async throws -> Stats {
+        var tenants = explicit ?? []
+        if explicit == nil { tenants = try await knownTenants(kind: kind) }
+        var stats = Stats(tenants: tenants.count)
+        for chunk in stride(from: 0, to: tenants.count, by: 200).map({ Array(tenants[$0..<min($0 + 200, tenants.count)]) }) {
+            var commands: [RedisCommand] = []
+            for tenant in chunk {
+                let stream = RedisKeys.stream(tenant: tenant, kind: kind)
+                commands.append(RedisCommand("XLEN", [stream]))
+                commands.append(RedisCommand("XINFO", ["GROUPS", stream]))
+                commands.append(RedisCommand("ZCARD", [RedisKeys.delayed(tenant: tenant, kind: kind)]))
+                commands.append(RedisCommand("XLEN", [RedisKeys.deadLetters(tenant: tenant, kind: kind)]))
+            }
+            let replies = try await redis.send(commands)
+            for offset in stride(from: 0, to: replies.count, by: 4) {
+                let depth = Int(replies[offset].int ?? 0)
+                stats.depth += depth
+                var groupFound = false
+                for group in replies[offset + 1].array ?? [] {
+                    let info = StreamEntry.dictionary(group.array ?? [])
+                    guard info["name"]?.string == RedisKeys.consumerGroup else { continue }
+                    groupFound = true
+                    stats.pending += Int(info["pending"]?.int ?? 0)
+                    // Redis reports no lag when it cannot compute it; the depth minus pending bounds it.
+                    stats.lag += Int(info["lag"]?.int ?? Int64(max(0, depth - Int(info["pending"]?.int ?? 0))))
+                }
+                if !groupFound { stats.lag += depth }
+                stats.delayed += Int(replies[offset + 2].int ?? 0)
+                stats.deadLetters += Int(replies[offset + 3].int ?? 0)
+            }
+        }
+        return stats
+    }
+
+    /// Every tenant that has had a job of `kind`, sorted.
+    public func knownTenants(kind: JobKind) async throws -> [TenantID] {
+        let reply = try await redis.send(RedisCommand("SMEMBERS", [RedisKeys.knownTenants(kind: kind)]))
+        return (reply.array ?? []).compactMap { $0.string.flatMap { try? TenantID($0) } }.sorted()
+    }
+}
+
+/// Helpers for the shapes of stream replies.
+enum StreamEntry {
+    /// Field/value pairs of a flat `[f1, v1, f2, v2, ...]` reply.
+    static func pairs(_ flat: [RedisValue]) -> [([UInt8], [UInt8])] {
+        var out: [([UInt8], [UInt8])] = []
+        out.reserveCapacity(flat.count / 2)
+        var index = 0
+        while index + 1 < flat.count {
+            out.append((flat[index].bytes ?? [], flat[index + 1].bytes ?? []))
+            index += 2
+        }
+        return out
+    }
+
+    /// A flat `[name, value, ...]` reply (XINFO) as a dictionary.
+    static func dictionary(_ flat: [RedisValue]) -> [String: RedisValue] {
+        var out: [String: RedisValue] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            if let name = flat[index].string { out[name] = flat[index + 1] }
+            index += 2
+        }
+        return out
+    }
+}

@@ -1,0 +1,118 @@
+import Contracts
+import Logging
+import RedisClient
+
+/// The producer and admin side of the queue: enqueue, status, cancel, dead letters.
+///
+/// Jobs live on one stream per tenant and kind. After a tenant's script has run, the pipeline
+/// adds the tenant to its kind's ready set and writes a wake-up entry; because those follow the
+/// script, a consumer that drops a tenant from the ready set and then re-reads its stream (see
+/// `JobConsumer`) can never strand a job.
+public final class JobQueue: Sendable {
+    public let redis: RedisClient
+    public let configuration: QueueConfiguration
+    let logger: Logger
+
+    public init(redis: RedisClient, configuration: QueueConfiguration = .init(), logger: Logger = Logger(label: "queue")) {
+        self.redis = redis
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The outcome of enqueueing one job.
+    public struct EnqueueResult: Sendable, Equatable {
+        /// The job's id; for a repeated idempotency key, the first job's id.
+        public let id: String
+        /// False when an earlier job with the same idempotency key exists.
+        public let isNew: Bool
+    }
+
+    /// Enqueues one job (immediately due, or delayed until its `runAt`).
+    public func enqueue(_ job: JobEnvelope) async throws -> EnqueueResult {
+        try await enqueue([job])[0]
+    }
+
+    /// Enqueues many jobs with as few round trips as possible; results follow `jobs`' order.
+    public func enqueue(_ jobs: [JobEnvelope]) async throws -> [EnqueueResult] {
+        if jobs.isEmpty { return [] }
+        let now = Clock.milliseconds()
+        var groups: [GroupKey: [Int]] = [:]
+        for (index, job) in jobs.enumerated() { groups[GroupKey(tenant: job.tenant, kind: job.kind), default: []].append(index) }
+        var commands: [RedisCommand] = []
+        var chunks: [(command: Int, jobs: [Int])] = []
+        var kindsWoken: Set<JobKind> = []
+        for (group, indices) in groups {
+            var earliestDelay: Int64?
+            var anyImmediate = false
+            for start in stride(from: 0, to: indices.count, by: configuration.enqueueChunk) {
+                let chunk = Array(indices[start..<min(start + configuration.enqueueChunk, indices.count)])
+                chunks.append((commands.count, chunk))
+                commands.append(enqueueCommand(group: group, jobs: chunk.map { jobs[$0] }, now: now))
+            }
+            for index in indices {
+                if let runAt = jobs[index].runAt, runAt > now {
+                    earliestDelay = min(earliestDelay ?? runAt, runAt)
+                } else {
+                    anyImmediate = true
+                }
+            }
+            commands.append(RedisCommand("SADD", [RedisKeys.knownTenants(kind: group.kind), group.tenant.rawValue]))
+            if anyImmediate {
+                commands.append(RedisCommand("SADD", [RedisKeys.readyTenants(kind: group.kind), group.tenant.rawValue]))
+                kindsWoken.insert(group.kind)
+            }
+            if let earliestDelay {
+                commands.append(
+                    RedisCommand("ZADD", [RedisKeys.delayedIndex(kind: group.kind), "LT", String(earliestDelay), group.tenant.rawValue]))
+                kindsWoken.insert(group.kind)
+            }
+        }
+        for kind in kindsWoken.sorted() { commands.append(Self.wakeCommand(kind: kind)) }
+        let replies = try await redis.send(commands)
+        var results = [EnqueueResult?](repeating: nil, count: jobs.count)
+        for (commandIndex, chunk) in chunks {
+            guard let values = try replies[commandIndex].orThrow("enqueue").array, values.count == chunk.count * 2 else {
+                throw FleetError(.redisError, "enqueue script returned an unexpected reply")
+            }
+            for (position, index) in chunk.enumerated() {
+                results[index] = EnqueueResult(id: values[position * 2].string ?? "", isNew: values[position * 2 + 1].int == 1)
+            }
+        }
+        return results.map { $0! }
+    }
+
+    private struct GroupKey: Hashable {
+        let tenant: TenantID
+        let kind: JobKind
+    }
+
+    private func enqueueCommand(group: GroupKey, jobs: [JobEnvelope], now: Int64) -> RedisCommand {
+        var keys = [RedisKeys.stream(tenant: group.tenant, kind: group.kind), RedisKeys.delayed(tenant: group.tenant, kind: group.kind)]
+        keys.reserveCapacity(2 + jobs.count * 3)
+        for job in jobs {
+            let status = RedisKeys.job(tenant: job.tenant, id: job.id)
+            keys.append(status)
+            keys.append(job.idempotencyKey.map { RedisKeys.idempotency(tenant: job.tenant, key: $0) } ?? status)
+            keys.append(RedisKeys.envelope(tenant: job.tenant, id: job.id))
+        }
+        return QueueScripts.enqueue.command(keys: keys) { command in
+            command.append(now)
+            command.append(group.kind.rawValue)
+            command.append(configuration.idempotencyRetention.milliseconds / 1000)
+            command.append(JobEnvelope.fieldNames.count)
+            command.append(contentsOf: JobEnvelope.fieldNames)
+            for job in jobs {
+                command.append(job.id)
+                command.append(job.idempotencyKey == nil ? "0" : "1")
+                command.append(job.runAt.map { String($0) } ?? "")
+                command.append(contentsOf: job.fieldValues)
+                command.append(job.payload)
+            }
+        }
+    }
+
+    /// A wake-up entry for idle consumers of `kind` (the stream is capped; it carries no data).
+    static func wakeCommand(kind: JobKind) -> RedisCommand {
+        RedisCommand("XADD", [RedisKeys.wakeups(kind: kind), "MAXLEN", "~", "100", "*", "w", "1"])
+    }
+}

@@ -1,0 +1,34 @@
+/// Errors from the Redis client, each naming the operation that failed.
+public struct RedisError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Code: String, Sendable {
+        /// Could not connect, or the connection broke mid-command; the command may not have run.
+        case connection
+        /// No reply within the command timeout.
+        case timeout
+        /// Redis answered with an error reply.
+        case reply
+        /// The client was shut down.
+        case closed
+        /// A malformed URL or option.
+        case configuration
+    }
+
+    public let code: Code
+    public let operation: String
+    public let message: String
+
+    public init(_ code: Code, operation: String, message: String) {
+        self.code = code
+        self.operation = operation
+        self.message = message
+    }
+
+    static func reply(_ operation: String, _ message: String) -> RedisError {
+        RedisError(.reply, operation: operation, message: message)
+    }
+
+    /// Whether retrying later may succeed (connection trouble rather than a bad command).
+    public var isTransient: Bool { code == .connection || code == .timeout }
+
+    public var description: String { "redis \(operation): \(message)" }
+}

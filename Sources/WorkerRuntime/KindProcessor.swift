@@ -1,0 +1,277 @@
+import Contracts
+import JobQueue
+import Logging
+import Metrics
+import RedisClient
+import Synchronization
+
+/// Consumes one kind: reads fairly, runs handlers within the process's slots, records lifecycle
+/// events, then acknowledges; retries, dead-letters, recovers stalled jobs and moves due ones.
+final class KindProcessor: Sendable {
+    let consumer: JobConsumer
+    let handler: any JobHandler
+    let slots: Slots
+    let recorder: (any LifecycleRecorder)?
+    let configuration: WorkerConfiguration
+    let metrics: WorkerMetrics
+    let logger: Logger
+    let stop: StopSignal
+    private let running = Mutex<[String: (job: DeliveredJob, since: ContinuousClock.Instant)]>([:])
+    private let completions: GroupCommit<DeliveredJob>
+    /// When the reader last completed a round without a Redis error (for `/healthz`).
+    let lastHealthyRound = Mutex<ContinuousClock.Instant>(.now)
+
+    init(
+        consumer: JobConsumer, handler: any JobHandler, slots: Slots, recorder: (any LifecycleRecorder)?,
+        configuration: WorkerConfiguration, stop: StopSignal, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.handler = handler
+        self.slots = slots
+        self.recorder = recorder
+        self.configuration = configuration
+        self.stop = stop
+        self.logger = logger
+        self.metrics = WorkerMetrics(kind: consumer.kind)
+        self.completions = GroupCommit { [consumer, recorder] jobs in
+            if let recorder {
+                try await recorder.record(
+                    jobs.compactMap { job in
+                        job.envelope.map { JobLifecycleEvent(name: .succeeded, job: $0, attempt: job.attempt) }
+                    })
+            }
+            try await consumer.complete(jobs)
+        }
+    }
+
+    var kind: JobKind { consumer.kind }
+
+    // MARK: - Reading and dispatch
+
+    /// Reads and dispatches until the stop signal; then waits for its jobs to finish.
+    func runReader() async {
+        let reclaimEvery = max(Duration.milliseconds(500), configuration.queue.visibilityTimeout / 4)
+        var lastReclaim = ContinuousClock.now - reclaimEvery
+        var failures = 0
+        await withDiscardingTaskGroup { group in
+            while !stop.isSet && !Task.isCancelled {
+                await slots.acquire()
+                if stop.isSet {
+                    slots.release()
+                    break
+                }
+                do {
+                    var jobs: [DeliveredJob] = []
+                    if ContinuousClock.now - lastReclaim >= reclaimEvery {
+                        lastReclaim = .now
+                        jobs = try await consumer.reclaimStalled(limit: 1 + slots.available)
+                    }
+                    if jobs.isEmpty { jobs = try await consumer.fetch(limit: 1 + slots.available) }
+                    failures = 0
+                    lastHealthyRound.withLock { $0 = .now }
+                    if jobs.isEmpty {
+                        slots.release()
+                        try await consumer.waitForWork()
+                        continue
+                    }
+                    let runnable = try await prepare(jobs)
+                    if runnable.isEmpty {
+                        slots.release()
+                        continue
+                    }
+                    for (index, job) in runnable.enumerated() {
+                        if index > 0 { await slots.acquire() }
+                        group.addTask {
+                            await self.run(job)
+                            self.slots.release()
+                        }
+                    }
+                } catch {
+                    slots.release()
+                    failures += 1
+                    logger.error(
+                        "reading jobs failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)", "failures": "\(failures)"])
+                    await stop.pause(.milliseconds(min(2000, 50 << min(failures, 6))))
+                }
+            }
+        }
+    }
+
+    /// Dead-letters what cannot run (undecodable, out of attempts) and marks the rest started.
+    private func prepare(_ jobs: [DeliveredJob]) async throws -> [DeliveredJob] {
+        var candidates: [DeliveredJob] = []
+        for job in jobs {
+            if case .failure(let error) = job.decoded {
+                logger.error(
+                    "undecodable job dead-lettered",
+                    metadata: ["job.entry": "\(job.entryID)", "tenant": "\(job.tenant)", "error": "\(error.message)"])
+                try await consumer.settle(job, error: "undecodable entry: \(error.message)", outcome: .deadLetter)
+                metrics.deadLettered.increment()
+            } else if job.attempt > configuration.queue.maxAttempts {
+                let message =
+                    "delivered \(job.deliveries) times without finishing (its worker died each time); attempt \(job.attempt) of \(configuration.queue.maxAttempts)"
+                try await recordEvents([
+                    JobLifecycleEvent(name: .failed, job: job.envelope!, attempt: job.attempt, error: message),
+                    JobLifecycleEvent(name: .deadLettered, job: job.envelope!, attempt: job.attempt, error: message),
+                ])
+                try await consumer.settle(job, error: message, outcome: .deadLetter)
+                metrics.deadLettered.increment()
+            } else {
+                candidates.append(job)
+            }
+        }
+        if candidates.isEmpty { return [] }
+        let started = try await consumer.markStarted(candidates)
+        let startedIDs = Set(started.map(\.entryID))
+        for job in candidates where !startedIDs.contains(job.entryID) {
+            if let envelope = job.envelope {
+                try? await recordEvents([JobLifecycleEvent(name: .cancelled, job: envelope, attempt: job.attempt)])
+            }
+            metrics.cancelled.increment()
+        }
+        return started
+    }
+
+    private func recordEvents(_ events: [JobLifecycleEvent]) async throws {
+        guard let recorder, !events.isEmpty else { return }
+        try await recorder.record(events)
+    }
+
+    // MARK: - Running one job
+
+    private func run(_ job: DeliveredJob) async {
+        guard let envelope = job.envelope else { return }
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(envelope.id)"
+        logger[metadataKey: "job.kind"] = "\(kind)"
+        logger[metadataKey: "tenant"] = "\(envelope.tenant)"
+        logger[metadataKey: "job.attempt"] = "\(job.attempt)"
+        let key = "\(job.tenant.rawValue)/\(job.entryID)"
+        running.withLock { $0[key] = (job, .now) }
+        metrics.inFlight.record(running.withLock { $0.count })
+        defer {
+            running.withLock { _ = $0.removeValue(forKey: key) }
+        }
+        let started = ContinuousClock.now
+        var failure: JobFailure?
+        do {
+            try await recordEvents([JobLifecycleEvent(name: .started, job: envelope, attempt: job.attempt)])
+        } catch {
+            // Nothing runs unaudited: put the job back without using up an attempt.
+            var rng = SystemRandomNumberGenerator()
+            let delay = configuration.queue.retryBackoff.delay(afterAttempt: 1, using: &rng)
+            logger.error("audit log unavailable; job postponed", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+            _ = try? await consumer.settle(job, error: "audit log unavailable, job not started: \(error)", outcome: .postpone(after: delay))
+            return
+        }
+        do {
+            try await handler.handle(envelope, context: JobContext(logger: logger, attempt: job.attempt, redis: consumer.queue.redis))
+        } catch is CancellationError where Task.isCancelled || stop.isSet {
+            logger.warning("job interrupted by shutdown; it stays pending for another worker")
+            return
+        } catch let error as JobFailure {
+            failure = error
+        } catch {
+            if Task.isCancelled {
+                logger.warning("job interrupted by shutdown; it stays pending for another worker")
+                return
+            }
+            failure = JobFailure(.retry, "\(error)")
+        }
+        metrics.duration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        do {
+            if let failure {
+                try await settle(job, envelope: envelope, failure: failure, logger: logger)
+            } else {
+                try await completions.submit(job)
+                metrics.processed.increment()
+                logger.debug("job succeeded")
+            }
+        } catch {
+            logger.error("could not record the job's outcome; it stays pending and will be retried", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func settle(_ job: DeliveredJob, envelope: JobEnvelope, failure: JobFailure, logger: Logger) async throws {
+        metrics.failed.increment()
+        var outcome: JobConsumer.FailureOutcome
+        var events = [JobLifecycleEvent(name: .failed, job: envelope, attempt: job.attempt, error: failure.message)]
+        switch failure.disposition {
+        case .retry where job.attempt < configuration.queue.maxAttempts:
+            var rng = SystemRandomNumberGenerator()
+            let delay = configuration.queue.retryBackoff.delay(afterAttempt: job.attempt, using: &rng)
+            outcome = .retry(after: delay)
+            events.append(JobLifecycleEvent(name: .retried, job: envelope, attempt: job.attempt, error: failure.message))
+            logger.warning("job failed; retrying", metadata: ["error": "\(failure.message)", "retry.in": "\(delay)"])
+        case .retry, .deadLetter:
+            outcome = .deadLetter
+            events.append(JobLifecycleEvent(name: .deadLettered, job: envelope, attempt: job.attempt, error: failure.message))
+            logger.error("job dead-lettered", metadata: ["error": "\(failure.message)"])
+        case .fail:
+            outcome = .fail
+            logger.warning("job failed permanently", metadata: ["error": "\(failure.message)"])
+        }
+        try await recordEvents(events)
+        try await consumer.settle(job, error: failure.message, outcome: outcome)
+        switch outcome {
+        case .retry, .postpone: metrics.retried.increment()
+        case .deadLetter: metrics.deadLettered.increment()
+        case .fail: break
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Moves due jobs, keeps long jobs' claims, heartbeats, removes dead consumers and samples
+    /// queue figures, until the stop signal.
+    func runMaintenance() async {
+        let extendEvery = max(Duration.milliseconds(200), configuration.queue.visibilityTimeout / 3)
+        var lastExtend = ContinuousClock.now
+        var lastHeartbeat = ContinuousClock.now - .seconds(60)
+        var lastJanitor = ContinuousClock.now
+        var lastStats = ContinuousClock.now - .seconds(3600)
+        while !stop.isSet && !Task.isCancelled {
+            do {
+                try await consumer.promoteDueJobs()
+                let now = ContinuousClock.now
+                if now - lastExtend >= extendEvery {
+                    lastExtend = now
+                    let long = running.withLock { $0.values.filter { now - $0.since >= extendEvery }.map(\.job) }
+                    try await consumer.extendClaims(long)
+                }
+                if now - lastHeartbeat >= .seconds(5) {
+                    lastHeartbeat = now
+                    try await consumer.heartbeat()
+                }
+                if now - lastJanitor >= .seconds(60) {
+                    lastJanitor = now
+                    try await consumer.removeDeadConsumers()
+                }
+                if now - lastStats >= configuration.statsInterval {
+                    lastStats = now
+                    let stats = try await consumer.queue.stats(kind: kind, tenants: configuration.tenants)
+                    metrics.depth.record(stats.depth)
+                    metrics.lag.record(stats.lag)
+                    metrics.pending.record(stats.pending)
+                    metrics.delayed.record(stats.delayed)
+                    metrics.deadLetters.record(stats.deadLetters)
+                }
+                metrics.inFlight.record(running.withLock { $0.count })
+            } catch {
+                logger.warning("queue maintenance failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+                await stop.pause(.seconds(1))
+            }
+            await stop.pause(.milliseconds(100))
+        }
+    }
+
+    /// Jobs running right now.
+    var runningCount: Int { running.withLock { $0.count } }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let parts = components
+        return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+@testable import Contracts
+
+@Suite struct TenantIDTests {
+    @Test(arguments: ["a", "acme", "acme-corp", "0tenant", String(repeating: "a", count: 63)])
+    func acceptsValid(_ value: String) throws {
+        #expect(try TenantID(value).rawValue == value)
+    }
+
+    @Test(arguments: ["", "-acme", "Acme", "acme_corp", "acme corp", "a}b", "a{b", "a:b", String(repeating: "a", count: 64), "é"])
+    func rejectsInvalid(_ value: String) {
+        #expect(throws: FleetError.self) { try TenantID(value) }
+    }
+
+    @Test func schemaNameIsSafe() throws {
+        #expect(try TenantID("acme-corp").schemaName == "t_acme_corp")
+    }
+}
+
+@Suite struct KindAndClassificationTests {
+    @Test func kindsAreStable() throws {
+        #expect(
+            JobKind.all.map(\.rawValue) == ["connector-sync", "classifier", "auto-responder", "standup", "ocip-relay", "briefing", "noop"])
+        #expect(try JobKind("noop") == .noop)
+        #expect(throws: FleetError.self) { try JobKind("rm-rf") }
+    }
+
+    @Test func classificationOrderAndDefaults() {
+        #expect(Classification.public < .internal)
+        #expect(Classification.internal < .confidential)
+        #expect(Classification.confidential < .restricted)
+        #expect(Classification(parsing: "secret") == .restricted)
+        #expect(Classification(parsing: nil) == .restricted)
+        #expect(Classification.derived(from: [.public, .confidential, .internal]) == .confidential)
+    }
+}
+
+@Suite struct JobIDTests {
+    @Test func formatAndOrder() {
+        var rng = SystemRandomNumberGenerator()
+        let earlier = JobID.make(milliseconds: 1_700_000_000_000, using: &rng)
+        let later = JobID.make(milliseconds: 1_700_000_000_001, using: &rng)
+        #expect(JobID.isValid(earlier))
+        #expect(earlier.count == 26)
+        #expect(earlier < later)
+        #expect(!JobID.isValid("../../etc/passwd"))
+        #expect(Set((0..<1000).map { _ in JobID.make() }).count == 1000)
+    }
+}
+
+@Suite struct EnvelopeTests {
+    func sample() throws -> JobEnvelope {
+        JobEnvelope(
+            tenant: try TenantID("acme"), kind: .briefing, action: "gmail.read",
+            payload: Array(#"{"x":[1,2,{"y":"z"}],"ü":"\u0000"}"#.utf8),
+            classification: .confidential, requester: Requester(user: "u1", org: "eng", team: "core", roles: ["user", "team_lead"]),
+            requestID: "req-1", idempotencyKey: "k-1", attempt: 3, enqueuedAt: 1_700_000_000_000, runAt: 1_700_000_100_000,
+            trace: TraceContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "v=1"),
+            admission: PolicyDecision(
+                decision: .allow, policyApplied: "enterprise/actions", reason: "allowed",
+                constraints: .init(disclosureRequired: true, maxClassification: .internal, allowedTransitions: ["In Review"])))
+    }
+
+    @Test func fieldsRoundTrip() throws {
+        let envelope = try sample()
+        let flat = envelope.fields
+        let pairs = stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) }
+        #expect(try JobEnvelope(fields: pairs) == envelope)
+        #expect(pairs.map { String(decoding: $0.0, as: UTF8.self) } == JobEnvelope.fieldNames)
+    }
+
+    @Test func missingFieldsAreNamed() throws {
+        let flat = try sample().fields
+        var pairs = stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) }
+        pairs.removeAll { $0.0 == Array("tenant".utf8) }
+        #expect {
+            try JobEnvelope(fields: pairs)
+        } throws: { error in
+            (error as? FleetError)?.message.contains("tenant") == true
+        }
+    }
+
+    @Test func payloadDecodeErrorIsClear() throws {
+        struct Expected: Decodable { var count: Int }
+        #expect {
+            _ = try (try sample()).decodePayload(Expected.self)
+        } throws: { error in
+            (error as? FleetError)?.code == .invalidPayload
+        }
+    }
+}
+
+@Suite struct KeyTests {
+    @Test func tenantKeysShareOneHashTag() throws {
+        let tenant = try TenantID("acme")
+        let keys = [
+            RedisKeys.stream(tenant: tenant, kind: .noop), RedisKeys.job(tenant: tenant, id: "X"),
+            RedisKeys.delayed(tenant: tenant, kind: .noop), RedisKeys.envelope(tenant: tenant, id: "X"),
+            RedisKeys.deadLetters(tenant: tenant, kind: .noop), RedisKeys.idempotency(tenant: tenant, key: "k"),
+            RedisKeys.rateLimit(tenant: tenant, subject: "user:u"), RedisKeys.noopCounter(tenant: tenant),
+        ]
+        for key in keys {
+            #expect(key.hasPrefix("oc:{t:acme}:"))
+            #expect(hashTag(key) == "t:acme")
+        }
+    }
+
+    @Test func globalKeysCarryNoHashTagOfATenant() {
+        for key in [
+            RedisKeys.readyTenants(kind: .noop), RedisKeys.knownTenants(kind: .noop), RedisKeys.delayedIndex(kind: .noop),
+            RedisKeys.wakeups(kind: .noop),
+        ] {
+            #expect(!key.contains("{"))
+        }
+    }
+
+    /// The substring Redis Cluster hashes: between the first `{` and the next `}`.
+    func hashTag(_ key: String) -> String? {
+        guard let open = key.firstIndex(of: "{"), let close = key[open...].firstIndex(of: "}"), key.index(after: open) < close else {
+            return nil
+        }
+        return String(key[key.index(after: open)..<close])
+    }
+}
+
+@Suite struct PolicyDecisionTests {
+    @Test func decodesTheDecisionDocument() throws {
+        let json =
+            #"{"decision":"require_approval","policy_applied":"team/actions","reason":"needs a lead","constraints":{"disclosure_required":true,"max_classification":"internal"}}"#
+        let decision = try JSONDecoder().decode(PolicyDecision.self, from: Data(json.utf8))
+        #expect(decision.decision == .requireApproval)
+        #expect(decision.constraints.disclosureRequired)
+        #expect(decision.constraints.maxClassification == .internal)
+        #expect(PolicyDecision.unavailable("timeout").decision == .deny)
+    }
+}

@@ -1,0 +1,205 @@
+import Contracts
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import JobQueue
+
+@Suite struct RecoveryTests {
+    @Test func orphanedEntriesAreReclaimedWithTheirDeliveryCount() async throws {
+        let fixture = QueueFixture()
+        let job = fixture.job()
+        _ = try await fixture.queue.enqueue(job)
+        let dead = fixture.consumer(name: "dead-worker")
+        let delivered = try await dead.markStarted(try await fixture.drain(dead, count: 1))
+        #expect(delivered.count == 1)
+        let live = fixture.consumer(name: "live-worker")
+        #expect(try await live.reclaimStalled(limit: 10).isEmpty)  // not idle long enough yet
+        try await Task.sleep(for: .milliseconds(600))
+        let reclaimed = try await live.reclaimStalled(limit: 10)
+        #expect(reclaimed.count == 1)
+        #expect(reclaimed[0].envelope?.id == job.id)
+        #expect(reclaimed[0].deliveries == 2)
+        #expect(reclaimed[0].attempt == 2)
+        let started = try await live.markStarted(reclaimed)
+        #expect(try await live.complete(started) == [true])
+        // The dead worker's late acknowledgement changes nothing.
+        #expect(try await dead.complete(delivered) == [false])
+        #expect(try await fixture.state(job.id) == .succeeded)
+    }
+
+    @Test func extendedClaimsAreNotReclaimed() async throws {
+        let fixture = QueueFixture()
+        _ = try await fixture.queue.enqueue(fixture.job())
+        let busy = fixture.consumer(name: "busy-worker")
+        let delivered = try await busy.markStarted(try await fixture.drain(busy, count: 1))
+        let other = fixture.consumer(name: "other-worker")
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(200))
+            try await busy.extendClaims(delivered)
+            #expect(try await other.reclaimStalled(limit: 10).isEmpty)
+        }
+        #expect(try await busy.complete(delivered) == [true])
+    }
+
+    @Test func deadConsumersAreRemovedOnlyWhenTheyHoldNothing() async throws {
+        let fixture = QueueFixture { $0.deadConsumerAfter = .milliseconds(300) }
+        _ = try await fixture.queue.enqueue([fixture.job(), fixture.job()])
+        let holder = fixture.consumer(tenants: [fixture.tenant], name: "holder")
+        _ = try await holder.fetch(limit: 1)
+        let idle = fixture.consumer(tenants: [fixture.tenant], name: "idler")
+        let taken = try await idle.fetch(limit: 1)
+        _ = try await idle.complete(taken)
+        let janitor = fixture.consumer(tenants: [fixture.tenant], name: "janitor")
+        try await janitor.heartbeat()
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await janitor.removeDeadConsumers() == 1)
+        let info = try await fixture.redis.send(
+            "XINFO", "CONSUMERS", RedisKeys.stream(tenant: fixture.tenant, kind: .noop), RedisKeys.consumerGroup)
+        let names = (info.array ?? []).compactMap { StreamEntry.dictionary($0.array ?? [])["name"]?.string }
+        #expect(names.contains("holder"))
+        #expect(!names.contains("idler"))
+    }
+}
+
+@Suite struct FairnessTests {
+    @Test func aFloodedTenantDoesNotDelayAnotherTenantsJob() async throws {
+        let fixture = QueueFixture()
+        let flooded = TestEnvironment.tenant("flood")
+        let quiet = TestEnvironment.tenant("quiet")
+        _ = try await fixture.queue.enqueue((0..<20_000).map { _ in fixture.job(tenant: flooded) })
+        let single = fixture.job(tenant: quiet)
+        _ = try await fixture.queue.enqueue(single)
+        let consumer = fixture.consumer()
+        var batches = 0
+        var found = false
+        while !found && batches < 100 {
+            let batch = try await consumer.fetch(limit: 64)
+            batches += 1
+            found = batch.contains { $0.envelope?.id == single.id }
+        }
+        #expect(found)
+        #expect(batches <= 3, "the quiet tenant's job came in batch \(batches)")
+    }
+
+    @Test func thousandTenantsAreServedWithoutMultiKeyReads() async throws {
+        let server = try PrivateRedis()
+        defer { server.stop() }
+        let redis = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
+        let tenants = (0..<1000).map { try! TenantID("t\($0)") }
+        let jobs = tenants.flatMap { tenant in
+            (0..<3).map { _ in JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u")) }
+        }
+        _ = try await queue.enqueue(jobs)
+        let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
+        try await Task.sleep(for: .milliseconds(200))
+        let consumer = JobConsumer(queue: queue, kind: .noop)
+        var seen = Set<String>()
+        while seen.count < jobs.count {
+            let batch = try await consumer.fetch(limit: 256)
+            if batch.isEmpty { break }
+            seen.formUnion(batch.compactMap(\.envelope?.id))
+        }
+        #expect(seen.count == jobs.count)
+        // The lap that finds every stream drained retires the tenants from the ready set.
+        _ = try await consumer.fetch(limit: 256)
+        _ = try await consumer.fetch(limit: 256)
+        try await Task.sleep(for: .milliseconds(200))
+        monitor.signal(SIGKILL)
+        let reads = monitor.output.split(separator: "\n").filter { $0.contains("\"XREADGROUP\"") }
+        #expect(!reads.isEmpty)
+        for read in reads {
+            #expect(read.components(separatedBy: ":stream:").count == 2, "one stream per read: \(read.prefix(300))")
+        }
+        // All drained: the ready set is empty again.
+        #expect(try await redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
+    }
+
+    @Test func concurrentProducersAndConsumersStrandNothing() async throws {
+        let fixture = QueueFixture()
+        let tenants = (0..<20).map { _ in TestEnvironment.tenant("c") }
+        let total = 2_000
+        let consumers = (0..<4).map { _ in fixture.consumer() }
+        let received = try await withThrowingTaskGroup(of: [String].self) { group in
+            group.addTask {
+                for round in 0..<(total / 100) {
+                    let batch = (0..<100).map { index in fixture.job(tenant: tenants[(round + index) % tenants.count]) }
+                    _ = try await fixture.queue.enqueue(batch)
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...5)))
+                }
+                return []
+            }
+            for consumer in consumers {
+                group.addTask {
+                    var ids: [String] = []
+                    var idleSince = ContinuousClock.now
+                    while ContinuousClock.now - idleSince < .seconds(2) {
+                        let batch = try await consumer.fetch(limit: 50)
+                        if batch.isEmpty {
+                            try await consumer.waitForWork(timeout: .milliseconds(200))
+                        } else {
+                            idleSince = .now
+                            ids += batch.compactMap(\.envelope?.id)
+                            _ = try await consumer.complete(batch)
+                        }
+                    }
+                    return ids
+                }
+            }
+            var all: [String] = []
+            for try await ids in group { all += ids }
+            return all
+        }
+        #expect(received.count == total)
+        #expect(Set(received).count == total)
+    }
+}
+
+@Suite struct TenantIsolationTests {
+    @Test func workingTenantATouchesOnlyItsOwnKeysAndGlobalIndexes() async throws {
+        let server = try PrivateRedis()
+        defer { server.stop() }
+        let redis = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
+        defer { redis.close() }
+        var configuration = QueueConfiguration()
+        configuration.visibilityTimeout = .milliseconds(200)
+        let queue = JobQueue(redis: redis, configuration: configuration, logger: TestEnvironment.logger)
+        let tenantA = try TenantID("tenant-a")
+        let tenantB = try TenantID("tenant-b")
+        func job(_ tenant: TenantID, runAt: Int64? = nil) -> JobEnvelope {
+            JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u"), runAt: runAt)
+        }
+        _ = try await queue.enqueue((0..<5).map { _ in job(tenantB) } + [job(tenantB, runAt: Clock.milliseconds() + 100)])
+        let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
+        try await Task.sleep(for: .milliseconds(200))
+        _ = try await queue.enqueue((0..<5).map { _ in job(tenantA) } + [job(tenantA, runAt: Clock.milliseconds() + 100)])
+        let consumer = JobConsumer(queue: queue, kind: .noop, tenants: [tenantA])
+        try await Task.sleep(for: .milliseconds(150))
+        try await consumer.promoteDueJobs()
+        let delivered = try await consumer.fetch(limit: 10)
+        let started = try await consumer.markStarted(delivered)
+        _ = try await consumer.complete(Array(started.dropFirst()))
+        try await consumer.settle(started[0], error: "x", outcome: .retry(after: .milliseconds(10)))
+        _ = try await consumer.reclaimStalled(limit: 10)
+        try await consumer.extendClaims(started)
+        _ = try await queue.status(tenant: tenantA, id: started[0].envelope!.id)
+        try await Task.sleep(for: .milliseconds(200))
+        monitor.signal(SIGKILL)
+        let lines = monitor.output.split(separator: "\n").filter { $0.contains("] \"") }
+        #expect(lines.count > 10)
+        let global = ["oc:ready:", "oc:tenants:", "oc:delayed:", "oc:wake:", "oc:consumers:"]
+        for line in lines {
+            #expect(!line.contains("tenant-b"), "touched tenant B: \(line.prefix(300))")
+            let keys = line.components(separatedBy: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).filter {
+                $0.hasPrefix("oc:")
+            }
+            for key in keys {
+                // `oc:{t:tenant-a}` alone is the key prefix scripts derive per-job keys from.
+                #expect(key.hasPrefix("oc:{t:tenant-a}") || global.contains { key.hasPrefix($0) }, "unexpected key \(key)")
+            }
+        }
+    }
+}

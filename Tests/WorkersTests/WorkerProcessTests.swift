@@ -1,0 +1,190 @@
+import Contracts
+import Foundation
+import JobQueue
+import RedisClient
+import TestSupport
+import Testing
+
+/// Runs the real `Workers` executable against Redis.
+struct WorkerFixture {
+    let redisURL: String
+    let redis: RedisClient
+    let queue: JobQueue
+    let tenant = TestEnvironment.tenant("w")
+
+    init(redisURL: String? = nil) {
+        var configuration: RedisConfiguration
+        if let redisURL {
+            configuration = try! RedisConfiguration(url: redisURL)
+        } else {
+            configuration = TestEnvironment.isolatedRedis()
+        }
+        configuration.commandTimeout = .seconds(2)
+        self.redisURL = "redis://\(configuration.host):\(configuration.port)/\(configuration.database)"
+        redis = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
+        queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
+    }
+
+    func startWorker(_ arguments: [String] = []) throws -> ChildProcess {
+        try ChildProcess(
+            executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
+            arguments: [
+                "--redis-url", redisURL, "--kinds", "noop", "--tenants", tenant.rawValue, "--metrics-port=-1",
+                "--visibility-timeout-ms", "1000", "--retry-base-ms", "50", "--retry-max-ms", "200", "--log-level", "warning",
+            ] + arguments)
+    }
+
+    func job(_ payload: String) -> JobEnvelope {
+        JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", payload: Array(payload.utf8), requester: Requester(user: "u1"))
+    }
+
+    func states(_ ids: [String]) async throws -> [JobState?] {
+        var out: [JobState?] = []
+        for id in ids { out.append(try await queue.status(tenant: tenant, id: id)?.state) }
+        return out
+    }
+
+    func all(_ ids: [String], are state: JobState, timeout: Duration = .seconds(30)) async -> Bool {
+        await eventually(timeout: timeout) { (try? await states(ids))?.allSatisfy { $0 == state } ?? false }
+    }
+
+    /// Per-job run counts recorded by noop jobs with `"record": true`.
+    func runs() async throws -> [String: Int] {
+        let reply = try await redis.send("HGETALL", RedisKeys.tenantPrefix(tenant) + ":noop:runs")
+        let values = reply.array ?? []
+        var out: [String: Int] = [:]
+        for index in stride(from: 0, to: values.count - 1, by: 2) { out[values[index].string ?? ""] = Int(values[index + 1].int ?? 0) }
+        return out
+    }
+}
+
+@Suite struct WorkerProcessTests {
+    @Test func killedWorkersJobIsFinishedByAnotherExactlyOnce() async throws {
+        let fixture = WorkerFixture()
+        let doomed = try fixture.startWorker(["--concurrency", "8"])
+        let jobs = (0..<5).map { _ in fixture.job(#"{"sleep_ms":2500,"record":true}"#) }
+        _ = try await fixture.queue.enqueue(jobs)
+        let ids = jobs.map(\.id)
+        #expect(await fixture.all(ids, are: .running, timeout: .seconds(15)), "\(doomed.output)")
+        doomed.signal(SIGKILL)
+        #expect(await doomed.waitForExit() == 128 + SIGKILL)
+
+        let survivor = try fixture.startWorker(["--concurrency", "8"])
+        #expect(await fixture.all(ids, are: .succeeded, timeout: .seconds(30)), "\(survivor.output)")
+        let runs = try await fixture.runs()
+        #expect(ids.allSatisfy { runs[$0] == 1 }, "runs per job: \(runs)")
+        #expect(try await fixture.redis.send("GET", RedisKeys.noopCounter(tenant: fixture.tenant)).int == 5)
+        for id in ids { #expect(try await fixture.queue.status(tenant: fixture.tenant, id: id)?.attempts == 2) }
+        survivor.signal(SIGTERM)
+        #expect(await survivor.waitForExit() == 0)
+    }
+
+    @Test func sigtermDrainsRunningJobsAndStopsReading() async throws {
+        let fixture = WorkerFixture()
+        let worker = try fixture.startWorker(["--concurrency", "4", "--grace-seconds", "20"])
+        let running = (0..<3).map { _ in fixture.job(#"{"sleep_ms":1500,"record":true}"#) }
+        _ = try await fixture.queue.enqueue(running)
+        #expect(await fixture.all(running.map(\.id), are: .running, timeout: .seconds(15)), "\(worker.output)")
+        worker.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        let late = fixture.job("{}")
+        _ = try await fixture.queue.enqueue(late)
+        #expect(await worker.waitForExit(timeout: .seconds(20)) == 0, "\(worker.output)")
+        #expect(try await fixture.states(running.map(\.id)).allSatisfy { $0 == .succeeded })
+        #expect(try await fixture.states([late.id]) == [.queued])
+        #expect(try await fixture.queue.stats(kind: .noop, tenants: [fixture.tenant]).pending == 0)
+    }
+
+    @Test func graceExpiryLeavesJobsPendingForOthers() async throws {
+        let fixture = WorkerFixture()
+        let worker = try fixture.startWorker(["--grace-seconds", "0.5"])
+        let slow = fixture.job(#"{"sleep_ms":60000,"record":true}"#)
+        _ = try await fixture.queue.enqueue(slow)
+        #expect(await fixture.all([slow.id], are: .running, timeout: .seconds(15)))
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: .seconds(10)) == 0, "\(worker.output)")
+        // Interrupted, not lost: still pending, and no outcome was recorded.
+        #expect(try await fixture.queue.stats(kind: .noop, tenants: [fixture.tenant]).pending == 1)
+        #expect(try await fixture.runs().isEmpty)
+    }
+
+    @Test func failingJobIsRetriedThenSucceeds() async throws {
+        let fixture = WorkerFixture()
+        let worker = try fixture.startWorker()
+        let job = fixture.job(#"{"fail_attempts":2,"record":true}"#)
+        _ = try await fixture.queue.enqueue(job)
+        #expect(await fixture.all([job.id], are: .succeeded), "\(worker.output)")
+        let status = try #require(try await fixture.queue.status(tenant: fixture.tenant, id: job.id))
+        #expect(status.attempts == 3)
+        #expect(try await fixture.runs()[job.id] == 1)
+        worker.signal(SIGTERM)
+        _ = await worker.waitForExit()
+    }
+
+    @Test func maxAttemptsDeadLetterThenReplay() async throws {
+        let fixture = WorkerFixture()
+        let worker = try fixture.startWorker(["--max-attempts", "3"])
+        let until = Clock.milliseconds() + 2500
+        let job = fixture.job(#"{"fail_until_ms":\#(until),"record":true}"#)
+        _ = try await fixture.queue.enqueue(job)
+        #expect(await fixture.all([job.id], are: .dead), "\(worker.output)")
+        let letters = try await fixture.queue.deadLetters(tenant: fixture.tenant, kind: .noop)
+        #expect(letters.count == 1)
+        #expect(letters.first?.error.contains("failing on purpose") == true)
+        #expect(try await fixture.queue.status(tenant: fixture.tenant, id: job.id)?.attempts == 3)
+        while Clock.milliseconds() < until { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, entryID: letters[0].entryID) == job.id)
+        #expect(await fixture.all([job.id], are: .succeeded), "\(worker.output)")
+        #expect(try await fixture.runs()[job.id] == 1)
+        worker.signal(SIGTERM)
+        _ = await worker.waitForExit()
+    }
+
+    @Test func undecodableEntriesAreDeadLetteredAndTheWorkerCarriesOn() async throws {
+        let fixture = WorkerFixture()
+        let worker = try fixture.startWorker()
+        let stream = RedisKeys.stream(tenant: fixture.tenant, kind: .noop)
+        try await fixture.redis.send("XADD", stream, "*", "garbage", "\u{0}\u{1}not a job")
+        let wrongType = fixture.job(#"{"sleep_ms":"soon"}"#)
+        let notJSON = fixture.job("not json at all")
+        let good = fixture.job(#"{"record":true}"#)
+        _ = try await fixture.queue.enqueue([wrongType, notJSON, good])
+        #expect(await fixture.all([good.id], are: .succeeded), "\(worker.output)")
+        #expect(await fixture.all([wrongType.id, notJSON.id], are: .dead))
+        let letters = await eventually { (try? await fixture.queue.deadLetters(tenant: fixture.tenant, kind: .noop).count) == 3 }
+        #expect(letters)
+        #expect(worker.isRunning)
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit() == 0)
+    }
+
+    @Test func workersCarryOnAcrossARedisRestart() async throws {
+        let server = try PrivateRedis()
+        defer { server.stop() }
+        let fixture = WorkerFixture(redisURL: server.url)
+        let workers = try (0..<2).map { _ in try fixture.startWorker(["--concurrency", "16"]) }
+        var ids: [String] = []
+        for round in 0..<20 {
+            let batch = (0..<100).map { _ in fixture.job(#"{"record":true}"#) }
+            ids += batch.map(\.id)
+            while true {
+                do {
+                    _ = try await fixture.queue.enqueue(batch)
+                    break
+                } catch {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            if round == 8 { try server.restart() }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(await fixture.all(ids, are: .succeeded, timeout: .seconds(60)), "\(workers[0].output)")
+        let runs = try await fixture.runs()
+        #expect(ids.allSatisfy { (runs[$0] ?? 0) >= 1 })
+        for worker in workers {
+            #expect(worker.isRunning)
+            worker.signal(SIGTERM)
+            #expect(await worker.waitForExit() == 0)
+        }
+    }
+}
