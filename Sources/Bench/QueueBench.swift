@@ -19,6 +19,7 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Offered rate (jobs/s) of the latency phase.") var rate: Int = 5_000
     @Option(help: "Seconds of the latency phase.") var latencySeconds: Int = 5
     @Option(help: "Path of the Workers executable.") var workersBinary: String
+    @Flag(help: "Only measure the enqueue phase (for profiling).") var enqueueOnly = false
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -52,6 +53,10 @@ struct QueueBench: AsyncParsableCommand {
         let enqueueSeconds = (ContinuousClock.now - enqueueStart).seconds
         let stats = try await queue.stats(kind: .noop)
         guard stats.depth == jobs else { throw ValidationError("expected \(jobs) queued jobs, found \(stats.depth)") }
+        if enqueueOnly {
+            printJSONLine(["bench": "queue", "jobs": jobs, "tenants": tenants, "enqueue_per_s": Int(Double(jobs) / enqueueSeconds)])
+            return
+        }
 
         // Phase 2: drain with worker processes, timed from their spawn until every job counted
         // itself and nothing is pending.

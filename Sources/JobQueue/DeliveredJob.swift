@@ -1,15 +1,18 @@
 import Contracts
 
-/// A stream entry delivered to this consumer.
-public struct DeliveredJob: Sendable {
+/// A stream entry delivered to this consumer. A class: it travels through several collections
+/// per job, and copying a struct of this size costs more than the job.
+public final class DeliveredJob: Sendable {
     public let tenant: TenantID
     public let kind: JobKind
     /// The entry id in the tenant's stream.
     public let entryID: String
     /// How many times the entry has been delivered (more than 1 after a worker died with it).
     public let deliveries: Int
-    /// The decoded envelope, or why the entry could not be decoded.
-    public let decoded: Result<JobEnvelope, FleetError>
+    /// The envelope, when the entry decoded.
+    public let envelope: JobEnvelope?
+    /// Why the entry could not be decoded.
+    public let decodeError: FleetError?
     /// The raw field/value pairs of an entry that failed to decode (dead-lettered as they were).
     let raw: [([UInt8], [UInt8])]
 
@@ -31,21 +34,30 @@ public struct DeliveredJob: Sendable {
         } catch {
             decoded = .failure(error)
         }
-        self.decoded = decoded
-        if case .failure = decoded { raw = pairs } else { raw = [] }
+        switch decoded {
+        case .success(let envelope):
+            self.envelope = envelope
+            self.decodeError = nil
+            self.raw = []
+        case .failure(let error):
+            self.envelope = nil
+            self.decodeError = error
+            self.raw = pairs
+        }
+        self.attempt = (envelope?.attempt ?? 1) + self.deliveries - 1
     }
 
-    /// The envelope, when the entry decoded.
-    public var envelope: JobEnvelope? { try? decoded.get() }
-
     /// Which attempt this delivery is: the envelope's attempt plus redeliveries after crashes.
-    public var attempt: Int { (envelope?.attempt ?? 1) + deliveries - 1 }
+    public let attempt: Int
 
     /// The job id, also for an undecodable entry when its `id` field is usable.
     public var jobID: String? {
         if let envelope { return envelope.id }
-        guard let value = raw.first(where: { $0.0 == Array("id".utf8) })?.1 else { return nil }
-        let id = String(decoding: value, as: UTF8.self)
+        // An envelope header starts `1|26:<id>|`; use the id if that much is intact.
+        guard let header = raw.first(where: { $0.0 == [UInt8(ascii: "e")] })?.1, header.count >= 31,
+            header.starts(with: Array("1|26:".utf8))
+        else { return nil }
+        let id = String(decoding: header[5..<31], as: UTF8.self)
         return JobID.isValid(id) ? id : nil
     }
 }

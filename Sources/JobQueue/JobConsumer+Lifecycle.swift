@@ -10,11 +10,10 @@ extension JobConsumer {
         let byTenant = Dictionary(grouping: runnable.indices, by: { runnable[$0].tenant })
         let order = Array(byTenant.keys)
         let now = String(Clock.milliseconds())
-        let retention = String(queue.configuration.statusRetention.milliseconds / 1000)
         let commands = order.map { tenant in
             let members = byTenant[tenant]!
             var keys = [RedisKeys.stream(tenant: tenant, kind: kind)]
-            var arguments = [group, now, retention]
+            var arguments = [group, now]
             for index in members {
                 let job = runnable[index]
                 keys.append(RedisKeys.job(tenant: tenant, id: job.envelope!.id))
@@ -46,11 +45,15 @@ extension JobConsumer {
         let commands = order.map { tenant in
             let members = byTenant[tenant]!
             var keys = [RedisKeys.stream(tenant: tenant, kind: kind)]
-            var arguments = [group, now, retention]
+            // The script trims up to the newest entry acknowledged.
+            var newest = jobs[members[0]].entryID
+            var arguments = [group, now, retention, ""]
             for index in members {
                 keys.append(RedisKeys.job(tenant: tenant, id: jobs[index].jobID ?? ""))
                 arguments.append(jobs[index].entryID)
+                if JobConsumer.entryIDLess(newest, jobs[index].entryID) { newest = jobs[index].entryID }
             }
+            arguments[3] = newest
             return QueueScripts.complete.command(keys: keys, arguments: arguments)
         }
         let replies = try await queue.redis.send(commands)
@@ -118,6 +121,7 @@ extension JobConsumer {
             command.append(queue.configuration.statusRetention.milliseconds / 1000)
             command.append(job.attempt)
             command.append(queue.configuration.deadLetterLimit)
+            command.append(jobID ?? "")
             for field in fields { command.append(field) }
         }
         var commands = [script]

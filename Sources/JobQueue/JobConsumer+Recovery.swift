@@ -85,10 +85,22 @@ extension JobConsumer {
         if !claims.isEmpty { _ = try await queue.redis.send(claims) }
     }
 
+    /// Orders stream entry ids (`<ms>-<seq>`) numerically, without allocating.
     static func entryIDLess(_ lhs: String, _ rhs: String) -> Bool {
         func parts(_ id: String) -> (UInt64, UInt64) {
-            let pieces = id.split(separator: "-")
-            return (UInt64(pieces.first ?? "") ?? 0, UInt64(pieces.count > 1 ? pieces[1] : "") ?? 0)
+            var ms: UInt64 = 0
+            var seq: UInt64 = 0
+            var inSeq = false
+            for byte in id.utf8 {
+                if byte == UInt8(ascii: "-") {
+                    inSeq = true
+                } else if inSeq {
+                    seq = seq &* 10 &+ UInt64(byte &- 48)
+                } else {
+                    ms = ms &* 10 &+ UInt64(byte &- 48)
+                }
+            }
+            return (ms, seq)
         }
         return parts(lhs) < parts(rhs)
     }

@@ -63,7 +63,10 @@ public final class JobConsumer: Sendable {
         var collected: [DeliveredJob] = []
         var visited = 0
         while collected.count < limit {
-            let (chunk, lap) = try await nextTenants()
+            // Visit few enough tenants that each can give a useful batch: tiny per-tenant reads
+            // cost a round of scripts each.
+            let wanted = limit - collected.count
+            let (chunk, lap) = try await nextTenants(max(1, min(queue.configuration.tenantsPerRound, wanted / 16)))
             if chunk.isEmpty || visited >= lap { break }
             visited += chunk.count
             let perTenant = max(1, min(queue.configuration.tenantBatch, (limit - collected.count + chunk.count - 1) / chunk.count))
@@ -73,7 +76,7 @@ public final class JobConsumer: Sendable {
     }
 
     /// The next tenants of the rotation and the length of the current lap.
-    private func nextTenants() async throws -> ([TenantID], Int) {
+    private func nextTenants(_ count: Int) async throws -> ([TenantID], Int) {
         let needsRefresh = state.withLock { $0.position >= $0.cycle.count }
         if needsRefresh {
             let fresh: [TenantID]
@@ -89,7 +92,7 @@ public final class JobConsumer: Sendable {
             }
         }
         return state.withLock { state in
-            let end = min(state.position + queue.configuration.tenantsPerRound, state.cycle.count)
+            let end = min(state.position + count, state.cycle.count)
             let chunk = Array(state.cycle[state.position..<end])
             state.position = end
             return (chunk, state.cycle.count)

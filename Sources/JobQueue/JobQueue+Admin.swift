@@ -17,10 +17,12 @@ extension JobQueue {
         else { return nil }
         func time(_ name: String) -> Int64? { fields[name].flatMap { Int64($0) } }
         let error = fields["last_error"] ?? ""
+        let enqueued = time("enqueued_at") ?? 0
+        let updated = [enqueued, time("started_at") ?? 0, time("finished_at") ?? 0].max() ?? enqueued
         return JobStatus(
             id: id, tenant: tenant, kind: kind, state: state, attempts: Int(fields["attempts"] ?? "") ?? 0,
-            lastError: error.isEmpty ? nil : error, enqueuedAt: time("enqueued_at") ?? 0, runAt: time("run_at"),
-            startedAt: time("started_at"), finishedAt: time("finished_at"), updatedAt: time("updated_at") ?? 0)
+            lastError: error.isEmpty ? nil : error, enqueuedAt: enqueued, runAt: time("run_at"),
+            startedAt: time("started_at"), finishedAt: time("finished_at"), updatedAt: updated)
     }
 
     /// What `cancel` did.
@@ -73,17 +75,37 @@ extension JobQueue {
         }
     }
 
-    /// Puts one dead letter back on its stream with a fresh attempt count; returns its job id,
-    /// or nil when no such entry exists.
+    /// Puts one dead letter back on its stream with a fresh attempt count; returns its job id
+    /// (or the dead-letter entry id for an entry that never decoded), nil when no such entry
+    /// exists.
     public func replay(tenant: TenantID, kind: JobKind, entryID: String) async throws -> String? {
+        let deadLetters = RedisKeys.deadLetters(tenant: tenant, kind: kind)
+        let found = try await redis.send(RedisCommand("XRANGE", [deadLetters, entryID, entryID]))
+        guard let entry = found.array?.first?.array, entry.count == 2, let raw = entry[1].array else { return nil }
+        let pairs = StreamEntry.pairs(raw).filter { $0.0 != Array("error".utf8) && $0.0 != Array("failed_at".utf8) }
+        var fields = pairs.flatMap { [$0.0, $0.1] }
+        var statusKey = deadLetters
+        var id = entryID
+        if var envelope = try? JobEnvelope(fields: pairs) {
+            envelope.attempt = 1
+            envelope.runAt = nil
+            fields = envelope.fields
+            statusKey = RedisKeys.job(tenant: tenant, id: envelope.id)
+            id = envelope.id
+        }
+        let script = QueueScripts.replay.command(keys: [deadLetters, RedisKeys.stream(tenant: tenant, kind: kind), statusKey]) {
+            command in
+            command.append(entryID)
+            command.append(Clock.milliseconds())
+            command.append(kind.rawValue)
+            for field in fields { command.append(field) }
+        }
         let replies = try await redis.send([
-            QueueScripts.replay.command(
-                keys: [RedisKeys.deadLetters(tenant: tenant, kind: kind), RedisKeys.stream(tenant: tenant, kind: kind)],
-                arguments: [entryID, String(Clock.milliseconds()), RedisKeys.tenantPrefix(tenant)]),
+            script,
             RedisCommand("SADD", [RedisKeys.readyTenants(kind: kind), tenant.rawValue]),
             Self.wakeCommand(kind: kind),
         ])
-        return try replies[0].orThrow("replay").string
+        return try replies[0].orThrow("replay").int == 1 ? id : nil
     }
 
     /// Replays every dead letter of `tenant` and `kind`; returns how many.
@@ -129,18 +151,21 @@ extension JobQueue {
             }
             let replies = try await redis.send(commands)
             for offset in stride(from: 0, to: replies.count, by: 4) {
-                let depth = Int(replies[offset].int ?? 0)
-                stats.depth += depth
-                var groupFound = false
+                // Acknowledged entries may linger until the next trim, so depth is waiting plus
+                // pending, not the stream length.
+                let length = Int(replies[offset].int ?? 0)
+                var lag = length
+                var pending = 0
                 for group in replies[offset + 1].array ?? [] {
                     let info = StreamEntry.dictionary(group.array ?? [])
                     guard info["name"]?.string == RedisKeys.consumerGroup else { continue }
-                    groupFound = true
-                    stats.pending += Int(info["pending"]?.int ?? 0)
-                    // Redis reports no lag when it cannot compute it; the depth minus pending bounds it.
-                    stats.lag += Int(info["lag"]?.int ?? Int64(max(0, depth - Int(info["pending"]?.int ?? 0))))
+                    pending = Int(info["pending"]?.int ?? 0)
+                    // Redis reports no lag when it cannot compute it; the length minus pending bounds it.
+                    lag = Int(info["lag"]?.int ?? Int64(max(0, length - pending)))
                 }
-                if !groupFound { stats.lag += depth }
+                stats.pending += pending
+                stats.lag += lag
+                stats.depth += lag + pending
                 stats.delayed += Int(replies[offset + 2].int ?? 0)
                 stats.deadLetters += Int(replies[offset + 3].int ?? 0)
             }

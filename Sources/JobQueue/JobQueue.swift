@@ -99,13 +99,11 @@ public final class JobQueue: Sendable {
             command.append(now)
             command.append(group.kind.rawValue)
             command.append(configuration.idempotencyRetention.milliseconds / 1000)
-            command.append(JobEnvelope.fieldNames.count)
-            command.append(contentsOf: JobEnvelope.fieldNames)
             for job in jobs {
                 command.append(job.id)
                 command.append(job.idempotencyKey == nil ? "0" : "1")
                 command.append(job.runAt.map { String($0) } ?? "")
-                command.append(contentsOf: job.fieldValues)
+                command.append(job.header)
                 command.append(job.payload)
             }
         }

@@ -4,104 +4,119 @@ import RedisClient
 /// is atomic and works on Redis Cluster. Global keys (ready set, indexes) are updated by plain
 /// commands pipelined after the script, in an order that never loses work (see `JobQueue`).
 enum QueueScripts {
+    /// Trims acknowledged entries from the head of a stream: everything older than both the
+    /// oldest pending entry and the entry after `acked` (the newest id just acknowledged, which
+    /// the group has delivered, so every older entry was delivered too). Nothing unacknowledged
+    /// is ever trimmed. `~` lets Redis drop whole nodes only, which is cheap.
+    private static let trimFunction = """
+        local function successor(id)
+          local ms, seq = string.match(id, '(%d+)-(%d+)')
+          return ms .. '-' .. (tonumber(seq) + 1)
+        end
+        local function older(a, b)
+          local am, as = string.match(a, '(%d+)-(%d+)')
+          local bm, bs = string.match(b, '(%d+)-(%d+)')
+          am, bm = tonumber(am), tonumber(bm)
+          if am ~= bm then return am < bm end
+          return tonumber(as) < tonumber(bs)
+        end
+        local function trim(stream, group, acked)
+          local minid = successor(acked)
+          local oldest = redis.call('XPENDING', stream, group, '-', '+', 1)
+          if #oldest > 0 and older(oldest[1][1], minid) then minid = oldest[1][1] end
+          redis.call('XTRIM', stream, 'MINID', '~', minid)
+        end
+
+        """
+
     /// Enqueues a batch of jobs of one kind for one tenant.
     ///
     /// KEYS[1] stream, KEYS[2] delayed zset, then per job: status hash, idempotency key (the
     ///   status key again when the job has none), envelope hash
-    /// ARGV[1] now ms, ARGV[2] kind, ARGV[3] idempotency TTL s, ARGV[4] F (envelope fields),
-    ///   ARGV[5..4+F] field names, then per job: id, has-idempotency-key 0|1, run_at ms or "",
-    ///   F field values
+    /// ARGV[1] now ms, ARGV[2] kind, ARGV[3] idempotency TTL s, then per job: id,
+    ///   has-idempotency-key 0|1, run_at ms or "", envelope header, payload
     /// Returns a flat array of (job id, 1 new | 0 idempotent repeat) per job; for a repeat the
     /// id is the first job's.
     static let enqueue = RedisScript(
         """
-        local now, kind, idemTTL, F = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-        local names = {}
-        for i = 1, F do names[i] = ARGV[4 + i] end
-        local out, a, k = {}, 5 + F, 3
+        local now, kind, idemTTL = ARGV[1], ARGV[2], ARGV[3]
+        local out, a, k = {}, 4, 3
         while a <= #ARGV do
           local id, hasIdem, runAt = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-          local statusKey, idemKey, envKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
           local first = nil
           if hasIdem == '1' then
-            first = redis.call('GET', idemKey)
-            if not first then redis.call('SET', idemKey, id, 'EX', idemTTL) end
+            first = redis.call('GET', KEYS[k + 1])
+            if not first then redis.call('SET', KEYS[k + 1], id, 'EX', idemTTL) end
           end
           if first then
             out[#out + 1] = first
             out[#out + 1] = 0
           else
-            local fields = {}
-            for i = 1, F do
-              fields[2 * i - 1] = names[i]
-              fields[2 * i] = ARGV[a + 2 + i]
-            end
             if runAt ~= '' and tonumber(runAt) > tonumber(now) then
-              redis.call('HSET', envKey, unpack(fields))
+              redis.call('HSET', KEYS[k + 2], 'e', ARGV[a + 3], 'p', ARGV[a + 4])
               redis.call('ZADD', KEYS[2], runAt, id)
-              redis.call('HSET', statusKey, 'state', 'queued', 'kind', kind, 'attempts', 0,
-                'enqueued_at', now, 'updated_at', now, 'run_at', runAt)
+              redis.call('HSET', KEYS[k], 'state', 'queued', 'kind', kind, 'attempts', 0, 'enqueued_at', now, 'run_at', runAt)
             else
-              local entry = redis.call('XADD', KEYS[1], '*', unpack(fields))
-              redis.call('HSET', statusKey, 'state', 'queued', 'kind', kind, 'attempts', 0,
-                'enqueued_at', now, 'updated_at', now, 'entry', entry)
+              redis.call('XADD', KEYS[1], '*', 'e', ARGV[a + 3], 'p', ARGV[a + 4])
+              redis.call('HSET', KEYS[k], 'state', 'queued', 'kind', kind, 'attempts', 0, 'enqueued_at', now)
             end
             out[#out + 1] = id
             out[#out + 1] = 1
           end
-          a = a + 3 + F
+          a = a + 5
           k = k + 3
         end
         return out
         """)
 
-    /// Marks delivered jobs running; acknowledges and drops the ones cancelled meanwhile.
+    /// Marks delivered jobs running; acknowledges and drops the ones cancelled or finished
+    /// meanwhile.
     ///
     /// KEYS[1] stream, KEYS[2..] status hash per job
-    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, then per job: entry id, attempt
-    /// Returns per job 1 (run it) or 0 (cancelled or already finished: skip it).
+    /// ARGV[1] group, ARGV[2] now ms, then per job: entry id, attempt
+    /// Returns per job 1 (run it) or 0 (skip it).
     static let start = RedisScript(
-        """
-        local group, now, ttl = ARGV[1], ARGV[2], ARGV[3]
-        local out = {}
-        for i = 2, #KEYS do
-          local entry, attempt = ARGV[2 * i], ARGV[2 * i + 1]
-          local state = redis.call('HGET', KEYS[i], 'state')
-          if state == 'cancelled' or state == 'succeeded' or state == 'dead' or state == 'failed' then
-            redis.call('XACK', KEYS[1], group, entry)
-            redis.call('XDEL', KEYS[1], entry)
-            out[#out + 1] = 0
-          else
-            redis.call('HSET', KEYS[i], 'state', 'running', 'attempts', attempt, 'started_at', now,
-              'updated_at', now, 'entry', entry)
-            out[#out + 1] = 1
-          end
-        end
-        return out
-        """)
+        trimFunction + """
+            local group, now = ARGV[1], ARGV[2]
+            local out, skipped = {}, nil
+            for i = 2, #KEYS do
+              local entry, attempt = ARGV[2 * i - 1], ARGV[2 * i]
+              local state = redis.call('HGET', KEYS[i], 'state')
+              if state == 'cancelled' or state == 'succeeded' or state == 'dead' or state == 'failed' then
+                redis.call('XACK', KEYS[1], group, entry)
+                skipped = entry
+                out[#out + 1] = 0
+              else
+                redis.call('HSET', KEYS[i], 'state', 'running', 'attempts', attempt, 'started_at', now)
+                out[#out + 1] = 1
+              end
+            end
+            if skipped then trim(KEYS[1], group, skipped) end
+            return out
+            """)
 
-    /// Finishes succeeded jobs: acknowledges and deletes their entries, records the outcome.
+    /// Finishes succeeded jobs: acknowledges them, records the outcome, trims the stream.
     ///
     /// KEYS[1] stream, KEYS[2..] status hash per job
-    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, ARGV[4..] entry id per job
+    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, ARGV[4] newest entry id of the batch,
+    ///   ARGV[5..] entry id per job
     /// Returns per job 1, or 0 when the entry was no longer pending (another worker finished it).
     static let complete = RedisScript(
-        """
-        local group, now, ttl = ARGV[1], ARGV[2], ARGV[3]
-        local out = {}
-        for i = 2, #KEYS do
-          local entry = ARGV[2 + i]
-          if redis.call('XACK', KEYS[1], group, entry) == 1 then
-            redis.call('XDEL', KEYS[1], entry)
-            redis.call('HSET', KEYS[i], 'state', 'succeeded', 'finished_at', now, 'updated_at', now)
-            redis.call('EXPIRE', KEYS[i], ttl)
-            out[#out + 1] = 1
-          else
-            out[#out + 1] = 0
-          end
-        end
-        return out
-        """)
+        trimFunction + """
+            local group, now, ttl = ARGV[1], ARGV[2], ARGV[3]
+            local out = {}
+            for i = 2, #KEYS do
+              if redis.call('XACK', KEYS[1], group, ARGV[3 + i]) == 1 then
+                redis.call('HSET', KEYS[i], 'state', 'succeeded', 'finished_at', now)
+                redis.call('EXPIRE', KEYS[i], ttl)
+                out[#out + 1] = 1
+              else
+                out[#out + 1] = 0
+              end
+            end
+            trim(KEYS[1], group, ARGV[4])
+            return out
+            """)
 
     /// Settles one failed delivery: schedule a retry, dead-letter it, or mark it failed.
     ///
@@ -109,44 +124,38 @@ enum QueueScripts {
     ///   KEYS[3] delayed zset, KEYS[4] envelope hash, KEYS[5] dead-letter stream
     /// ARGV[1] group, ARGV[2] entry id, ARGV[3] now ms, ARGV[4] retry|dead|failed,
     ///   ARGV[5] error text, ARGV[6] retry due ms, ARGV[7] retention s, ARGV[8] attempts so far,
-    ///   ARGV[9] dead-letter limit, ARGV[10..] envelope field/value pairs (attempt already raised
-    ///   for a retry; the raw entry for an undecodable one)
+    ///   ARGV[9] dead-letter limit, ARGV[10] job id, ARGV[11..] entry field/value pairs to keep
+    ///   (`e`/`p` with the attempt raised for a retry; the raw entry for an undecodable one)
     /// Returns 1, or 0 when the entry was no longer pending (someone else settled it).
     static let fail = RedisScript(
-        """
-        local group, entry, now, outcome, err = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-        local dueAt, ttl, attempts, dlqLimit = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-        if redis.call('XACK', KEYS[1], group, entry) == 0 then return 0 end
-        redis.call('XDEL', KEYS[1], entry)
-        local fields = {}
-        for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
-        local hasStatus = KEYS[2] ~= KEYS[1]
-        if outcome == 'retry' then
-          redis.call('HSET', KEYS[4], unpack(fields))
-          local id = redis.call('HGET', KEYS[4], 'id')
-          redis.call('ZADD', KEYS[3], dueAt, id)
-          redis.call('HSET', KEYS[2], 'state', 'retrying', 'attempts', attempts, 'last_error', err,
-            'run_at', dueAt, 'updated_at', now)
-        elseif outcome == 'dead' then
-          fields[#fields + 1] = 'error'
-          fields[#fields + 1] = err
-          fields[#fields + 1] = 'failed_at'
-          fields[#fields + 1] = now
-          redis.call('XADD', KEYS[5], 'MAXLEN', '~', dlqLimit, '*', unpack(fields))
-          if hasStatus then
-            redis.call('HSET', KEYS[2], 'state', 'dead', 'attempts', attempts, 'last_error', err,
-              'finished_at', now, 'updated_at', now)
-            redis.call('EXPIRE', KEYS[2], ttl)
-          end
-        else
-          if hasStatus then
-            redis.call('HSET', KEYS[2], 'state', 'failed', 'attempts', attempts, 'last_error', err,
-              'finished_at', now, 'updated_at', now)
-            redis.call('EXPIRE', KEYS[2], ttl)
-          end
-        end
-        return 1
-        """)
+        trimFunction + """
+            local group, entry, now, outcome, err = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+            local dueAt, ttl, attempts, dlqLimit, id = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+            if redis.call('XACK', KEYS[1], group, entry) == 0 then return 0 end
+            trim(KEYS[1], group, entry)
+            local fields = {}
+            for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+            local hasStatus = KEYS[2] ~= KEYS[1]
+            if outcome == 'retry' then
+              redis.call('HSET', KEYS[4], unpack(fields))
+              redis.call('ZADD', KEYS[3], dueAt, id)
+              redis.call('HSET', KEYS[2], 'state', 'retrying', 'attempts', attempts, 'last_error', err, 'run_at', dueAt)
+            elseif outcome == 'dead' then
+              fields[#fields + 1] = 'error'
+              fields[#fields + 1] = err
+              fields[#fields + 1] = 'failed_at'
+              fields[#fields + 1] = now
+              redis.call('XADD', KEYS[5], 'MAXLEN', '~', dlqLimit, '*', unpack(fields))
+              if hasStatus then
+                redis.call('HSET', KEYS[2], 'state', 'dead', 'attempts', attempts, 'last_error', err, 'finished_at', now)
+                redis.call('EXPIRE', KEYS[2], ttl)
+              end
+            elseif hasStatus then
+              redis.call('HSET', KEYS[2], 'state', 'failed', 'attempts', attempts, 'last_error', err, 'finished_at', now)
+              redis.call('EXPIRE', KEYS[2], ttl)
+            end
+            return 1
+            """)
 
     /// Moves due delayed jobs of one tenant and kind into the stream.
     ///
@@ -165,11 +174,11 @@ enum QueueScripts {
           local fields = redis.call('HGETALL', envKey)
           redis.call('ZREM', KEYS[1], id)
           if #fields > 0 then
-            local entry = redis.call('XADD', KEYS[2], '*', unpack(fields))
+            redis.call('XADD', KEYS[2], '*', unpack(fields))
             redis.call('DEL', envKey)
             local statusKey = prefix .. ':job:' .. id
             if redis.call('HGET', statusKey, 'state') ~= 'cancelled' then
-              redis.call('HSET', statusKey, 'state', 'queued', 'entry', entry, 'updated_at', now)
+              redis.call('HSET', statusKey, 'state', 'queued')
             end
             moved = moved + 1
           end
@@ -191,39 +200,29 @@ enum QueueScripts {
         if state ~= 'queued' and state ~= 'retrying' then return state end
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('DEL', KEYS[3])
-        redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', ARGV[2], 'updated_at', ARGV[2])
+        redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', ARGV[2])
         redis.call('EXPIRE', KEYS[1], ARGV[3])
         return 'cancelled'
         """)
 
-    /// Puts a dead-lettered job back on its stream with a fresh attempt count.
+    /// Puts a dead-lettered job back on its stream.
     ///
-    /// KEYS[1] dead-letter stream, KEYS[2] stream
-    /// ARGV[1] dead-letter entry id, ARGV[2] now ms, ARGV[3] tenant key prefix (`oc:{t:<tenant>}`);
-    ///   the status hash is derived from it and the entry's `id` field (same hash slot as KEYS)
-    /// Returns the job id, or false when the entry does not exist.
+    /// KEYS[1] dead-letter stream, KEYS[2] stream, KEYS[3] status hash (KEYS[1] when unknown)
+    /// ARGV[1] dead-letter entry id, ARGV[2] now ms, ARGV[3] kind, ARGV[4..] field/value pairs
+    ///   to append (the envelope with a fresh attempt count)
+    /// Returns 1, or 0 when the dead letter no longer exists.
     static let replay = RedisScript(
         """
-        local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
-        if #found == 0 then return false end
-        local raw, fields, id = found[1][2], {}, nil
-        for i = 1, #raw, 2 do
-          local name, value = raw[i], raw[i + 1]
-          if name == 'attempt' then value = '1' end
-          if name == 'id' then id = value end
-          if name ~= 'error' and name ~= 'failed_at' then
-            fields[#fields + 1] = name
-            fields[#fields + 1] = value
-          end
-        end
-        local entry = redis.call('XADD', KEYS[2], '*', unpack(fields))
+        if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end
+        local fields = {}
+        for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+        redis.call('XADD', KEYS[2], '*', unpack(fields))
         redis.call('XDEL', KEYS[1], ARGV[1])
-        if id then
-          local statusKey = ARGV[3] .. ':job:' .. id
-          redis.call('HSET', statusKey, 'state', 'queued', 'attempts', 0, 'entry', entry, 'updated_at', ARGV[2])
-          redis.call('HDEL', statusKey, 'finished_at')
-          redis.call('PERSIST', statusKey)
+        if KEYS[3] ~= KEYS[1] then
+          redis.call('HSET', KEYS[3], 'state', 'queued', 'attempts', 0, 'kind', ARGV[3], 'enqueued_at', ARGV[2])
+          redis.call('HDEL', KEYS[3], 'finished_at', 'started_at', 'run_at')
+          redis.call('PERSIST', KEYS[3])
         end
-        return id or entry
+        return 1
         """)
 }

@@ -14,14 +14,14 @@ public protocol JobHandler: Sendable {
 
 /// What a handler gets besides the job.
 public struct JobContext: Sendable {
-    /// Carries the job id, kind and tenant as metadata.
-    public let logger: Logger
+    /// Logs with the job id, kind, tenant and attempt as metadata.
+    public let logger: JobLogger
     /// This delivery's attempt number.
     public let attempt: Int
     /// The fleet's Redis, for handlers that keep state there (only under the job's tenant prefix).
     public let redis: RedisClient
 
-    public init(logger: Logger, attempt: Int, redis: RedisClient) {
+    public init(logger: JobLogger, attempt: Int, redis: RedisClient) {
         self.logger = logger
         self.attempt = attempt
         self.redis = redis

@@ -95,13 +95,15 @@ final class KindProcessor: Sendable {
                 }
             }
         }
+        // Succeeded jobs are acknowledged in group commits; finish those before returning.
+        await completions.idle()
     }
 
     /// Dead-letters what cannot run (undecodable, out of attempts) and marks the rest started.
     private func prepare(_ jobs: [DeliveredJob]) async throws -> [DeliveredJob] {
         var candidates: [DeliveredJob] = []
         for job in jobs {
-            if case .failure(let error) = job.decoded {
+            if let error = job.decodeError {
                 logger.error(
                     "undecodable job dead-lettered",
                     metadata: ["job.entry": "\(job.entryID)", "tenant": "\(job.tenant)", "error": "\(error.message)"])
@@ -141,11 +143,7 @@ final class KindProcessor: Sendable {
 
     private func run(_ job: DeliveredJob) async {
         guard let envelope = job.envelope else { return }
-        var logger = self.logger
-        logger[metadataKey: "job.id"] = "\(envelope.id)"
-        logger[metadataKey: "job.kind"] = "\(kind)"
-        logger[metadataKey: "tenant"] = "\(envelope.tenant)"
-        logger[metadataKey: "job.attempt"] = "\(job.attempt)"
+        let logger = JobLogger(base: self.logger, jobID: envelope.id, kind: kind, tenant: envelope.tenant, attempt: job.attempt)
         let key = "\(job.tenant.rawValue)/\(job.entryID)"
         running.withLock { $0[key] = (job, .now) }
         metrics.inFlight.record(running.withLock { $0.count })
@@ -183,8 +181,8 @@ final class KindProcessor: Sendable {
             if let failure {
                 try await settle(job, envelope: envelope, failure: failure, logger: logger)
             } else {
-                try await completions.submit(job)
-                metrics.processed.increment()
+                // Acknowledged in the next group commit; `runReader` waits for it before returning.
+                completions.add(job)
                 logger.debug("job succeeded")
             }
         } catch {
@@ -192,7 +190,7 @@ final class KindProcessor: Sendable {
         }
     }
 
-    private func settle(_ job: DeliveredJob, envelope: JobEnvelope, failure: JobFailure, logger: Logger) async throws {
+    private func settle(_ job: DeliveredJob, envelope: JobEnvelope, failure: JobFailure, logger: JobLogger) async throws {
         metrics.failed.increment()
         var outcome: JobConsumer.FailureOutcome
         var events = [JobLifecycleEvent(name: .failed, job: envelope, attempt: job.attempt, error: failure.message)]

@@ -68,18 +68,22 @@ import Testing
         let flat = envelope.fields
         let pairs = stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) }
         #expect(try JobEnvelope(fields: pairs) == envelope)
-        #expect(pairs.map { String(decoding: $0.0, as: UTF8.self) } == JobEnvelope.fieldNames)
+        #expect(pairs.map { String(decoding: $0.0, as: UTF8.self) } == ["e", "p"])
     }
 
-    @Test func missingFieldsAreNamed() throws {
-        let flat = try sample().fields
-        var pairs = stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) }
-        pairs.removeAll { $0.0 == Array("tenant".utf8) }
+    @Test func malformedEnvelopesAreNamed() throws {
+        var envelope = try sample()
+        envelope.action = ""
         #expect {
-            try JobEnvelope(fields: pairs)
+            try JobEnvelope(header: envelope.header, payload: [])
         } throws: { error in
-            (error as? FleetError)?.message.contains("tenant") == true
+            (error as? FleetError)?.message.contains("action") == true
         }
+        let good = try sample().header
+        for bad in [Array(good.prefix(40)), [UInt8(ascii: "2")] + good.dropFirst(), Array("1|x:abc".utf8), []] {
+            #expect(throws: FleetError.self) { try JobEnvelope(header: bad, payload: []) }
+        }
+        #expect(throws: FleetError.self) { try JobEnvelope(fields: [(Array("p".utf8), Array("{}".utf8))]) }
     }
 
     @Test func payloadDecodeErrorIsClear() throws {

@@ -1,0 +1,119 @@
+import Foundation
+
+/// One audit entry as submitted (SPEC "Audit entry"); the store adds the per-tenant sequence,
+/// `prev_hash` and `hash`. Never updated or deleted once written.
+public struct AuditEvent: Sendable, Equatable, Codable {
+    /// Where a piece of data came from and why it was used.
+    public struct DataAccess: Sendable, Equatable, Codable {
+        public var source: String
+        public var classification: Classification
+        public var purpose: String
+
+        public init(source: String, classification: Classification, purpose: String) {
+            self.source = source
+            self.classification = classification
+            self.purpose = purpose
+        }
+    }
+
+    /// Stable action types (plus the `job.*` lifecycle names).
+    public enum ActionType {
+        public static let toolInvocation = "tool_invocation"
+        public static let dataAccess = "data_access"
+        public static let modelCall = "model_call"
+        public static let policyDecision = "policy_decision"
+        public static let agentExchange = "agent_exchange"
+        public static let policyChange = "policy_change"
+    }
+
+    /// Stable outcomes.
+    public enum Outcome: String, Sendable, Codable, CaseIterable {
+        case success
+        case denied
+        case error
+        case pendingApproval = "pending_approval"
+    }
+
+    /// ULID of the entry.
+    public var id: String
+    public var tenant: TenantID
+    /// Deduplication key: an event written twice (a redelivered job) is stored once.
+    public var eventKey: String
+    public var userID: String
+    /// Microseconds since the epoch, UTC.
+    public var timestamp: Int64
+    public var actionType: String
+    /// Structured detail: a JSON object, stored byte for byte as given.
+    public var actionDetail: String
+    public var dataAccessed: [DataAccess]
+    public var modelUsed: String?
+    public var modelTokens: Int?
+    public var dataClassification: Classification
+    public var policyApplied: String?
+    public var policyResult: String?
+    public var policyReason: String?
+    public var outcome: Outcome
+    /// Links every entry of one request or job.
+    public var requestID: String
+
+    public init(
+        id: String = JobID.make(), tenant: TenantID, eventKey: String? = nil, userID: String,
+        timestamp: Int64 = AuditEvent.now(), actionType: String, actionDetail: String = "{}",
+        dataAccessed: [DataAccess] = [], modelUsed: String? = nil, modelTokens: Int? = nil,
+        dataClassification: Classification = .internal, policyApplied: String? = nil, policyResult: String? = nil,
+        policyReason: String? = nil, outcome: Outcome, requestID: String
+    ) {
+        self.id = id
+        self.tenant = tenant
+        self.eventKey = eventKey ?? id
+        self.userID = userID
+        self.timestamp = timestamp
+        self.actionType = actionType
+        self.actionDetail = actionDetail
+        self.dataAccessed = dataAccessed
+        self.modelUsed = modelUsed
+        self.modelTokens = modelTokens
+        self.dataClassification = dataClassification
+        self.policyApplied = policyApplied
+        self.policyResult = policyResult
+        self.policyReason = policyReason
+        self.outcome = outcome
+        self.requestID = requestID
+    }
+
+    /// Now, in microseconds since the epoch.
+    public static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+
+    /// `dataAccessed` as the JSON stored in the log (keys sorted, no spaces).
+    public var dataAccessedJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(dataAccessed)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+}
+
+extension AuditEvent {
+    /// The audit entry for a job lifecycle step.
+    public init(lifecycle event: JobLifecycleEvent) {
+        let job = event.job
+        var detail: [String: Any] = [
+            "job_id": job.id, "kind": job.kind.rawValue, "action": job.action, "attempt": event.attempt,
+            "generation": job.attempt,
+        ]
+        if let error = event.error { detail["error"] = String(error.prefix(2000)) }
+        let outcome: Outcome
+        switch event.name {
+        case .started, .succeeded, .retried: outcome = .success
+        case .cancelled: outcome = .success
+        case .failed, .deadLettered: outcome = .error
+        }
+        let data =
+            (try? JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        self.init(
+            tenant: job.tenant, eventKey: "job:" + event.eventKey, userID: job.requester.user,
+            timestamp: event.at * 1000, actionType: event.name.rawValue, actionDetail: String(decoding: data, as: UTF8.self),
+            dataClassification: job.classification, policyApplied: job.admission?.policyApplied,
+            policyResult: job.admission?.decision.rawValue, policyReason: job.admission?.reason, outcome: outcome,
+            requestID: job.requestID)
+    }
+}

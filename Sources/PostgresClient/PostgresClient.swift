@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A pool of PostgreSQL connections. Each connection serves one task at a time
+/// (`withConnection`), so a transaction never interleaves with another task's statements.
+public final class PostgresClient: Sendable {
+    public let url: String
+    private let connections: [PostgresConnection]
+    private let state: Mutex<PoolState>
+
+    private struct PoolState {
+        var free: [Int]
+        var waiters: [CheckedContinuation<Int, Never>] = []
+    }
+
+    /// - Parameters:
+    ///   - url: `postgres://user[:password]@host:port/database[?options]` (libpq URI syntax).
+    ///   - size: connections in the pool.
+    public init(url: String, size: Int = 4, logger: Logger = Logger(label: "postgres")) throws(PostgresError) {
+        guard let components = URLComponents(string: url), components.scheme == "postgres" || components.scheme == "postgresql" else {
+            throw PostgresError(
+                .configuration, operation: "parse url",
+                message:
+                    "'\(PostgresConnection.redacted(url))' is not a postgres:// URL; expected postgres://user:password@host:port/database")
+        }
+        self.url = url
+        let count = max(1, size)
+        connections = (0..<count).map { _ in PostgresConnection(url: url, logger: logger) }
+        state = Mutex(PoolState(free: Array(0..<count)))
+    }
+
+    /// Leases a connection for `body` (waiting for one if all are busy).
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let index = await lease()
+        defer { release(index) }
+        return try await body(connections[index])
+    }
+
+    /// Runs one statement on any connection.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(sql, parameters) }
+    }
+
+    /// Runs `body` in a transaction on one connection.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection { try await $0.transaction(body) }
+    }
+
+    /// Closes every connection.
+    public func close() {
+        for connection in connections { connection.close() }
+    }
+
+    private func lease() async -> Int {
+        await withCheckedContinuation { continuation in
+            let index = state.withLock { state -> Int? in
+                if let index = state.free.popLast() { return index }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let index { continuation.resume(returning: index) }
+        }
+    }
+
+    private func release(_ index: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Int, Never>? in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.free.append(index)
+            return nil
+        }
+        waiter?.resume(returning: index)
+    }
+}

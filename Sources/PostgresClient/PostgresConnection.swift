@@ -1,0 +1,177 @@
+import CLibPQ
+import Foundation
+import Logging
+
+/// One libpq connection, owned by its own thread: libpq calls block, so they never run on
+/// Swift's cooperative pool. A connection is leased to one task at a time by `PostgresClient`;
+/// its statements run in order on its thread. A broken connection is re-established on the
+/// next statement.
+public final class PostgresConnection: @unchecked Sendable {
+    // @unchecked Sendable: `connection` is used only on the thread; `work` and `isClosed` only
+    // while holding `condition`.
+    private let url: String
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var work: [@Sendable () -> Void] = []
+    private var isClosed = false
+    private var connection: OpaquePointer?
+
+    init(url: String, logger: Logger) {
+        self.url = url
+        self.logger = logger
+        let thread = Thread { [self] in self.run() }
+        thread.name = "postgres-connection"
+        thread.start()
+    }
+
+    /// Runs `sql` with `parameters` bound as `$1, $2, ...` and returns the rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
+        let texts = parameters.map(\.postgresText)
+        return try await onThread { [self] in try execute(sql, texts) }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await query("BEGIN")
+        do {
+            let result = try await body(self)
+            try await query("COMMIT")
+            return result
+        } catch {
+            _ = try? await query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Whether the connection is up (connecting if needed).
+    public func isHealthy() async -> Bool {
+        (try? await query("SELECT 1")) != nil
+    }
+
+    func close() {
+        condition.lock()
+        isClosed = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: - The connection's thread
+
+    private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            if isClosed {
+                condition.unlock()
+                continuation.resume(throwing: PostgresError(.closed, operation: "query", message: "the PostgreSQL client was shut down"))
+                return
+            }
+            work.append { continuation.resume(with: Result { try body() }) }
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while work.isEmpty && !isClosed { condition.wait() }
+            let next = work.isEmpty ? nil : work.removeFirst()
+            condition.unlock()
+            guard let next else { break }
+            next()
+        }
+        if let connection { PQfinish(connection) }
+        connection = nil
+    }
+
+    private func connected(_ operation: String) throws -> OpaquePointer {
+        if let connection, PQstatus(connection) == CONNECTION_OK { return connection }
+        if let connection { PQfinish(connection) }
+        connection = nil
+        guard let fresh = PQconnectdb(Self.withDefaults(url)) else {
+            throw PostgresError(.connection, operation: operation, message: "out of memory creating a connection")
+        }
+        guard PQstatus(fresh) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(fresh)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(fresh)
+            throw PostgresError(
+                .connection, operation: operation, message: "cannot connect to PostgreSQL (\(Self.redacted(url))): \(message)")
+        }
+        connection = fresh
+        return fresh
+    }
+
+    private func execute(_ sql: String, _ parameters: [String?]) throws -> PostgresRows {
+        let operation = String(sql.prefix(40))
+        let connection = try connected(operation)
+        var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
+        defer { for pointer in owned { free(pointer) } }
+        let result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(1, buffer.count)) { values in
+                PQexecParams(connection, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : values, nil, nil, 0)
+            }
+        }
+        guard let result else {
+            let message = String(cString: PQerrorMessage(connection))
+            dropIfBroken(connection)
+            throw PostgresError(.connection, operation: operation, message: message)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return Self.rows(result)
+        default:
+            let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let broken = PQstatus(connection) != CONNECTION_OK
+            dropIfBroken(connection)
+            throw PostgresError(broken ? .connection : .server, operation: operation, message: message, sqlState: state)
+        }
+    }
+
+    private func dropIfBroken(_ connection: OpaquePointer) {
+        if PQstatus(connection) != CONNECTION_OK {
+            PQfinish(connection)
+            self.connection = nil
+            logger.warning("PostgreSQL connection lost; reconnecting on next use")
+        }
+    }
+
+    private static func rows(_ result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var values: [[String?]] = []
+        values.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var fields: [String?] = []
+            fields.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    fields.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, Int32(row), Int32(column)))
+                    let pointer = PQgetvalue(result, Int32(row), Int32(column))!
+                    fields.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+                }
+            }
+            values.append(fields)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(columns: columns, values: values, affected: affected)
+    }
+
+    /// Adds a connect timeout unless the URL sets one.
+    static func withDefaults(_ url: String) -> String {
+        if url.contains("connect_timeout=") { return url }
+        return url + (url.contains("?") ? "&" : "?") + "connect_timeout=5"
+    }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "invalid URL" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "invalid URL"
+    }
+}
