@@ -23,6 +23,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "Contracts"),
+        .target(name: "FleetConcurrency"),
         .systemLibrary(
             name: "CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "AuditLog",
             dependencies: [
-                "Contracts", "PostgresClient",
+                "Contracts", "PostgresClient", "FleetConcurrency",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -59,7 +60,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog",
+                "Contracts", "JobQueue", "RedisClient", "AuditLog", "FleetConcurrency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -69,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "Workers",
             dependencies: [
-                "WorkerRuntime",
+                "WorkerRuntime", "AuditLog", "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -89,17 +90,22 @@ let package = Package(
             ]),
         .target(
             name: "TestSupport",
-            dependencies: ["Contracts", "RedisClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Contracts", "RedisClient", "PostgresClient", "AuditLog", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "TestSupport"]),
+        .testTarget(name: "FleetConcurrencyTests", dependencies: ["FleetConcurrency"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
+        .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "TestSupport"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "AuditLog", "TestSupport"]),
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient",
+                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
     ]

@@ -98,6 +98,7 @@ struct QueueBench: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: workersBinary)
         process.arguments = [
             "--redis-url", redisURL, "--kinds", "noop", "--concurrency", String(concurrency), "--metrics-port=-1", "--log-level", "error",
+            "--no-audit",
         ]
         try process.run()
         return process

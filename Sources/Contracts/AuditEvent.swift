@@ -45,7 +45,12 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     public var actionType: String
     /// Structured detail: a JSON object, stored byte for byte as given.
     public var actionDetail: String
-    public var dataAccessed: [DataAccess]
+    public var dataAccessed: [DataAccess] {
+        didSet { dataAccessedJSON = Self.encode(dataAccessed) }
+    }
+    /// `dataAccessed` as stored in the log and hashed (keys sorted, no spaces); for an entry
+    /// read back, exactly the stored text.
+    public var dataAccessedJSON: String
     public var modelUsed: String?
     public var modelTokens: Int?
     public var dataClassification: Classification
@@ -71,6 +76,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         self.actionType = actionType
         self.actionDetail = actionDetail
         self.dataAccessed = dataAccessed
+        self.dataAccessedJSON = Self.encode(dataAccessed)
         self.modelUsed = modelUsed
         self.modelTokens = modelTokens
         self.dataClassification = dataClassification
@@ -84,11 +90,11 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     /// Now, in microseconds since the epoch.
     public static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 
-    /// `dataAccessed` as the JSON stored in the log (keys sorted, no spaces).
-    public var dataAccessedJSON: String {
+    static func encode(_ accessed: [DataAccess]) -> String {
+        if accessed.isEmpty { return "[]" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(dataAccessed)) ?? Data("[]".utf8), as: UTF8.self)
+        return String(decoding: (try? encoder.encode(accessed)) ?? Data("[]".utf8), as: UTF8.self)
     }
 }
 

@@ -25,8 +25,16 @@ public struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible, Co
         return bytes.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
-    /// The PostgreSQL schema that holds this tenant's state tables.
-    public var schemaName: String { "t_" + rawValue.replacingOccurrences(of: "-", with: "_") }
+    /// The PostgreSQL schema (and role) that holds this tenant's state tables: `t_` plus the id
+    /// with `-` as `_`; ids too long for PostgreSQL's 63-byte names are shortened with a hash.
+    public var schemaName: String {
+        let plain = "t_" + rawValue.replacingOccurrences(of: "-", with: "_")
+        if plain.utf8.count <= 63 { return plain }
+        var hash: UInt32 = 2_166_136_261
+        for byte in rawValue.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(hash, radix: 16)
+        return String(plain.prefix(54)) + "_" + String(repeating: "0", count: 8 - hex.count) + hex
+    }
 
     public var description: String { rawValue }
 

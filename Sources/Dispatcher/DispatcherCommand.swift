@@ -7,7 +7,9 @@ struct DispatcherCommand: AsyncParsableCommand {
         commandName: "Dispatcher",
         abstract: "The OpenClaw gateway and its admin commands.",
         discussion: "Every option can also be set through the environment variable named in its help.",
-        subcommands: [JobsCommand.self, DeadLettersCommand.self, QueueCommand.self])
+        subcommands: [
+            JobsCommand.self, DeadLettersCommand.self, QueueCommand.self, MigrateCommand.self, TenantCommand.self, AuditCommand.self,
+        ])
 }
 
 /// Options every command that talks to Redis takes.

@@ -31,6 +31,13 @@ public final class PostgresConnection: @unchecked Sendable {
         return try await onThread { [self] in try execute(sql, texts) }
     }
 
+    /// Runs a script of several statements without parameters. Only for SQL that ships with the
+    /// program (migrations); anything carrying values goes through `query` and its parameters.
+    public func executeScript(_ sql: StaticString) async throws {
+        let text = sql.description
+        _ = try await onThread { [self] in try execute(text, nil) }
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await query("BEGIN")
@@ -102,15 +109,22 @@ public final class PostgresConnection: @unchecked Sendable {
         return fresh
     }
 
-    private func execute(_ sql: String, _ parameters: [String?]) throws -> PostgresRows {
-        let operation = String(sql.prefix(40))
+    /// Runs `sql` with `parameters` (nil: a parameterless multi-statement script via PQexec).
+    private func execute(_ sql: String, _ parameters: [String?]?) throws -> PostgresRows {
+        let operation = parameters == nil ? "script" : String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60))
         let connection = try connected(operation)
-        var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
-        defer { for pointer in owned { free(pointer) } }
-        let result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(1, buffer.count)) { values in
-                PQexecParams(connection, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : values, nil, nil, 0)
+        var result: OpaquePointer?
+        if let parameters {
+            var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
+            defer { for pointer in owned { free(pointer) } }
+            owned.append(nil)
+            result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
+                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
+                    PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+                }
             }
+        } else {
+            result = PQexec(connection, sql)
         }
         guard let result else {
             let message = String(cString: PQerrorMessage(connection))

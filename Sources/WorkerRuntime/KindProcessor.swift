@@ -1,4 +1,5 @@
 import Contracts
+import FleetConcurrency
 import JobQueue
 import Logging
 import Metrics

@@ -1,9 +1,11 @@
 import ArgumentParser
+import AuditLog
 import Contracts
 import Foundation
 import JobQueue
 import Logging
 import Metrics
+import PostgresClient
 import Prometheus
 import RedisClient
 import ServiceLifecycle
@@ -30,6 +32,12 @@ struct WorkersCommand: AsyncParsableCommand {
 
     @Option(help: "Redis URL redis://[user:password@]host:port/db (env OC_REDIS_URL).")
     var redisURL: String = env("OC_REDIS_URL") ?? "redis://127.0.0.1:6379/0"
+
+    @Option(help: "PostgreSQL URL for the audit log, as the application role (env OC_DATABASE_URL).")
+    var databaseURL: String? = env("OC_DATABASE_URL")
+
+    @Flag(help: "Run without writing job lifecycle events to the audit log (benchmarks only).")
+    var noAudit = false
 
     @Option(help: "Address for /metrics and /healthz (env OC_METRICS_HOST).")
     var metricsHost: String = env("OC_METRICS_HOST") ?? "127.0.0.1"
@@ -69,7 +77,21 @@ struct WorkersCommand: AsyncParsableCommand {
         let configuration = try workerConfiguration()
         let redis = RedisClient(configuration: try redisConfiguration(), logger: Logger(label: "openclaw.redis"))
         let queue = JobQueue(redis: redis, configuration: configuration.queue, logger: logger)
-        let worker = try WorkerService(configuration: configuration, queue: queue, handlers: allHandlers, logger: logger)
+        var recorder: (any LifecycleRecorder)?
+        var database: PostgresClient?
+        if !noAudit {
+            guard let databaseURL else {
+                throw ValidationError("set --database-url (or OC_DATABASE_URL) for the audit log, or pass --no-audit")
+            }
+            do {
+                database = try PostgresClient(url: databaseURL, size: 2, logger: Logger(label: "openclaw.postgres"))
+            } catch {
+                throw ValidationError("--database-url: \(error.message)")
+            }
+            recorder = AuditRecorder(writer: AuditWriter(database: database!, logger: logger))
+        }
+        let worker = try WorkerService(
+            configuration: configuration, queue: queue, handlers: allHandlers, recorder: recorder, logger: logger)
         var services: [any Service] = []
         if metricsPort >= 0 {
             services.append(
@@ -80,6 +102,7 @@ struct WorkersCommand: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         redis.close()
+        database?.close()
     }
 
     private func redisConfiguration() throws -> RedisConfiguration {
@@ -125,6 +148,7 @@ extension Error {
         switch self {
         case let error as FleetError: error.message
         case let error as RedisError: error.message
+        case let error as PostgresError: error.description
         default: "\(self)"
         }
     }

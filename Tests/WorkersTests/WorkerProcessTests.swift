@@ -1,3 +1,4 @@
+import AuditLog
 import Contracts
 import Foundation
 import JobQueue
@@ -25,12 +26,18 @@ struct WorkerFixture {
         queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
     }
 
-    func startWorker(_ arguments: [String] = []) throws -> ChildProcess {
+    func startWorker(_ arguments: [String] = []) async throws -> ChildProcess {
+        try await TestDatabase.migrated()
+        return try spawnWorker(arguments)
+    }
+
+    private func spawnWorker(_ arguments: [String]) throws -> ChildProcess {
         try ChildProcess(
             executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
             arguments: [
                 "--redis-url", redisURL, "--kinds", "noop", "--tenants", tenant.rawValue, "--metrics-port=-1",
                 "--visibility-timeout-ms", "1000", "--retry-base-ms", "50", "--retry-max-ms", "200", "--log-level", "warning",
+                "--database-url", TestDatabase.appURL,
             ] + arguments)
     }
 
@@ -61,7 +68,7 @@ struct WorkerFixture {
 @Suite struct WorkerProcessTests {
     @Test func killedWorkersJobIsFinishedByAnotherExactlyOnce() async throws {
         let fixture = WorkerFixture()
-        let doomed = try fixture.startWorker(["--concurrency", "8"])
+        let doomed = try await fixture.startWorker(["--concurrency", "8"])
         let jobs = (0..<5).map { _ in fixture.job(#"{"sleep_ms":2500,"record":true}"#) }
         _ = try await fixture.queue.enqueue(jobs)
         let ids = jobs.map(\.id)
@@ -69,19 +76,25 @@ struct WorkerFixture {
         doomed.signal(SIGKILL)
         #expect(await doomed.waitForExit() == 128 + SIGKILL)
 
-        let survivor = try fixture.startWorker(["--concurrency", "8"])
+        let survivor = try await fixture.startWorker(["--concurrency", "8"])
         #expect(await fixture.all(ids, are: .succeeded, timeout: .seconds(30)), "\(survivor.output)")
         let runs = try await fixture.runs()
         #expect(ids.allSatisfy { runs[$0] == 1 }, "runs per job: \(runs)")
         #expect(try await fixture.redis.send("GET", RedisKeys.noopCounter(tenant: fixture.tenant)).int == 5)
         for id in ids { #expect(try await fixture.queue.status(tenant: fixture.tenant, id: id)?.attempts == 2) }
+        // The audit log has each job's lifecycle once, although the first worker started them.
+        let store = AuditStore(database: try TestDatabase.app())
+        for job in jobs {
+            let page = try await store.query(tenant: fixture.tenant, filter: .init(requestID: job.requestID))
+            #expect(page.records.map(\.event.actionType).sorted() == ["job.started", "job.succeeded"], "\(job.id)")
+        }
         survivor.signal(SIGTERM)
         #expect(await survivor.waitForExit() == 0)
     }
 
     @Test func sigtermDrainsRunningJobsAndStopsReading() async throws {
         let fixture = WorkerFixture()
-        let worker = try fixture.startWorker(["--concurrency", "4", "--grace-seconds", "20"])
+        let worker = try await fixture.startWorker(["--concurrency", "4", "--grace-seconds", "20"])
         let running = (0..<3).map { _ in fixture.job(#"{"sleep_ms":1500,"record":true}"#) }
         _ = try await fixture.queue.enqueue(running)
         #expect(await fixture.all(running.map(\.id), are: .running, timeout: .seconds(15)), "\(worker.output)")
@@ -97,7 +110,7 @@ struct WorkerFixture {
 
     @Test func graceExpiryLeavesJobsPendingForOthers() async throws {
         let fixture = WorkerFixture()
-        let worker = try fixture.startWorker(["--grace-seconds", "0.5"])
+        let worker = try await fixture.startWorker(["--grace-seconds", "0.5"])
         let slow = fixture.job(#"{"sleep_ms":60000,"record":true}"#)
         _ = try await fixture.queue.enqueue(slow)
         #expect(await fixture.all([slow.id], are: .running, timeout: .seconds(15)))
@@ -110,7 +123,7 @@ struct WorkerFixture {
 
     @Test func failingJobIsRetriedThenSucceeds() async throws {
         let fixture = WorkerFixture()
-        let worker = try fixture.startWorker()
+        let worker = try await fixture.startWorker()
         let job = fixture.job(#"{"fail_attempts":2,"record":true}"#)
         _ = try await fixture.queue.enqueue(job)
         #expect(await fixture.all([job.id], are: .succeeded), "\(worker.output)")
@@ -123,7 +136,7 @@ struct WorkerFixture {
 
     @Test func maxAttemptsDeadLetterThenReplay() async throws {
         let fixture = WorkerFixture()
-        let worker = try fixture.startWorker(["--max-attempts", "3"])
+        let worker = try await fixture.startWorker(["--max-attempts", "3"])
         let until = Clock.milliseconds() + 2500
         let job = fixture.job(#"{"fail_until_ms":\#(until),"record":true}"#)
         _ = try await fixture.queue.enqueue(job)
@@ -142,7 +155,7 @@ struct WorkerFixture {
 
     @Test func undecodableEntriesAreDeadLetteredAndTheWorkerCarriesOn() async throws {
         let fixture = WorkerFixture()
-        let worker = try fixture.startWorker()
+        let worker = try await fixture.startWorker()
         let stream = RedisKeys.stream(tenant: fixture.tenant, kind: .noop)
         try await fixture.redis.send("XADD", stream, "*", "garbage", "\u{0}\u{1}not a job")
         let wrongType = fixture.job(#"{"sleep_ms":"soon"}"#)
@@ -162,7 +175,8 @@ struct WorkerFixture {
         let server = try PrivateRedis()
         defer { server.stop() }
         let fixture = WorkerFixture(redisURL: server.url)
-        let workers = try (0..<2).map { _ in try fixture.startWorker(["--concurrency", "16"]) }
+        var workers: [ChildProcess] = []
+        for _ in 0..<2 { workers.append(try await fixture.startWorker(["--concurrency", "16"])) }
         var ids: [String] = []
         for round in 0..<20 {
             let batch = (0..<100).map { _ in fixture.job(#"{"record":true}"#) }

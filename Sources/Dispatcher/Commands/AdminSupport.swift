@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import JobQueue
 import Logging
+import PostgresClient
 import RedisClient
 
 /// Builds the queue for an admin command, turning configuration mistakes into one-line errors.
@@ -57,6 +58,7 @@ extension Error {
         switch self {
         case let error as FleetError: error.message
         case let error as RedisError: error.message
+        case let error as PostgresError: error.description
         default: "\(self)"
         }
     }

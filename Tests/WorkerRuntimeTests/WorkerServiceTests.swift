@@ -7,51 +7,6 @@ import Testing
 
 @testable import WorkerRuntime
 
-@Suite struct SlotsAndGroupCommitTests {
-    @Test func slotsBoundConcurrency() async {
-        let slots = Slots(3)
-        final class Peak: Sendable { let state = Mutex((now: 0, max: 0)) }
-        let peak = Peak()
-        await withDiscardingTaskGroup { group in
-            for _ in 0..<30 {
-                group.addTask {
-                    await slots.acquire()
-                    peak.state.withLock {
-                        $0.now += 1
-                        $0.max = max($0.max, $0.now)
-                    }
-                    try? await Task.sleep(for: .milliseconds(5))
-                    peak.state.withLock { $0.now -= 1 }
-                    slots.release()
-                }
-            }
-        }
-        #expect(peak.state.withLock { $0.max } == 3)
-        #expect(slots.available == 3)
-    }
-
-    @Test func groupCommitBatchesConcurrentSubmissions() async throws {
-        final class Batches: Sendable { let all = Mutex<[[Int]]>([]) }
-        let batches = Batches()
-        let commit = GroupCommit<Int> { items in
-            try await Task.sleep(for: .milliseconds(10))
-            batches.all.withLock { $0.append(items) }
-        }
-        try await withThrowingDiscardingTaskGroup { group in
-            for index in 0..<200 { group.addTask { try await commit.submit(index) } }
-        }
-        let all = batches.all.withLock { $0 }
-        #expect(all.flatMap { $0 }.sorted() == Array(0..<200))
-        #expect(all.count < 50)
-    }
-
-    @Test func groupCommitReportsFailuresToEveryWaiter() async {
-        struct Broken: Error {}
-        let commit = GroupCommit<Int> { _ in throw Broken() }
-        await #expect(throws: Broken.self) { try await commit.submit(1) }
-    }
-}
-
 /// Collects lifecycle events and can be told to fail, to check what the runtime records and
 /// in which order relative to Redis.
 final class CollectingRecorder: LifecycleRecorder {

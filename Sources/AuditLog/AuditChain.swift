@@ -1,0 +1,169 @@
+import Contracts
+import Crypto
+import Foundation
+
+/// An audit entry as stored: the event plus its place in the tenant's hash chain.
+public struct AuditRecord: Sendable, Equatable {
+    public var event: AuditEvent
+    /// Position in the tenant's chain, from 1, without gaps.
+    public var seq: Int64
+    public var prevHash: [UInt8]
+    public var hash: [UInt8]
+
+    public init(event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) {
+        self.event = event
+        self.seq = seq
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+}
+
+/// The hash chain: `hash = SHA-256(prev_hash ‖ canonical entry)`, one chain per tenant.
+public enum AuditChain {
+    /// The `prev_hash` of a tenant's first entry.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The canonical encoding of an entry: every field in a fixed order, each as
+    /// `<byte length>:<bytes>` (or `~` when absent), after a format tag. JSON fields are hashed
+    /// byte for byte as stored (the column type `json` keeps them verbatim).
+    public static func canonical(_ event: AuditEvent, seq: Int64) -> [UInt8] {
+        var out = Array("oc-audit-v1".utf8)
+        out.reserveCapacity(512)
+        func put(_ value: String?) {
+            guard let value else {
+                out.append(UInt8(ascii: "~"))
+                return
+            }
+            out.append(contentsOf: String(value.utf8.count).utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: value.utf8)
+        }
+        put(event.tenant.rawValue)
+        put(String(seq))
+        put(event.id)
+        put(event.eventKey)
+        put(String(event.timestamp))
+        put(event.userID)
+        put(event.actionType)
+        put(event.actionDetail)
+        put(event.dataAccessedJSON)
+        put(event.modelUsed)
+        put(event.modelTokens.map { String($0) })
+        put(event.dataClassification.rawValue)
+        put(event.policyApplied)
+        put(event.policyResult)
+        put(event.policyReason)
+        put(event.outcome.rawValue)
+        put(event.requestID)
+        return out
+    }
+
+    /// The hash of `event` at `seq` following `prevHash`.
+    public static func hash(_ event: AuditEvent, seq: Int64, prevHash: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: prevHash)
+        hasher.update(data: canonical(event, seq: seq))
+        return Array(hasher.finalize())
+    }
+
+    /// What `verify` found.
+    public struct Report: Sendable, Equatable, CustomStringConvertible {
+        public var tenant: TenantID
+        public var checked: Int
+        public var firstSeq: Int64?
+        public var lastSeq: Int64?
+        public var lastHash: [UInt8]?
+        /// The first broken entry, nil when the chain is intact.
+        public var problem: Problem?
+
+        public struct Problem: Sendable, Equatable {
+            /// The sequence number where the chain breaks.
+            public var seq: Int64
+            /// The entry's id, when the entry exists.
+            public var entryID: String?
+            public var reason: String
+        }
+
+        public var isIntact: Bool { problem == nil }
+
+        public var description: String {
+            if let problem {
+                return
+                    "tenant \(tenant): chain BROKEN at seq \(problem.seq)\(problem.entryID.map { " (entry \($0))" } ?? ""): \(problem.reason); \(checked) entries checked"
+            }
+            return "tenant \(tenant): chain intact, \(checked) entries (seq \(firstSeq ?? 0)...\(lastSeq ?? 0))"
+        }
+    }
+
+    /// Checks records given in chain order, chunk by chunk. Starts from `anchor`: the hash
+    /// before the first record expected (genesis for seq 1).
+    public struct Verifier: Sendable {
+        public private(set) var report: Report
+        private var expectedSeq: Int64?
+        private var previousHash: [UInt8]?
+        /// A seq whose hash the caller wants to compare (a checkpoint's).
+        public var watchedSeq: Int64?
+        public private(set) var watchedHash: [UInt8]?
+
+        /// - Parameters:
+        ///   - startSeq: the first seq expected (1 for a whole chain; nil accepts whatever comes first).
+        ///   - anchor: the hash the first record must link to (nil accepts its stored prev_hash).
+        public init(tenant: TenantID, startSeq: Int64? = 1, anchor: [UInt8]? = AuditChain.genesis) {
+            report = Report(tenant: tenant, checked: 0)
+            expectedSeq = startSeq
+            previousHash = anchor
+        }
+
+        /// Checks the next record; returns false once the chain is broken.
+        @discardableResult
+        public mutating func check(_ record: AuditRecord) -> Bool {
+            guard report.problem == nil else { return false }
+            func fail(_ seq: Int64, _ id: String?, _ reason: String) -> Bool {
+                report.problem = .init(seq: seq, entryID: id, reason: reason)
+                return false
+            }
+            if let expectedSeq, record.seq != expectedSeq {
+                if record.seq > expectedSeq {
+                    return fail(expectedSeq, nil, "entry missing: expected seq \(expectedSeq), found \(record.seq) (deleted?)")
+                }
+                return fail(record.seq, record.event.id, "duplicate or out-of-order seq \(record.seq) (inserted?)")
+            }
+            if record.event.tenant != report.tenant {
+                return fail(record.seq, record.event.id, "entry belongs to tenant \(record.event.tenant)")
+            }
+            if let previousHash, record.prevHash != previousHash {
+                return fail(record.seq, record.event.id, "prev_hash does not match the previous entry's hash")
+            }
+            if AuditChain.hash(record.event, seq: record.seq, prevHash: record.prevHash) != record.hash {
+                return fail(record.seq, record.event.id, "hash does not match the entry's content (altered?)")
+            }
+            if report.firstSeq == nil { report.firstSeq = record.seq }
+            if record.seq == watchedSeq { watchedHash = record.hash }
+            report.checked += 1
+            report.lastSeq = record.seq
+            report.lastHash = record.hash
+            expectedSeq = record.seq + 1
+            previousHash = record.hash
+            return true
+        }
+
+        /// Records that the chain should continue up to `seq` with `hash` (the stored head or a
+        /// checkpoint) and flags it when it does not.
+        public mutating func expectHead(seq: Int64, hash: [UInt8], source: String) {
+            guard report.problem == nil else { return }
+            let last = report.lastSeq ?? ((expectedSeq ?? 1) - 1)
+            if last < seq {
+                report.problem = .init(
+                    seq: last + 1, entryID: nil, reason: "\(source) says the chain reaches seq \(seq) but it ends at \(last) (truncated?)")
+            } else if last == seq, let lastHash = report.lastHash, lastHash != hash {
+                report.problem = .init(seq: seq, entryID: nil, reason: "\(source) hash at seq \(seq) differs (rewritten?)")
+            }
+        }
+
+        /// The hash at `seq`, when it has been checked (for comparing with a checkpoint).
+        public var lastChecked: (seq: Int64, hash: [UInt8])? {
+            guard let seq = report.lastSeq, let hash = report.lastHash else { return nil }
+            return (seq, hash)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Synchronization
+
+/// Gathers items submitted concurrently and flushes them together (group commit): the first
+/// submitter of an idle batch starts a flusher that keeps flushing everything pending until
+/// nothing is left. `submit` returns once the flush holding its items finished (or rethrows its
+/// error); `add` does not wait. At most `maxPending` items wait at once: further submitters wait
+/// for room, so a slow sink slows its producers instead of growing memory.
+public final class GroupCommit<Item: Sendable>: Sendable {
+    private struct Submission {
+        let count: Int
+        let continuation: CheckedContinuation<Void, any Error>?
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var submissions: [Submission] = []
+        var flushing = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var roomWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Mutex(State())
+    private let flush: @Sendable ([Item]) async throws -> Void
+    private let onError: @Sendable ([Item], any Error) -> Void
+    private let maxPending: Int
+
+    /// - Parameters:
+    ///   - maxPending: most items waiting at once (back-pressure beyond it).
+    ///   - flush: writes a batch; returns once it is durable.
+    ///   - onError: told about failed flushes of items added with `add` (nobody waits for them).
+    public init(
+        maxPending: Int = 10_000, flush: @escaping @Sendable ([Item]) async throws -> Void,
+        onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in }
+    ) {
+        self.maxPending = max(1, maxPending)
+        self.flush = flush
+        self.onError = onError
+    }
+
+    /// Items waiting for the next flush.
+    public var pendingCount: Int { state.withLock { $0.items.count } }
+
+    /// Adds `items` to the next flush and waits until they are flushed.
+    public func submit(_ items: [Item]) async throws {
+        if items.isEmpty { return }
+        await waitForRoom(items.count)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(items, continuation)
+        }
+    }
+
+    /// Adds one item to the next flush and waits until it is flushed.
+    public func submit(_ item: Item) async throws { try await submit([item]) }
+
+    /// Adds `item` to the next flush without waiting for it (see `idle()`).
+    public func add(_ item: Item) { enqueue([item], nil) }
+
+    /// Returns once everything added so far has been flushed (or failed).
+    public func idle() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if !state.flushing && state.items.isEmpty { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func waitForRoom(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let hasRoom = state.withLock { state in
+                // An oversized submission still goes through once the queue is empty.
+                if state.items.count + count <= maxPending || state.items.isEmpty { return true }
+                state.roomWaiters.append((count, continuation))
+                return false
+            }
+            if hasRoom { continuation.resume() }
+        }
+    }
+
+    private func enqueue(_ items: [Item], _ continuation: CheckedContinuation<Void, any Error>?) {
+        let lead = state.withLock { state in
+            state.items += items
+            state.submissions.append(Submission(count: items.count, continuation: continuation))
+            if state.flushing { return false }
+            state.flushing = true
+            return true
+        }
+        if lead { Task { await self.drain() } }
+    }
+
+    private func drain() async {
+        while true {
+            let (items, submissions, idle, room) = state.withLock { state in
+                let taken = (state.items, state.submissions)
+                state.items = []
+                state.submissions = []
+                var idle: [CheckedContinuation<Void, Never>] = []
+                if taken.0.isEmpty {
+                    state.flushing = false
+                    idle = state.idleWaiters
+                    state.idleWaiters = []
+                }
+                var room: [CheckedContinuation<Void, Never>] = []
+                var budget = maxPending
+                while let first = state.roomWaiters.first, first.count <= budget || room.isEmpty && budget == maxPending {
+                    budget -= first.count
+                    room.append(first.continuation)
+                    state.roomWaiters.removeFirst()
+                }
+                return (taken.0, taken.1, idle, room)
+            }
+            for waiter in room { waiter.resume() }
+            if items.isEmpty {
+                for waiter in idle { waiter.resume() }
+                return
+            }
+            do {
+                try await flush(items)
+                for submission in submissions { submission.continuation?.resume() }
+            } catch {
+                var unwaited: [Item] = []
+                var offset = 0
+                for submission in submissions {
+                    if let continuation = submission.continuation {
+                        continuation.resume(throwing: error)
+                    } else {
+                        unwaited += items[offset..<offset + submission.count]
+                    }
+                    offset += submission.count
+                }
+                if !unwaited.isEmpty { onError(unwaited, error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,321 @@
+import AuditLog
+import Contracts
+import Foundation
+import PostgresClient
+import TestSupport
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func migratingAgainIsANoOp() async throws {
+        try await TestDatabase.migrated()
+        let admin = try TestDatabase.admin()
+        defer { admin.close() }
+        let migrator = Migrator(database: admin)
+        #expect(try await migrator.migrate().isEmpty)
+        #expect(try await migrator.currentVersion() == Migrations.all.last!.version)
+    }
+}
+
+@Suite struct AppendOnlyTests {
+    @Test(arguments: [
+        "UPDATE audit.entries SET user_id = 'x'", "DELETE FROM audit.entries", "TRUNCATE audit.entries",
+        "UPDATE audit.event_keys SET seq = 0", "DELETE FROM audit.event_keys",
+    ])
+    func applicationRoleCannotChangeTheLog(_ statement: String) async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        try await fixture.writer.append(fixture.event(1))
+        await #expect {
+            try await fixture.app.query(statement)
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "42501"
+        }
+    }
+
+    @Test func evenTheOwnerIsStoppedByTheTriggers() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        try await fixture.writer.append(fixture.event(1))
+        for statement in ["UPDATE audit.entries SET user_id = 'x' WHERE tenant_id = $1", "DELETE FROM audit.entries WHERE tenant_id = $1"] {
+            await #expect {
+                try await fixture.admin.query(statement, [fixture.tenant.rawValue])
+            } throws: { error in
+                (error as? PostgresError)?.message.contains("append-only") == true
+            }
+        }
+        await #expect(throws: PostgresError.self) { try await fixture.admin.query("TRUNCATE audit.entries") }
+        let partitions = try await fixture.admin.query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit.entries'::regclass LIMIT 1"
+        )
+        let partition = try #require(partitions.first?.string("relname"))
+        await #expect(throws: PostgresError.self) { try await fixture.admin.query("TRUNCATE audit.\(partition)") }
+    }
+}
+
+@Suite struct ChainTests {
+    @Test func appendsFormAVerifiableChainPerTenant() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let other = TestEnvironment.tenant("b")
+        try await withThrowingDiscardingTaskGroup { group in
+            for index in 0..<200 {
+                group.addTask { try await fixture.writer.append(fixture.event(index, tenant: index % 2 == 0 ? fixture.tenant : other)) }
+            }
+        }
+        let mine = try await fixture.store.verify(tenant: fixture.tenant)
+        let theirs = try await fixture.store.verify(tenant: other)
+        #expect(mine.isIntact, "\(mine)")
+        #expect(theirs.isIntact, "\(theirs)")
+        #expect(mine.checked == 100 && theirs.checked == 100)
+        #expect(mine.firstSeq == 1 && mine.lastSeq == 100)
+        let head = try await fixture.store.head(tenant: fixture.tenant)
+        #expect(head.seq == 100)
+    }
+
+    @Test func anEventKeyWrittenTwiceIsStoredOnce() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        try await fixture.writer.append([fixture.event(1, key: "job:X/1/job.started"), fixture.event(2, key: "job:X/1/job.started")])
+        try await fixture.writer.append(fixture.event(3, key: "job:X/1/job.started"))
+        try await fixture.writer.append(fixture.event(4, key: "job:X/1/job.succeeded"))
+        let page = try await fixture.store.query(tenant: fixture.tenant)
+        #expect(page.records.map(\.event.eventKey).sorted() == ["job:X/1/job.started", "job:X/1/job.succeeded"])
+        #expect(try await fixture.store.verify(tenant: fixture.tenant).isIntact)
+    }
+
+    @Test func jobDeliveredTwiceLeavesItsLifecycleEventsOnce() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let job = JobEnvelope(tenant: fixture.tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u1"))
+        let delivery = [JobLifecycleEvent.Name.started, .succeeded].map { JobLifecycleEvent(name: $0, job: job, attempt: 1) }
+        let redelivery = [JobLifecycleEvent.Name.started, .succeeded].map { JobLifecycleEvent(name: $0, job: job, attempt: 2) }
+        try await fixture.writer.append(delivery.map(AuditEvent.init(lifecycle:)))
+        try await fixture.writer.append(redelivery.map(AuditEvent.init(lifecycle:)))
+        let page = try await fixture.store.query(tenant: fixture.tenant, filter: .init(requestID: job.requestID))
+        #expect(page.records.map(\.event.actionType).sorted() == ["job.started", "job.succeeded"])
+    }
+
+    @Test func alteredDeletedAndInsertedEntriesAreNamed() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let altered = TestEnvironment.tenant("alt")
+        let deleted = TestEnvironment.tenant("del")
+        let inserted = TestEnvironment.tenant("ins")
+        for tenant in [altered, deleted, inserted] {
+            try await fixture.writer.append((1...10).map { fixture.event($0, tenant: tenant) })
+        }
+        try await fixture.tamper(
+            "UPDATE audit.entries SET action_detail = '{\"n\": 999}' WHERE tenant_id = $1 AND seq = 4", [altered.rawValue])
+        try await fixture.tamper("DELETE FROM audit.entries WHERE tenant_id = $1 AND seq = 6", [deleted.rawValue])
+        try await fixture.tamper(
+            """
+            INSERT INTO audit.entries SELECT tenant_id, seq, id || 'X', event_key || 'X', ts, user_id, action_type, action_detail,
+                data_accessed, model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
+                request_id, prev_hash, hash FROM audit.entries WHERE tenant_id = $1 AND seq = 8
+            """, [inserted.rawValue])
+        let reportAltered = try await fixture.store.verify(tenant: altered)
+        #expect(reportAltered.problem?.seq == 4, "\(reportAltered)")
+        #expect(reportAltered.problem?.reason.contains("altered") == true)
+        let reportDeleted = try await fixture.store.verify(tenant: deleted)
+        #expect(reportDeleted.problem?.seq == 6, "\(reportDeleted)")
+        let reportInserted = try await fixture.store.verify(tenant: inserted)
+        #expect(reportInserted.problem?.seq == 8, "\(reportInserted)")
+    }
+
+    @Test func checkpointsCatchTruncationAndConsistentRewrites() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let key = try AuditCheckpoint.key(from: [AuditCheckpoint.keyVariable: "test-key-0123456789abcdef"])
+        let truncated = TestEnvironment.tenant("trunc")
+        let rewritten = TestEnvironment.tenant("rewr")
+        for tenant in [truncated, rewritten] { try await fixture.writer.append((1...10).map { fixture.event($0, tenant: tenant) }) }
+        let checkpoints = try await AuditCheckpoint.capture(store: fixture.store, tenants: [truncated, rewritten], key: key)
+        #expect(checkpoints.allSatisfy { $0.isAuthentic(key: key) })
+        var forged = checkpoints[0]
+        forged.seq = 3
+        #expect(!forged.isAuthentic(key: key))
+        let roundTrip = try AuditCheckpoint.read(Data(checkpoints.map(\.jsonLine).joined(separator: "\n").utf8))
+        #expect(roundTrip == checkpoints)
+
+        // Truncate the last three entries and fix up the head: the chain itself still verifies.
+        try await fixture.tamper("DELETE FROM audit.entries WHERE tenant_id = $1 AND seq > 7", [truncated.rawValue])
+        let remaining = try await fixture.store.chain(tenant: truncated, afterSeq: 6, limit: 1)
+        try await fixture.tamper(
+            "UPDATE audit.chain_heads SET seq = 7, hash = $2 WHERE tenant_id = $1", [truncated.rawValue, PostgresBytes(remaining[0].hash)])
+        #expect(try await fixture.store.verify(tenant: truncated).isIntact)
+        let caught = try await fixture.store.verify(tenant: truncated, checkpoint: roundTrip[0])
+        #expect(!caught.isIntact)
+        #expect(caught.problem?.reason.contains("truncated") == true, "\(caught)")
+
+        // Rewrite every entry consistently (new content, recomputed hashes).
+        var records = try await fixture.store.chain(tenant: rewritten, afterSeq: 0)
+        var previous = AuditChain.genesis
+        for index in records.indices {
+            records[index].event.userID = "someone-else"
+            records[index].prevHash = previous
+            records[index].hash = AuditChain.hash(records[index].event, seq: records[index].seq, prevHash: previous)
+            previous = records[index].hash
+            try await fixture.tamper(
+                "UPDATE audit.entries SET user_id = $3, prev_hash = $4, hash = $5 WHERE tenant_id = $1 AND seq = $2",
+                [
+                    rewritten.rawValue, records[index].seq, "someone-else", PostgresBytes(records[index].prevHash),
+                    PostgresBytes(records[index].hash),
+                ])
+        }
+        try await fixture.tamper(
+            "UPDATE audit.chain_heads SET hash = $2 WHERE tenant_id = $1", [rewritten.rawValue, PostgresBytes(previous)])
+        #expect(try await fixture.store.verify(tenant: rewritten).isIntact)
+        let rewrite = try await fixture.store.verify(tenant: rewritten, checkpoint: roundTrip[1])
+        #expect(rewrite.problem?.seq == 10, "\(rewrite)")
+    }
+}
+
+@Suite struct ReadSideTests {
+    @Test func queryFiltersAndPaginates() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let base = AuditEvent.now() - 3_600_000_000
+        var events: [AuditEvent] = []
+        for index in 0..<30 {
+            events.append(
+                fixture.event(
+                    index, user: index % 3 == 0 ? "alice" : "bob",
+                    action: index % 5 == 0 ? AuditEvent.ActionType.modelCall : "tool_invocation",
+                    at: base + Int64(index) * 1_000_000, request: "req-\(index % 4)"))
+        }
+        try await fixture.writer.append(events)
+        var seen: [Int64] = []
+        var cursor: String?
+        repeat {
+            let page = try await fixture.store.query(tenant: fixture.tenant, filter: .init(userID: "alice"), limit: 4, cursor: cursor)
+            seen += page.records.map(\.seq)
+            #expect(page.records.allSatisfy { $0.event.userID == "alice" })
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(seen.count == 10)
+        #expect(seen == seen.sorted(by: >))
+        let models = try await fixture.store.query(tenant: fixture.tenant, filter: .init(actionType: AuditEvent.ActionType.modelCall))
+        #expect(models.records.count == 6)
+        let window = try await fixture.store.query(
+            tenant: fixture.tenant, filter: .init(from: base + 10_000_000, to: base + 20_000_000))
+        #expect(window.records.count == 10)
+        let request = try await fixture.store.query(tenant: fixture.tenant, filter: .init(requestID: "req-1"))
+        #expect(request.records.count == 8)
+        let otherTenant = try await fixture.store.query(tenant: TestEnvironment.tenant(), filter: .init(requestID: "req-1"))
+        #expect(otherTenant.records.isEmpty)
+        #expect(try await fixture.store.query(tenant: fixture.tenant, filter: .init(outcome: .denied)).records.isEmpty)
+    }
+
+    @Test func exportRoundTripsThroughVerify() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let base = AuditEvent.now() - 600_000_000
+        try await fixture.writer.append((0..<50).map { fixture.event($0, at: base + Int64($0) * 1_000_000) })
+        var text = ""
+        let count = try await AuditExport.export(
+            store: fixture.store, tenant: fixture.tenant, from: base + 10_000_000, to: base + 40_000_000, format: .jsonl
+        ) { text += $0 }
+        #expect(count == 30)
+        let reports = try AuditExport.verify(jsonLines: text)
+        #expect(reports.count == 1 && reports[0].isIntact && reports[0].checked == 30, "\(reports)")
+        #expect(reports[0].firstSeq == 11)
+        // Any edit of the file is caught.
+        let edited = text.replacingOccurrences(of: #"\"n\": 20"#, with: #"\"n\": 21"#)
+        #expect(edited != text)
+        #expect(try AuditExport.verify(jsonLines: edited)[0].problem?.seq == 21)
+        var csv = ""
+        try await AuditExport.export(store: fixture.store, tenant: fixture.tenant, from: nil, to: nil, format: .csv) { csv += $0 }
+        #expect(csv.split(separator: "\n").count == 51)
+        #expect(csv.hasPrefix("tenant_id,seq,id,event_key"))
+    }
+}
+
+@Suite struct TenantIsolationTests {
+    @Test func tenantsCannotReachEachOthersStateTables() async throws {
+        try await TestDatabase.migrated()
+        let admin = try TestDatabase.admin()
+        let app = try TestDatabase.app()
+        defer {
+            admin.close()
+            app.close()
+        }
+        let a = TestEnvironment.tenant("iso")
+        let b = TestEnvironment.tenant("iso")
+        try await TenantDirectory(database: admin).create(a)
+        try await TenantDirectory(database: admin).create(b)
+        try await TenantDirectory(database: admin).create(b)  // idempotent
+        let tenants = TenantDirectory(database: app)
+        try await tenants.session(a) { connection in
+            try await connection.query("INSERT INTO tasks (id, title, owner_user) VALUES ('t1', 'secret of A', 'u1')")
+        }
+        let own = try await tenants.session(a) { try await $0.query("SELECT title FROM tasks").first?.string("title") }
+        #expect(own == "secret of A")
+        #expect(try await tenants.session(b) { try await $0.query("SELECT count(*) AS n FROM tasks").first?.int("n") } == 0)
+        await #expect {
+            try await tenants.session(b) { try await $0.query("SELECT title FROM \(a.schemaName).tasks") }
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "42501"
+        }
+        // The application role itself has no direct access either.
+        await #expect(throws: PostgresError.self) { try await app.query("SELECT title FROM \(a.schemaName).tasks") }
+        #expect(try await tenants.exists(a))
+    }
+
+    @Test func longTenantIdsGetValidSchemaNames() throws {
+        let long = try TenantID(String(repeating: "a", count: 40) + "-" + String(repeating: "b", count: 22))
+        #expect(long.schemaName.utf8.count <= 63)
+        #expect(long.schemaName.hasPrefix("t_aaaa"))
+    }
+}
+
+@Suite struct RetentionTests {
+    @Test func retentionIsAtLeastAYearAndDetachNeedsAnArchive() async throws {
+        try await TestDatabase.migrated()
+        let admin = try TestDatabase.admin()
+        defer { admin.close() }
+        #expect(throws: FleetError.self) { try AuditRetention(database: admin, retentionMonths: 6) }
+        let retention = try AuditRetention(database: admin, retentionMonths: 12)
+        let thisMonth = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
+        await #expect {
+            try await retention.detach(month: thisMonth)
+        } throws: { error in
+            (error as? FleetError)?.message.contains("retention") == true
+        }
+        await #expect {
+            try await retention.detach(month: "2001-01")
+        } throws: { error in
+            (error as? FleetError)?.message.contains("not archived") == true
+        }
+        #expect(try await retention.partitions().contains { $0.month == thisMonth })
+    }
+}
+
+@Suite struct WriterCrashTests {
+    @Test func aKilledWriterLosesNothingItAcknowledged() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let writer = try ChildProcess(
+            executable: TestEnvironment.binDirectory.appendingPathComponent("Bench").path,
+            arguments: [
+                "audit-writer", "--database-url", TestDatabase.appURL, "--tenant", fixture.tenant.rawValue, "--count", "1000000",
+                "--concurrency", "64",
+            ])
+        let started = await eventually(timeout: .seconds(30)) { writer.output.split(separator: "\n").count >= 3000 }
+        #expect(started, "\(writer.output.suffix(500))")
+        writer.signal(SIGKILL)
+        _ = await writer.waitForExit()
+        // Only whole lines: the last one may have been cut by the kill.
+        let text = writer.output
+        let acknowledged = text.split(separator: "\n").dropLast(text.hasSuffix("\n") ? 0 : 1).map(String.init)
+        #expect(acknowledged.count >= 3000)
+        let found = try await fixture.app.query(
+            """
+            SELECT count(*) AS n FROM audit.event_keys k JOIN unnest($2::text[]) AS u(event_key) USING (event_key)
+            WHERE k.tenant_id = $1
+            """, [fixture.tenant.rawValue, PostgresArray(acknowledged)])
+        #expect(found.first?.int("n") == acknowledged.count)
+        let report = try await fixture.store.verify(tenant: fixture.tenant)
+        #expect(report.isIntact, "\(report)")
+        #expect(report.checked >= acknowledged.count)
+    }
+}

@@ -1,0 +1,92 @@
+import FleetConcurrency
+import Synchronization
+import Testing
+
+@Suite struct SlotsAndGroupCommitTests {
+    @Test func slotsBoundConcurrency() async {
+        let slots = Slots(3)
+        final class Peak: Sendable { let state = Mutex((now: 0, max: 0)) }
+        let peak = Peak()
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    await slots.acquire()
+                    peak.state.withLock {
+                        $0.now += 1
+                        $0.max = max($0.max, $0.now)
+                    }
+                    try? await Task.sleep(for: .milliseconds(5))
+                    peak.state.withLock { $0.now -= 1 }
+                    slots.release()
+                }
+            }
+        }
+        #expect(peak.state.withLock { $0.max } == 3)
+        #expect(slots.available == 3)
+    }
+
+    @Test func groupCommitBatchesConcurrentSubmissions() async throws {
+        final class Batches: Sendable { let all = Mutex<[[Int]]>([]) }
+        let batches = Batches()
+        let commit = GroupCommit<Int> { items in
+            try await Task.sleep(for: .milliseconds(10))
+            batches.all.withLock { $0.append(items) }
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+            for index in 0..<200 { group.addTask { try await commit.submit(index) } }
+        }
+        let all = batches.all.withLock { $0 }
+        #expect(all.flatMap { $0 }.sorted() == Array(0..<200))
+        #expect(all.count < 50)
+    }
+
+    @Test func groupCommitReportsFailuresToEveryWaiter() async {
+        struct Broken: Error {}
+        let commit = GroupCommit<Int> { _ in throw Broken() }
+        await #expect(throws: Broken.self) { try await commit.submit(1) }
+    }
+}
+
+@Suite struct BackPressureTests {
+    @Test func submittersWaitForRoomWhenTheSinkIsSlow() async throws {
+        final class Flushed: Sendable { let count = Mutex(0) }
+        let flushed = Flushed()
+        let commit = GroupCommit<Int>(maxPending: 50) { items in
+            try await Task.sleep(for: .milliseconds(5))
+            flushed.count.withLock { $0 += items.count }
+        }
+        let peak = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<40 {
+                group.addTask {
+                    try await commit.submit(Array(0..<10))
+                    return 0
+                }
+            }
+            group.addTask {
+                var peak = 0
+                while flushed.count.withLock({ $0 }) < 400 {
+                    peak = max(peak, commit.pendingCount)
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                return peak
+            }
+            var peak = 0
+            for try await value in group { peak = max(peak, value) }
+            return peak
+        }
+        #expect(peak <= 50)
+        #expect(peak > 0)
+    }
+
+    @Test func addedItemsAreFlushedBeforeIdleReturns() async {
+        final class Seen: Sendable { let items = Mutex<[Int]>([]) }
+        let seen = Seen()
+        let commit = GroupCommit<Int> { items in
+            try await Task.sleep(for: .milliseconds(2))
+            seen.items.withLock { $0 += items }
+        }
+        for index in 0..<100 { commit.add(index) }
+        await commit.idle()
+        #expect(seen.items.withLock { $0.sorted() } == Array(0..<100))
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import PostgresClient
+
+@Suite struct PostgresValueTests {
+    @Test func timestampsAndHexAndArrays() {
+        #expect(PostgresTimestamp(microseconds: 0).postgresText == "1970-01-01 00:00:00.000000+00")
+        #expect(PostgresTimestamp(microseconds: 1_700_000_000_123_456).postgresText == "2023-11-14 22:13:20.123456+00")
+        #expect(PostgresTimestamp(microseconds: -1).postgresText == "1969-12-31 23:59:59.999999+00")
+        #expect(Hex.decode("\\x00ff10") == [0, 255, 16])
+        #expect(Hex.encode([0, 255, 16]) == "00ff10")
+        #expect(Hex.decode("abc") == nil)
+        #expect(PostgresArray(["a", nil, "b\"c\\d"]).postgresText == #"{"a",NULL,"b\"c\\d"}"#)
+    }
+
+    @Test func urlsAreValidatedAndRedacted() {
+        #expect(throws: PostgresError.self) { try PostgresClient(url: "mysql://x@y/z") }
+        #expect(PostgresConnection.redacted("postgres://app:secret@db:5432/x") == "postgres://app:***@db:5432/x")
+    }
+}
+
+@Suite struct PostgresClientTests {
+    @Test func parametersRoundTripAsValuesNeverAsSQL() async throws {
+        let database = try TestDatabase.admin()
+        defer { database.close() }
+        let tricky = "'; DROP TABLE pg_class; -- ünïcödé \u{1F600}"
+        let rows = try await database.query(
+            "SELECT $1::text AS text, $2::bigint AS number, $3::text IS NULL AS missing, $4::bytea AS bytes, $5::timestamptz AS at, $6::text[] AS list",
+            [
+                tricky, Int64.max, String?.none, PostgresBytes([0, 1, 2, 255]), PostgresTimestamp(microseconds: 1_700_000_000_000_001),
+                PostgresArray(["x,y", "\"q\"", nil]),
+            ])
+        let row = try #require(rows.first)
+        #expect(row.string("text") == tricky)
+        #expect(row.int64("number") == Int64.max)
+        #expect(row.bool("missing") == true)
+        #expect(row.bytes("bytes") == [0, 1, 2, 255])
+        #expect(row.string("at")?.hasPrefix("2023-11-14") == true)
+        #expect(row.string("list") == #"{"x,y","\"q\"",NULL}"#)
+    }
+
+    @Test func serverErrorsCarrySQLState() async throws {
+        let database = try TestDatabase.admin()
+        defer { database.close() }
+        await #expect {
+            try await database.query("SELECT * FROM no_such_table_anywhere")
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "42P01"
+        }
+        // The connection is still usable.
+        #expect(try await database.query("SELECT 1 AS one").first?.int("one") == 1)
+    }
+
+    @Test func transactionsCommitOrRollBack() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        defer { database.close() }
+        let table = "pg_test_\(UInt32.random(in: 0...UInt32.max))"
+        try await database.withConnection { connection in
+            try await connection.query("CREATE TEMP TABLE \(table) (v integer)")
+            try await connection.transaction { try await $0.query("INSERT INTO \(table) VALUES (1)") }
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await connection.transaction { connection in
+                    try await connection.query("INSERT INTO \(table) VALUES (2)")
+                    throw Boom()
+                }
+            }
+            #expect(try await connection.query("SELECT count(*) AS n FROM \(table)").first?.int("n") == 1)
+        }
+    }
+
+    @Test func aLeasedConnectionServesOneTaskAtATime() async throws {
+        let database = try TestDatabase.admin(size: 2)
+        defer { database.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    try await database.transaction { connection in
+                        try await connection.query("SELECT set_config('test.value', $1, true)", [String(index)])
+                        try await Task.sleep(for: .milliseconds(Int.random(in: 0...3)))
+                        let seen = try await connection.query("SELECT current_setting('test.value') AS v").first?.string("v")
+                        #expect(seen == String(index))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func reconnectsAfterTheServerDropsTheConnection() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        let admin = try TestDatabase.admin(size: 1)
+        defer {
+            database.close()
+            admin.close()
+        }
+        let pid = try await database.query("SELECT pg_backend_pid() AS pid").first?.int("pid") ?? 0
+        try await admin.query("SELECT pg_terminate_backend($1)", [pid])
+        await #expect(throws: PostgresError.self) { try await database.query("SELECT 1") }
+        #expect(try await database.query("SELECT 2 AS two").first?.int("two") == 2)
+    }
+
+    @Test func unreachableServerFailsClearly() async throws {
+        let database = try PostgresClient(url: "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", size: 1)
+        defer { database.close() }
+        await #expect {
+            try await database.query("SELECT 1")
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            return error.code == .connection && error.message.contains("cannot connect to PostgreSQL")
+        }
+    }
+}
