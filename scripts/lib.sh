@@ -12,7 +12,8 @@ instance_ports() {
   case "$1" in
     dev)  REDIS_PORT="${OC_DEV_REDIS_PORT:-6380}";  PG_PORT="${OC_DEV_PG_PORT:-5433}";  OPA_PORT="${OC_DEV_OPA_PORT:-8281}" ;;
     test) REDIS_PORT="${OC_TEST_REDIS_PORT:-6391}"; PG_PORT="${OC_TEST_PG_PORT:-5491}"; OPA_PORT="${OC_TEST_OPA_PORT:-8291}" ;;
-    *) die "unknown instance '$1' (dev or test)" ;;
+    bench) REDIS_PORT="${OC_BENCH_REDIS_PORT:-6396}"; PG_PORT="${OC_BENCH_PG_PORT:-5496}"; OPA_PORT="${OC_BENCH_OPA_PORT:-8296}" ;;
+    *) die "unknown instance '$1' (dev, test or bench)" ;;
   esac
 }
 
@@ -30,5 +31,8 @@ pg_bin() {
 as_pg_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
+
+# The OPA engine (Go, rego v1) from the PyPI wheel opa-golib-python-bindings, unpacked here.
+OPA_LIB="$VAR/opa/lib"
 
 swift_build_flags() { echo "-c ${OC_BUILD_CONFIG:-debug}"; }

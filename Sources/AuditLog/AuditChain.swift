@@ -27,35 +27,71 @@ public enum AuditChain {
     /// `<byte length>:<bytes>` (or `~` when absent), after a format tag. JSON fields are hashed
     /// byte for byte as stored (the column type `json` keeps them verbatim).
     public static func canonical(_ event: AuditEvent, seq: Int64) -> [UInt8] {
-        var out = Array("oc-audit-v1".utf8)
-        out.reserveCapacity(512)
-        func put(_ value: String?) {
-            guard let value else {
-                out.append(UInt8(ascii: "~"))
+        var encoder = CanonicalEncoder()
+        encoder.put(event.tenant.rawValue)
+        encoder.put(String(seq))
+        encoder.put(event.id)
+        encoder.put(event.eventKey)
+        encoder.put(String(event.timestamp))
+        encoder.put(event.userID)
+        encoder.put(event.actionType)
+        encoder.put(event.actionDetail)
+        encoder.put(event.dataAccessedJSON)
+        encoder.put(event.modelUsed)
+        encoder.put(event.modelTokens.map { String($0) })
+        encoder.put(event.dataClassification.rawValue)
+        encoder.put(event.policyApplied)
+        encoder.put(event.policyResult)
+        encoder.put(event.policyReason)
+        encoder.put(event.outcome.rawValue)
+        encoder.put(event.requestID)
+        return encoder.bytes
+    }
+
+    /// Builds the canonical encoding field by field.
+    struct CanonicalEncoder {
+        private(set) var bytes = Array("oc-audit-v1".utf8)
+
+        init() { bytes.reserveCapacity(512) }
+
+        /// Starts over, keeping the buffer.
+        mutating func reset() {
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: "oc-audit-v1".utf8)
+        }
+
+        mutating func put(_ value: String?) {
+            guard var value else {
+                bytes.append(UInt8(ascii: "~"))
                 return
             }
-            out.append(contentsOf: String(value.utf8.count).utf8)
-            out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: value.utf8)
+            value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
         }
-        put(event.tenant.rawValue)
-        put(String(seq))
-        put(event.id)
-        put(event.eventKey)
-        put(String(event.timestamp))
-        put(event.userID)
-        put(event.actionType)
-        put(event.actionDetail)
-        put(event.dataAccessedJSON)
-        put(event.modelUsed)
-        put(event.modelTokens.map { String($0) })
-        put(event.dataClassification.rawValue)
-        put(event.policyApplied)
-        put(event.policyResult)
-        put(event.policyReason)
-        put(event.outcome.rawValue)
-        put(event.requestID)
-        return out
+
+        mutating func put(_ value: UnsafeRawBufferPointer?) {
+            guard let value else {
+                bytes.append(UInt8(ascii: "~"))
+                return
+            }
+            appendDecimal(value.count)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: value)
+        }
+
+        private mutating func appendDecimal(_ number: Int) {
+            if number < 10 {
+                bytes.append(UInt8(ascii: "0") + UInt8(number))
+                return
+            }
+            var divisor = 1
+            while divisor * 10 <= number { divisor *= 10 }
+            var rest = number
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
     }
 
     /// The hash of `event` at `seq` following `prevHash`.
@@ -117,33 +153,40 @@ public enum AuditChain {
         /// Checks the next record; returns false once the chain is broken.
         @discardableResult
         public mutating func check(_ record: AuditRecord) -> Bool {
+            if record.event.tenant != report.tenant, report.problem == nil {
+                report.problem = .init(seq: record.seq, entryID: record.event.id, reason: "entry belongs to tenant \(record.event.tenant)")
+            }
+            return check(
+                seq: record.seq, entryID: record.event.id, prevHash: record.prevHash, hash: record.hash,
+                computed: AuditChain.hash(record.event, seq: record.seq, prevHash: record.prevHash))
+        }
+
+        /// Checks the next entry given its stored fields and the hash recomputed from its content.
+        mutating func check(seq: Int64, entryID: @autoclosure () -> String, prevHash: [UInt8], hash: [UInt8], computed: [UInt8]) -> Bool {
             guard report.problem == nil else { return false }
             func fail(_ seq: Int64, _ id: String?, _ reason: String) -> Bool {
                 report.problem = .init(seq: seq, entryID: id, reason: reason)
                 return false
             }
-            if let expectedSeq, record.seq != expectedSeq {
-                if record.seq > expectedSeq {
-                    return fail(expectedSeq, nil, "entry missing: expected seq \(expectedSeq), found \(record.seq) (deleted?)")
+            if let expectedSeq, seq != expectedSeq {
+                if seq > expectedSeq {
+                    return fail(expectedSeq, nil, "entry missing: expected seq \(expectedSeq), found \(seq) (deleted?)")
                 }
-                return fail(record.seq, record.event.id, "duplicate or out-of-order seq \(record.seq) (inserted?)")
+                return fail(seq, entryID(), "duplicate or out-of-order seq \(seq) (inserted?)")
             }
-            if record.event.tenant != report.tenant {
-                return fail(record.seq, record.event.id, "entry belongs to tenant \(record.event.tenant)")
+            if let previousHash, prevHash != previousHash {
+                return fail(seq, entryID(), "prev_hash does not match the previous entry's hash")
             }
-            if let previousHash, record.prevHash != previousHash {
-                return fail(record.seq, record.event.id, "prev_hash does not match the previous entry's hash")
+            if computed != hash {
+                return fail(seq, entryID(), "hash does not match the entry's content (altered?)")
             }
-            if AuditChain.hash(record.event, seq: record.seq, prevHash: record.prevHash) != record.hash {
-                return fail(record.seq, record.event.id, "hash does not match the entry's content (altered?)")
-            }
-            if report.firstSeq == nil { report.firstSeq = record.seq }
-            if record.seq == watchedSeq { watchedHash = record.hash }
+            if report.firstSeq == nil { report.firstSeq = seq }
+            if seq == watchedSeq { watchedHash = hash }
             report.checked += 1
-            report.lastSeq = record.seq
-            report.lastHash = record.hash
-            expectedSeq = record.seq + 1
-            previousHash = record.hash
+            report.lastSeq = seq
+            report.lastHash = hash
+            expectedSeq = seq + 1
+            previousHash = hash
             return true
         }
 

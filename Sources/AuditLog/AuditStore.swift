@@ -1,4 +1,5 @@
 import Contracts
+import Crypto
 import Foundation
 import PostgresClient
 
@@ -44,7 +45,7 @@ public struct AuditStore: Sendable {
     }
 
     static let columns = """
-        seq, id, event_key, (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, user_id, action_type,
+        seq, id, event_key, round(date_part('epoch', ts) * 1000000)::bigint AS ts_us, user_id, action_type,
         action_detail::text AS action_detail, data_accessed::text AS data_accessed, model_used, model_tokens,
         data_classification, policy_applied, policy_result, policy_reason, outcome, request_id, prev_hash, hash
         """
@@ -141,13 +142,28 @@ public struct AuditStore: Sendable {
             verifier = AuditChain.Verifier(tenant: tenant)
             verifier.watchedSeq = checkpoint?.seq
         }
-        var after: Int64 = 0
+        let tenantBytes = Array(tenant.rawValue.utf8)
+        let database = self.database
+        let chunk = 20_000
+        @Sendable func read(after: Int64) async throws -> PostgresRawRows {
+            try await database.queryRaw(
+                "SELECT \(Self.columns) FROM audit.entries WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                [tenant.rawValue, after, chunk])
+        }
+        // The next chunk is read while this one is hashed.
+        var next = Task { try await read(after: 0) }
         while true {
-            let records = try await chain(tenant: tenant, afterSeq: after, limit: 20_000)
-            for record in records where !verifier.check(record) { return verifier.report }
-            guard let last = records.last else { break }
-            after = last.seq
-            if records.count < 20_000 { break }
+            let rows = try await next.value
+            if rows.count == chunk {
+                let last = Self.seq(rows, row: rows.count - 1)
+                next = Task { try await read(after: last) }
+            }
+            var scratch = AuditChain.CanonicalEncoder()
+            for row in 0..<rows.count where !Self.check(row, of: rows, tenant: tenantBytes, scratch: &scratch, with: &verifier) {
+                if rows.count == chunk { next.cancel() }
+                return verifier.report
+            }
+            if rows.count < chunk { break }
         }
         let head = try await head(tenant: tenant)
         verifier.expectHead(seq: head.seq, hash: head.hash, source: "the stored chain head")
@@ -164,20 +180,43 @@ public struct AuditStore: Sendable {
         return verifier.report
     }
 
+    /// Checks one raw row (selected with `columns`) without decoding it into Swift values:
+    /// verification reads every entry, so it works on the bytes PostgreSQL sent.
+    static func check(
+        _ row: Int, of rows: PostgresRawRows, tenant: [UInt8], scratch encoder: inout AuditChain.CanonicalEncoder,
+        with verifier: inout AuditChain.Verifier
+    ) -> Bool {
+        encoder.reset()
+        tenant.withUnsafeBytes { encoder.put($0) }
+        for column in 0...15 { rows.withField(row, column) { encoder.put($0) } }
+        let seq = seq(rows, row: row)
+        let prevHash = rows.withField(row, 16) { $0.flatMap { Hex.decode(bytes: $0) } } ?? []
+        let hash = rows.withField(row, 17) { $0.flatMap { Hex.decode(bytes: $0) } } ?? []
+        var hasher = SHA256()
+        hasher.update(data: prevHash)
+        hasher.update(data: encoder.bytes)
+        return verifier.check(
+            seq: seq, entryID: rows.string(row, 1) ?? "", prevHash: prevHash, hash: hash, computed: Array(hasher.finalize()))
+    }
+
+    /// The seq (column 0) of a raw row.
+    static func seq(_ rows: PostgresRawRows, row: Int) -> Int64 {
+        rows.withField(row, 0) { field in field.map { $0.reduce(Int64(0)) { $0 &* 10 &+ Int64($1 &- 48) } } } ?? -1
+    }
+
+    /// Decodes a row selected with `columns` (positional: this runs for every verified entry).
     static func record(_ row: PostgresRow, tenant: TenantID) throws -> AuditRecord {
-        guard let seq = row.int64("seq"), let id = row.string("id"), let timestamp = row.int64("ts_us"),
-            let prevHash = row.bytes("prev_hash"), let hash = row.bytes("hash")
+        let values = row.values
+        guard values.count == 18, let seq = values[0].flatMap({ Int64($0) }), let id = values[1],
+            let timestamp = values[3].flatMap({ Int64($0) }), let prevHash = values[16].flatMap({ Hex.decode($0) }),
+            let hash = values[17].flatMap({ Hex.decode($0) })
         else { throw FleetError(.databaseError, "malformed audit row") }
-        let data = row.string("data_accessed") ?? "[]"
-        let accessed = (try? JSONDecoder().decode([AuditEvent.DataAccess].self, from: Data(data.utf8))) ?? []
         var event = AuditEvent(
-            id: id, tenant: tenant, eventKey: row.string("event_key"), userID: row.string("user_id") ?? "", timestamp: timestamp,
-            actionType: row.string("action_type") ?? "", actionDetail: row.string("action_detail") ?? "{}", dataAccessed: accessed,
-            modelUsed: row.string("model_used"), modelTokens: row.int("model_tokens"),
-            dataClassification: Classification(parsing: row.string("data_classification")), policyApplied: row.string("policy_applied"),
-            policyResult: row.string("policy_result"), policyReason: row.string("policy_reason"),
-            outcome: AuditEvent.Outcome(rawValue: row.string("outcome") ?? "") ?? .error, requestID: row.string("request_id") ?? "")
-        event.dataAccessedJSON = data
+            id: id, tenant: tenant, eventKey: values[2], userID: values[4] ?? "", timestamp: timestamp, actionType: values[5] ?? "",
+            actionDetail: values[6] ?? "{}", modelUsed: values[8], modelTokens: values[9].flatMap { Int($0) },
+            dataClassification: Classification(parsing: values[10]), policyApplied: values[11], policyResult: values[12],
+            policyReason: values[13], outcome: AuditEvent.Outcome(rawValue: values[14] ?? "") ?? .error, requestID: values[15] ?? "")
+        event.dataAccessedJSON = values[7] ?? "[]"
         return AuditRecord(event: event, seq: seq, prevHash: prevHash, hash: hash)
     }
 }

@@ -7,24 +7,43 @@ import Synchronization
 
 /// Appends audit events, used by every process that audits.
 ///
-/// Concurrent appends are group-committed: one transaction per batch, whatever the number of
-/// tenants, in four statements. Each tenant's chain head row is locked (`FOR UPDATE`, in tenant
-/// order) while its entries are chained, so writers in several processes never fork a chain.
-/// An event whose key was written before (a redelivered job) is skipped. `append` returns only
-/// after the commit; while PostgreSQL is slow, at most `maxPending` events wait and further
-/// callers wait for room.
+/// Concurrent appends are group-committed, and two batches are in flight at once: while one
+/// commits, the next is already chained and copied in. A batch is one transaction, whatever
+/// its tenants: claim the event keys (an event whose key was written before, e.g. by a
+/// redelivered job, is skipped), chain the new entries, COPY them, move the chain heads.
+///
+/// Chaining is serialized (`Turnstile`) and starts from the head the previous batch left,
+/// before that batch has committed. The head update is conditional on the head being exactly
+/// that: it waits for the previous batch's row lock and fails if that batch rolled back or
+/// another process appended meanwhile; the batch then rolls back and is redone from the heads
+/// read under `FOR UPDATE`. So chains never fork, whoever writes.
+///
+/// `append` returns only after the commit; while PostgreSQL is slow, at most `maxPending`
+/// events wait and further callers wait for room.
 public final class AuditWriter: Sendable {
     let database: PostgresClient
     let logger: Logger
     private let commit: GroupCommit<AuditEvent>
-    private let knownHeads = Mutex<Set<TenantID>>([])
+    /// The head each tenant's chain will have once the batches in flight commit.
+    private let heads = Mutex<[TenantID: Head]>([:])
+    private let chaining = Turnstile()
     private let partitions = Mutex<Set<String>>([])
+    /// Tenants whose head row is known to exist.
+    private let headRows = Mutex<Set<TenantID>>([])
+
+    struct Head: Equatable {
+        var seq: Int64
+        var hash: [UInt8]
+    }
+
+    /// The head update did not find the expected previous head.
+    struct StaleHead: Error {}
 
     public init(database: PostgresClient, maxPending: Int = 20_000, logger: Logger = Logger(label: "audit")) {
         self.database = database
         self.logger = logger
         let box = WriterBox()
-        self.commit = GroupCommit(maxPending: maxPending) { events in try await box.writer!.write(events) }
+        self.commit = GroupCommit(maxPending: maxPending, concurrentFlushes: 2) { events in try await box.writer!.write(events) }
         box.writer = self
     }
 
@@ -43,101 +62,189 @@ public final class AuditWriter: Sendable {
     private func write(_ batch: [AuditEvent]) async throws {
         // Within a batch too, the first event of a key wins.
         var seen = Set<String>()
-        var byTenant: [TenantID: [AuditEvent]] = [:]
-        for event in batch where seen.insert(event.tenant.rawValue + "\u{0}" + event.eventKey).inserted {
-            byTenant[event.tenant, default: []].append(event)
+        var byTenant: [TenantID: [Keyed]] = [:]
+        for event in batch {
+            let key = event.tenant.rawValue + "\u{0}" + event.eventKey
+            if seen.insert(key).inserted { byTenant[event.tenant, default: []].append(Keyed(event: event, key: key)) }
         }
-        let tenants = byTenant.keys.sorted()
         try await ensurePartitions(for: batch)
-        try await database.transaction { connection in
-            let unknown = knownHeads.withLock { known in tenants.filter { !known.contains($0) } }
-            if !unknown.isEmpty {
-                try await connection.query(
-                    """
-                    INSERT INTO audit.chain_heads (tenant_id, seq, hash)
-                    SELECT t, 0, $2::bytea FROM unnest($1::text[]) AS t ON CONFLICT (tenant_id) DO NOTHING
-                    """, [PostgresArray(unknown.map(\.rawValue)), PostgresBytes(AuditChain.genesis)])
+        try await ensureHeadRows(Array(byTenant.keys))
+        var speculative = true
+        for attempt in 1...4 {
+            do {
+                return try await write(byTenant, speculative: speculative)
+            } catch let error where attempt < 4 && (error is StaleHead || (error as? PostgresError)?.sqlState == "40P01") {
+                // The batch before failed, another process appended, or two batches with the
+                // same event key met: redo this one from locked heads.
+                heads.withLock { $0.removeAll() }
+                speculative = false
+            } catch {
+                heads.withLock { $0.removeAll() }
+                throw error
             }
-            let heads = try await connection.query(
-                "SELECT tenant_id, seq, hash FROM audit.chain_heads WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE",
-                [PostgresArray(tenants.map(\.rawValue))])
-            var head: [String: (seq: Int64, hash: [UInt8])] = [:]
-            for row in heads {
-                if let tenant = row.string("tenant_id"), let seq = row.int64("seq"), let hash = row.bytes("hash") {
-                    head[tenant] = (seq, hash)
-                }
-            }
-            var keyTenants: [String] = []
-            var keys: [String] = []
-            for tenant in tenants {
-                for event in byTenant[tenant]! {
-                    keyTenants.append(tenant.rawValue)
-                    keys.append(event.eventKey)
-                }
-            }
-            let existing = try await connection.query(
-                """
-                SELECT k.tenant_id, k.event_key FROM audit.event_keys k
-                JOIN unnest($1::text[], $2::text[]) AS u(tenant_id, event_key) USING (tenant_id, event_key)
-                """, [PostgresArray(keyTenants), PostgresArray(keys)])
-            let written = Set(existing.compactMap { row in row.string("tenant_id").map { $0 + "\u{0}" + (row.string("event_key") ?? "") } })
-            var rows = RowArrays()
-            var newHeads: [(tenant: String, seq: Int64, hash: [UInt8])] = []
-            for tenant in tenants {
-                guard var (seq, hash) = head[tenant.rawValue] else {
-                    throw PostgresError(.server, operation: "audit append", message: "no chain head for tenant \(tenant)")
-                }
-                let start = seq
-                for event in byTenant[tenant]! where !written.contains(tenant.rawValue + "\u{0}" + event.eventKey) {
-                    seq += 1
-                    let next = AuditChain.hash(event, seq: seq, prevHash: hash)
-                    rows.add(event, seq: seq, prevHash: hash, hash: next)
-                    hash = next
-                }
-                if seq != start { newHeads.append((tenant.rawValue, seq, hash)) }
-            }
-            if rows.count > 0 { try await insert(rows, heads: newHeads, on: connection) }
         }
-        knownHeads.withLock { $0.formUnion(tenants) }
     }
 
-    private func insert(
-        _ rows: RowArrays, heads: [(tenant: String, seq: Int64, hash: [UInt8])], on connection: PostgresConnection
-    ) async throws {
-        try await connection.query(
+    /// An event with its tenant-qualified key.
+    struct Keyed {
+        let event: AuditEvent
+        let key: String
+    }
+
+    private func write(_ byTenant: [TenantID: [Keyed]], speculative: Bool) async throws {
+        let tenants = byTenant.keys.sorted()
+        try await database.transaction { connection in
+            let ticket = chaining.ticket()
+            await chaining.wait(for: ticket)
+            let chained: (rows: PostgresCopyRows, moves: [(tenant: TenantID, from: Head, to: Head)])
+            do {
+                chained = try await chain(byTenant, tenants: tenants, speculative: speculative, on: connection)
+                chaining.done(ticket)
+            } catch {
+                chaining.done(ticket)
+                throw error
+            }
+            if chained.moves.isEmpty { return }
+            try await connection.copyIn(
+                """
+                COPY audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
+                    model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
+                    request_id, prev_hash, hash) FROM STDIN
+                """, data: chained.rows.data)
+            // Every transaction locks all its heads in one statement, in tenant order, so
+            // concurrent batches never deadlock on them.
+            if speculative {
+                try await connection.query(
+                    "SELECT 1 FROM audit.chain_heads WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE",
+                    [PostgresArray(chained.moves.map(\.tenant.rawValue))])
+            }
+            let moved = try await connection.query(
+                """
+                UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
+                FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bytea[])
+                    AS u(tenant_id, from_seq, from_hash, seq, hash)
+                WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash
+                RETURNING h.tenant_id
+                """,
+                [
+                    PostgresArray(chained.moves.map(\.tenant.rawValue)), PostgresArray(chained.moves.map(\.from.seq)),
+                    PostgresArray(chained.moves.map { PostgresBytes($0.from.hash) }), PostgresArray(chained.moves.map(\.to.seq)),
+                    PostgresArray(chained.moves.map { PostgresBytes($0.to.hash) }),
+                ])
+            if moved.count != chained.moves.count { throw StaleHead() }
+        }
+    }
+
+    /// Claims the batch's event keys and chains its new entries, starting from the heads the
+    /// batches before left (or, when unknown, from the heads read and locked now). Runs in turn.
+    private func chain(
+        _ byTenant: [TenantID: [Keyed]], tenants: [TenantID], speculative: Bool, on connection: PostgresConnection
+    ) async throws -> (rows: PostgresCopyRows, moves: [(tenant: TenantID, from: Head, to: Head)]) {
+        var start = speculative ? heads.withLock { known in known.filter { tenants.contains($0.key) } } : [:]
+        let missing = tenants.filter { start[$0] == nil }
+        if !missing.isEmpty {
+            // Speculative: read without locking (the final conditional update checks). Otherwise
+            // lock them all now, in tenant order, before anything else.
+            let rows = try await connection.query(
+                speculative
+                    ? "SELECT tenant_id, seq, hash FROM audit.chain_heads WHERE tenant_id = ANY($1::text[])"
+                    : "SELECT tenant_id, seq, hash FROM audit.chain_heads WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE",
+                [PostgresArray(missing.map(\.rawValue))])
+            for row in rows {
+                guard let tenant = row.string("tenant_id").flatMap({ try? TenantID($0) }), let seq = row.int64("seq"),
+                    let hash = row.bytes("hash")
+                else { continue }
+                start[tenant] = Head(seq: seq, hash: hash)
+            }
+        }
+        var keyTenants: [String] = []
+        var keys: [String] = []
+        for tenant in tenants {
+            for keyed in byTenant[tenant]! {
+                keyTenants.append(tenant.rawValue)
+                keys.append(keyed.event.eventKey)
+            }
+        }
+        let claimed = try await connection.query(
             """
-            WITH keys AS (
-                INSERT INTO audit.event_keys (tenant_id, event_key, seq)
-                SELECT * FROM unnest($1::text[], $4::text[], $2::bigint[])
-            ), entries AS (
-                INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail,
-                    data_accessed, model_used, model_tokens, data_classification, policy_applied, policy_result,
-                    policy_reason, outcome, request_id, prev_hash, hash)
-                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-                    $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[],
-                    $14::text[], $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[])
-            )
-            UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
-            FROM unnest($20::text[], $21::bigint[], $22::bytea[]) AS u(tenant_id, seq, hash)
-            WHERE h.tenant_id = u.tenant_id
-            """,
-            rows.parameters + [
-                PostgresArray(heads.map(\.tenant)), PostgresArray(heads.map(\.seq)),
-                PostgresArray(heads.map { PostgresBytes($0.hash) }),
-            ])
+            INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest($1::text[], $2::text[])
+            ON CONFLICT (tenant_id, event_key) DO NOTHING RETURNING tenant_id, event_key
+            """, [PostgresArray(keyTenants), PostgresArray(keys)])
+        let new = Set(claimed.map { ($0[0] ?? "") + "\u{0}" + ($0[1] ?? "") })
+        var rows = PostgresCopyRows(reservingCapacity: new.count * 512)
+        var moves: [(tenant: TenantID, from: Head, to: Head)] = []
+        for tenant in tenants {
+            guard let from = start[tenant] else {
+                throw PostgresError(.server, operation: "audit append", message: "no chain head for tenant \(tenant)")
+            }
+            var head = from
+            for keyed in byTenant[tenant]! where new.contains(keyed.key) {
+                head.seq += 1
+                let next = AuditChain.hash(keyed.event, seq: head.seq, prevHash: head.hash)
+                Self.add(keyed.event, seq: head.seq, prevHash: head.hash, hash: next, to: &rows)
+                head.hash = next
+            }
+            if head != from { moves.append((tenant, from, head)) }
+        }
+        heads.withLock { known in
+            for tenant in tenants { known[tenant] = moves.first { $0.tenant == tenant }?.to ?? start[tenant] }
+        }
+        return (rows, moves)
+    }
+
+    /// One COPY row of `audit.entries`.
+    static func add(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8], to rows: inout PostgresCopyRows) {
+        rows.add(event.tenant.rawValue)
+        rows.add(String(seq))
+        rows.add(event.id)
+        rows.add(event.eventKey)
+        rows.add(PostgresTimestamp(microseconds: event.timestamp))
+        rows.add(event.userID)
+        rows.add(event.actionType)
+        rows.add(event.actionDetail)
+        rows.add(event.dataAccessedJSON)
+        rows.add(event.modelUsed)
+        rows.add(event.modelTokens.map { String($0) })
+        rows.add(event.dataClassification.rawValue)
+        rows.add(event.policyApplied)
+        rows.add(event.policyResult)
+        rows.add(event.policyReason)
+        rows.add(event.outcome.rawValue)
+        rows.add(event.requestID)
+        rows.add(PostgresBytes(prevHash))
+        rows.add(PostgresBytes(hash))
+        rows.endRow()
+    }
+
+    /// Creates missing chain head rows (their own small transaction: it is idempotent, and doing
+    /// it inside a batch would take row locks out of order).
+    private func ensureHeadRows(_ tenants: [TenantID]) async throws {
+        let missing = headRows.withLock { known in tenants.filter { !known.contains($0) } }.sorted()
+        if missing.isEmpty { return }
+        try await database.query(
+            """
+            INSERT INTO audit.chain_heads (tenant_id, seq, hash)
+            SELECT t, 0, $2::bytea FROM unnest($1::text[]) AS t ON CONFLICT (tenant_id) DO NOTHING
+            """, [PostgresArray(missing.map(\.rawValue)), PostgresBytes(AuditChain.genesis)])
+        headRows.withLock { $0.formUnion(missing) }
     }
 
     /// Makes sure the month partitions for the batch's timestamps exist (cached per process).
     private func ensurePartitions(for batch: [AuditEvent]) async throws {
-        var months: [String: Int64] = [:]
-        for event in batch {
-            let month = String(PostgresTimestamp(microseconds: event.timestamp).postgresText!.prefix(7))
-            months[month] = event.timestamp
-        }
-        let missing = partitions.withLock { known in months.filter { !known.contains($0.key) } }
-        for (month, timestamp) in missing {
-            try await database.query("SELECT audit.ensure_partition($1)", [PostgresTimestamp(microseconds: timestamp)])
-            partitions.withLock { _ = $0.insert(month) }
+        guard let earliest = batch.map(\.timestamp).min(), let latest = batch.map(\.timestamp).max() else { return }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let first = Date(timeIntervalSince1970: Double(earliest) / 1_000_000)
+        let last = Date(timeIntervalSince1970: Double(latest) / 1_000_000)
+        var month = calendar.date(from: calendar.dateComponents([.year, .month], from: first))!
+        while month <= last {
+            let parts = calendar.dateComponents([.year, .month], from: month)
+            let key = "\(parts.year!)-\(parts.month!)"
+            if !partitions.withLock({ $0.contains(key) }) {
+                try await database.query("SELECT audit.ensure_partition($1)", [PostgresTimestamp(month)])
+                partitions.withLock { _ = $0.insert(key) }
+            }
+            month = calendar.date(byAdding: .month, value: 1, to: month)!
         }
     }
 }
@@ -146,60 +253,4 @@ public final class AuditWriter: Sendable {
 private final class WriterBox: @unchecked Sendable {
     // @unchecked Sendable: set once in AuditWriter.init before any flush can run.
     var writer: AuditWriter?
-}
-
-/// Column arrays for one `unnest` insert.
-struct RowArrays {
-    var tenant: [String] = []
-    var seq: [Int64] = []
-    var id: [String] = []
-    var key: [String] = []
-    var ts: [PostgresTimestamp] = []
-    var user: [String] = []
-    var action: [String] = []
-    var detail: [String] = []
-    var data: [String] = []
-    var model: [String?] = []
-    var tokens: [String?] = []
-    var classification: [String] = []
-    var policyApplied: [String?] = []
-    var policyResult: [String?] = []
-    var policyReason: [String?] = []
-    var outcome: [String] = []
-    var request: [String] = []
-    var prevHash: [PostgresBytes] = []
-    var hash: [PostgresBytes] = []
-
-    var count: Int { seq.count }
-
-    mutating func add(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) {
-        tenant.append(event.tenant.rawValue)
-        self.seq.append(seq)
-        id.append(event.id)
-        key.append(event.eventKey)
-        ts.append(PostgresTimestamp(microseconds: event.timestamp))
-        user.append(event.userID)
-        action.append(event.actionType)
-        detail.append(event.actionDetail)
-        data.append(event.dataAccessedJSON)
-        model.append(event.modelUsed)
-        tokens.append(event.modelTokens.map { String($0) })
-        classification.append(event.dataClassification.rawValue)
-        policyApplied.append(event.policyApplied)
-        policyResult.append(event.policyResult)
-        policyReason.append(event.policyReason)
-        outcome.append(event.outcome.rawValue)
-        request.append(event.requestID)
-        self.prevHash.append(PostgresBytes(prevHash))
-        self.hash.append(PostgresBytes(hash))
-    }
-
-    var parameters: [any PostgresBindable] {
-        [
-            PostgresArray(tenant), PostgresArray(seq), PostgresArray(id), PostgresArray(key), PostgresArray(ts), PostgresArray(user),
-            PostgresArray(action), PostgresArray(detail), PostgresArray(data), PostgresArray(model), PostgresArray(tokens),
-            PostgresArray(classification), PostgresArray(policyApplied), PostgresArray(policyResult), PostgresArray(policyReason),
-            PostgresArray(outcome), PostgresArray(request), PostgresArray(prevHash), PostgresArray(hash),
-        ]
-    }
 }

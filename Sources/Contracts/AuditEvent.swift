@@ -46,7 +46,8 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     /// Structured detail: a JSON object, stored byte for byte as given.
     public var actionDetail: String
     public var dataAccessed: [DataAccess] {
-        didSet { dataAccessedJSON = Self.encode(dataAccessed) }
+        get { (try? JSONDecoder().decode([DataAccess].self, from: Data(dataAccessedJSON.utf8))) ?? [] }
+        set { dataAccessedJSON = Self.encode(newValue) }
     }
     /// `dataAccessed` as stored in the log and hashed (keys sorted, no spaces); for an entry
     /// read back, exactly the stored text.
@@ -75,7 +76,6 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         self.timestamp = timestamp
         self.actionType = actionType
         self.actionDetail = actionDetail
-        self.dataAccessed = dataAccessed
         self.dataAccessedJSON = Self.encode(dataAccessed)
         self.modelUsed = modelUsed
         self.modelTokens = modelTokens
@@ -90,11 +90,18 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     /// Now, in microseconds since the epoch.
     public static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 
+    /// `[{"classification":...,"purpose":...,"source":...}, ...]`: keys sorted, no spaces. Written
+    /// by hand: it runs for every audit event.
     static func encode(_ accessed: [DataAccess]) -> String {
         if accessed.isEmpty { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(accessed)) ?? Data("[]".utf8), as: UTF8.self)
+        var out = "["
+        for (index, item) in accessed.enumerated() {
+            if index > 0 { out += "," }
+            out +=
+                #"{"classification":"# + JSONText.quoted(item.classification.rawValue) + #","purpose":"#
+                + JSONText.quoted(item.purpose) + #","source":"# + JSONText.quoted(item.source) + "}"
+        }
+        return out + "]"
     }
 }
 

@@ -2,7 +2,8 @@ import Synchronization
 
 /// Gathers items submitted concurrently and flushes them together (group commit): the first
 /// submitter of an idle batch starts a flusher that keeps flushing everything pending until
-/// nothing is left. `submit` returns once the flush holding its items finished (or rethrows its
+/// nothing is left; with `concurrentFlushes` above 1, items arriving while a flush runs start
+/// another (pipelining; the flush function must cope with running concurrently). `submit` returns once the flush holding its items finished (or rethrows its
 /// error); `add` does not wait. At most `maxPending` items wait at once: further submitters wait
 /// for room, so a slow sink slows its producers instead of growing memory.
 public final class GroupCommit<Item: Sendable>: Sendable {
@@ -14,7 +15,7 @@ public final class GroupCommit<Item: Sendable>: Sendable {
     private struct State {
         var items: [Item] = []
         var submissions: [Submission] = []
-        var flushing = false
+        var flushing = 0
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var roomWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
@@ -23,16 +24,19 @@ public final class GroupCommit<Item: Sendable>: Sendable {
     private let flush: @Sendable ([Item]) async throws -> Void
     private let onError: @Sendable ([Item], any Error) -> Void
     private let maxPending: Int
+    private let concurrentFlushes: Int
 
     /// - Parameters:
     ///   - maxPending: most items waiting at once (back-pressure beyond it).
+    ///   - concurrentFlushes: flushes allowed to run at once.
     ///   - flush: writes a batch; returns once it is durable.
     ///   - onError: told about failed flushes of items added with `add` (nobody waits for them).
     public init(
-        maxPending: Int = 10_000, flush: @escaping @Sendable ([Item]) async throws -> Void,
+        maxPending: Int = 10_000, concurrentFlushes: Int = 1, flush: @escaping @Sendable ([Item]) async throws -> Void,
         onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in }
     ) {
         self.maxPending = max(1, maxPending)
+        self.concurrentFlushes = max(1, concurrentFlushes)
         self.flush = flush
         self.onError = onError
     }
@@ -59,7 +63,7 @@ public final class GroupCommit<Item: Sendable>: Sendable {
     public func idle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { state in
-                if !state.flushing && state.items.isEmpty { return true }
+                if state.flushing == 0 && state.items.isEmpty { return true }
                 state.idleWaiters.append(continuation)
                 return false
             }
@@ -83,8 +87,8 @@ public final class GroupCommit<Item: Sendable>: Sendable {
         let lead = state.withLock { state in
             state.items += items
             state.submissions.append(Submission(count: items.count, continuation: continuation))
-            if state.flushing { return false }
-            state.flushing = true
+            if state.flushing >= concurrentFlushes { return false }
+            state.flushing += 1
             return true
         }
         if lead { Task { await self.drain() } }
@@ -98,9 +102,11 @@ public final class GroupCommit<Item: Sendable>: Sendable {
                 state.submissions = []
                 var idle: [CheckedContinuation<Void, Never>] = []
                 if taken.0.isEmpty {
-                    state.flushing = false
-                    idle = state.idleWaiters
-                    state.idleWaiters = []
+                    state.flushing -= 1
+                    if state.flushing == 0 {
+                        idle = state.idleWaiters
+                        state.idleWaiters = []
+                    }
                 }
                 var room: [CheckedContinuation<Void, Never>] = []
                 var budget = maxPending

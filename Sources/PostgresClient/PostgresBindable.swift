@@ -52,18 +52,46 @@ public struct PostgresTimestamp: PostgresBindable, Equatable {
 
     static func format(_ microseconds: Int64) -> String {
         let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
-        let fraction = microseconds - seconds * 1_000_000
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        let fraction = Int(microseconds - seconds * 1_000_000)
+        // Civil date from days since the epoch (Howard Hinnant's algorithm): no libc, no allocation.
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        func put(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(48 + rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        let micro = String(fraction)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2)) "
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + String(repeating: "0", count: 6 - micro.count) + micro + "+00"
+        put(year, 4)
+        out.append(UInt8(ascii: "-"))
+        put(month, 2)
+        out.append(UInt8(ascii: "-"))
+        put(day, 2)
+        out.append(UInt8(ascii: " "))
+        put(secondOfDay / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        put(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        put(secondOfDay % 60, 2)
+        out.append(UInt8(ascii: "."))
+        put(fraction, 6)
+        out.append(contentsOf: "+00".utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -75,23 +103,23 @@ public struct PostgresArray: PostgresBindable {
     public init<T: PostgresBindable>(_ values: [T]) { self.elements = values.map(\.postgresText) }
 
     public var postgresText: String? {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
         for (index, element) in elements.enumerated() {
-            if index > 0 { out.append(",") }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             guard let element else {
-                out.append("NULL")
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            out.append("\"")
-            for character in element.unicodeScalars {
-                if character == "\"" || character == "\\" { out.append("\\") }
-                out.unicodeScalars.append(character)
+            out.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
             }
-            out.append("\"")
+            out.append(UInt8(ascii: "\""))
         }
-        out.append("}")
-        return out
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -110,8 +138,15 @@ public enum Hex {
     }
 
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        var utf8 = Array(text.utf8)
-        if utf8.starts(with: Array("\\x".utf8)) { utf8.removeFirst(2) }
+        Array(text.utf8).withUnsafeBytes { decode(bytes: $0) }
+    }
+
+    /// Decodes hex bytes, with or without PostgreSQL's `\x` prefix.
+    public static func decode(bytes raw: UnsafeRawBufferPointer) -> [UInt8]? {
+        var utf8 = raw[...]
+        if utf8.count >= 2 && utf8[utf8.startIndex] == UInt8(ascii: "\\") && utf8[utf8.startIndex + 1] == UInt8(ascii: "x") {
+            utf8 = utf8.dropFirst(2)
+        }
         guard utf8.count % 2 == 0 else { return nil }
         func value(_ c: UInt8) -> UInt8? {
             switch c {
@@ -123,8 +158,8 @@ public enum Hex {
         }
         var out = [UInt8]()
         out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
             guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
             out.append(high << 4 | low)
             index += 2

@@ -43,6 +43,11 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.query(sql, parameters) }
     }
 
+    /// Runs one statement on any connection, returning the rows as one buffer.
+    public func queryRaw(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRawRows {
+        try await withConnection { try await $0.queryRaw(sql, parameters) }
+    }
+
     /// Runs `body` in a transaction on one connection.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { try await $0.transaction(body) }

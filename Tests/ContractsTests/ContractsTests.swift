@@ -140,3 +140,18 @@ import Testing
         #expect(PolicyDecision.unavailable("timeout").decision == .deny)
     }
 }
+
+@Suite struct AuditEventTests {
+    @Test func dataAccessedIsCanonicalJSON() throws {
+        let tenant = try TenantID("acme")
+        var event = AuditEvent(
+            tenant: tenant, userID: "u", actionType: "data_access",
+            dataAccessed: [.init(source: "gmail \"inbox\"\n", classification: .confidential, purpose: "triage\\x")], outcome: .success,
+            requestID: "r")
+        #expect(event.dataAccessedJSON == #"[{"classification":"confidential","purpose":"triage\\x","source":"gmail \"inbox\"\n"}]"#)
+        #expect(event.dataAccessed.first?.source == "gmail \"inbox\"\n")
+        event.dataAccessed = []
+        #expect(event.dataAccessedJSON == "[]")
+        #expect(JSONText.quoted("\u{1}") == #""\u0001""#)
+    }
+}

@@ -59,14 +59,6 @@ import Testing
         #expect(try await client.send("GET", key).int == 200)
     }
 
-    @Test func scriptsRunAndReloadAfterFlush() async throws {
-        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
-        let key = "\(prefix):script"
-        #expect(try await client.send(script.command(keys: [key], arguments: ["5"])).int == 5)
-        try await client.send("SCRIPT", "FLUSH")
-        #expect(try await client.send(script.command(keys: [key], arguments: ["2"])).int == 7)
-    }
-
     @Test func errorReplyThrowsWithOperation() async throws {
         await #expect(throws: RedisError.self) { try await client.send("NOSUCHCOMMAND") }
     }
@@ -84,6 +76,18 @@ import Testing
         try server.restart()
         let recovered = await eventually(timeout: .seconds(10)) { (try? await client.send("GET", "k").string) == "v1" }
         #expect(recovered)
+    }
+
+    @Test func scriptsRunAndReloadAfterFlush() async throws {
+        // A private server: flushing the script cache of the shared one would disturb other tests.
+        let server = try PrivateRedis()
+        defer { server.stop() }
+        let client = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
+        defer { client.close() }
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        #expect(try await client.send(script.command(keys: ["k"], arguments: ["5"])).int == 5)
+        try await client.send("SCRIPT", "FLUSH")
+        #expect(try await client.send(script.command(keys: ["k"], arguments: ["2"])).int == 7)
     }
 
     @Test func unreachableServerFailsClearly() async throws {
