@@ -34,10 +34,12 @@ public struct JobStatus: Sendable, Codable, Equatable {
     public var startedAt: Int64?
     public var finishedAt: Int64?
     public var updatedAt: Int64
+    /// The user the job was submitted for.
+    public var requester: String?
 
     public init(
         id: String, tenant: TenantID, kind: JobKind, state: JobState, attempts: Int, lastError: String?,
-        enqueuedAt: Int64, runAt: Int64?, startedAt: Int64?, finishedAt: Int64?, updatedAt: Int64
+        enqueuedAt: Int64, runAt: Int64?, startedAt: Int64?, finishedAt: Int64?, updatedAt: Int64, requester: String? = nil
     ) {
         self.id = id
         self.tenant = tenant
@@ -50,5 +52,6 @@ public struct JobStatus: Sendable, Codable, Equatable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.updatedAt = updatedAt
+        self.requester = requester
     }
 }

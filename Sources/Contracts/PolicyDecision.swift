@@ -11,17 +11,24 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
         public var disclosureRequired: Bool
         public var maxClassification: Classification?
         public var allowedTransitions: [String]
+        /// Whether the requester may approve their own request.
+        public var selfApproval: Bool
 
-        public init(disclosureRequired: Bool = false, maxClassification: Classification? = nil, allowedTransitions: [String] = []) {
+        public init(
+            disclosureRequired: Bool = false, maxClassification: Classification? = nil, allowedTransitions: [String] = [],
+            selfApproval: Bool = false
+        ) {
             self.disclosureRequired = disclosureRequired
             self.maxClassification = maxClassification
             self.allowedTransitions = allowedTransitions
+            self.selfApproval = selfApproval
         }
 
         enum CodingKeys: String, CodingKey {
             case disclosureRequired = "disclosure_required"
             case maxClassification = "max_classification"
             case allowedTransitions = "allowed_transitions"
+            case selfApproval = "self_approval"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -29,6 +36,7 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
             disclosureRequired = try container.decodeIfPresent(Bool.self, forKey: .disclosureRequired) ?? false
             maxClassification = try container.decodeIfPresent(Classification.self, forKey: .maxClassification)
             allowedTransitions = try container.decodeIfPresent([String].self, forKey: .allowedTransitions) ?? []
+            selfApproval = try container.decodeIfPresent(Bool.self, forKey: .selfApproval) ?? false
         }
     }
 

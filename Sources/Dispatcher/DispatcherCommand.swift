@@ -8,8 +8,10 @@ struct DispatcherCommand: AsyncParsableCommand {
         abstract: "The OpenClaw gateway and its admin commands.",
         discussion: "Every option can also be set through the environment variable named in its help.",
         subcommands: [
-            JobsCommand.self, DeadLettersCommand.self, QueueCommand.self, MigrateCommand.self, TenantCommand.self, AuditCommand.self,
-        ])
+            ServeCommand.self, DevIssuerCommand.self, OpenAPICommand.self, JobsCommand.self, DeadLettersCommand.self, QueueCommand.self,
+            MigrateCommand.self, TenantCommand.self, AuditCommand.self,
+        ],
+        defaultSubcommand: ServeCommand.self)
 }
 
 /// Options every command that talks to Redis takes.

@@ -22,7 +22,8 @@ extension JobQueue {
         return JobStatus(
             id: id, tenant: tenant, kind: kind, state: state, attempts: Int(fields["attempts"] ?? "") ?? 0,
             lastError: error.isEmpty ? nil : error, enqueuedAt: enqueued, runAt: time("run_at"),
-            startedAt: time("started_at"), finishedAt: time("finished_at"), updatedAt: updated)
+            startedAt: time("started_at"), finishedAt: time("finished_at"), updatedAt: updated,
+            requester: fields["user"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// What `cancel` did.

@@ -103,6 +103,7 @@ public final class JobQueue: Sendable {
                 command.append(job.id)
                 command.append(job.idempotencyKey == nil ? "0" : "1")
                 command.append(job.runAt.map { String($0) } ?? "")
+                command.append(job.requester.user)
                 command.append(job.header)
                 command.append(job.payload)
             }

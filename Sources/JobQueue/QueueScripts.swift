@@ -34,7 +34,7 @@ enum QueueScripts {
     /// KEYS[1] stream, KEYS[2] delayed zset, then per job: status hash, idempotency key (the
     ///   status key again when the job has none), envelope hash
     /// ARGV[1] now ms, ARGV[2] kind, ARGV[3] idempotency TTL s, then per job: id,
-    ///   has-idempotency-key 0|1, run_at ms or "", envelope header, payload
+    ///   has-idempotency-key 0|1, run_at ms or "", requesting user, envelope header, payload
     /// Returns a flat array of (job id, 1 new | 0 idempotent repeat) per job; for a repeat the
     /// id is the first job's.
     static let enqueue = RedisScript(
@@ -53,17 +53,18 @@ enum QueueScripts {
             out[#out + 1] = 0
           else
             if runAt ~= '' and tonumber(runAt) > tonumber(now) then
-              redis.call('HSET', KEYS[k + 2], 'e', ARGV[a + 3], 'p', ARGV[a + 4])
+              redis.call('HSET', KEYS[k + 2], 'e', ARGV[a + 4], 'p', ARGV[a + 5])
               redis.call('ZADD', KEYS[2], runAt, id)
-              redis.call('HSET', KEYS[k], 'state', 'queued', 'kind', kind, 'attempts', 0, 'enqueued_at', now, 'run_at', runAt)
+              redis.call('HSET', KEYS[k], 'state', 'queued', 'kind', kind, 'attempts', 0, 'enqueued_at', now, 'user', ARGV[a + 3],
+                'run_at', runAt)
             else
-              redis.call('XADD', KEYS[1], '*', 'e', ARGV[a + 3], 'p', ARGV[a + 4])
-              redis.call('HSET', KEYS[k], 'state', 'queued', 'kind', kind, 'attempts', 0, 'enqueued_at', now)
+              redis.call('XADD', KEYS[1], '*', 'e', ARGV[a + 4], 'p', ARGV[a + 5])
+              redis.call('HSET', KEYS[k], 'state', 'queued', 'kind', kind, 'attempts', 0, 'enqueued_at', now, 'user', ARGV[a + 3])
             end
             out[#out + 1] = id
             out[#out + 1] = 1
           end
-          a = a + 5
+          a = a + 6
           k = k + 3
         end
         return out

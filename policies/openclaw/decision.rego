@@ -141,6 +141,20 @@ violations contains {"policy": "models", "reason": sprintf("data classified %s m
 	class_rank[classification] > class_rank[model_ceiling]
 }
 
+# The requester may approve their own request only where the enterprise says so and no lower
+# scope says otherwise.
+default self_approval := false
+
+self_approval if {
+	action_settings(tenant.enterprise).self_approval == true
+	not self_approval_withdrawn
+}
+
+self_approval_withdrawn if {
+	some s in scopes
+	action_settings(s.doc).self_approval == false
+}
+
 outcome := {"block": "deny", "approve": "require_approval", "notify": "allow", "autonomous": "allow"}
 
 reasons := {
@@ -166,6 +180,7 @@ decision := result if {
 			"disclosure_required": level == "notify",
 			"max_classification": effective_ceiling,
 			"allowed_transitions": allowed_transitions_all,
+			"self_approval": self_approval,
 		},
 	}
 } else := {

@@ -12,10 +12,11 @@ policies := {"acme": {
 			"gmail.send": {"autonomy": "approve", "max_classification": "confidential"},
 			"jira.transition": {"autonomy": "autonomous", "allowed_transitions": ["In Review", "Done"]},
 			"jira.comment": {"autonomy": "notify"},
+			"gcal.create_event": {"autonomy": "approve", "self_approval": true},
 			"model.call": {"autonomy": "autonomous"},
 			"noop.run": {"autonomy": "autonomous"},
 		},
-		"integrations": {"write": ["gmail.send", "jira.transition", "jira.comment"]},
+		"integrations": {"write": ["gmail.send", "jira.transition", "jira.comment", "gcal.create_event"]},
 		"models": {"external_max_classification": "internal"},
 		"data": {"max_classification": "restricted"},
 	},
@@ -130,4 +131,18 @@ test_enterprise_may_allow_external_models_higher if {
 	raised := json.patch(policies, [{"op": "replace", "path": "/acme/enterprise/models/external_max_classification", "value": "confidential"}])
 	d := decision.decision with data.openclaw.tenants as raised with input as request({"action": "model.call", "classification": "confidential", "model": {"external": true}})
 	d.decision == "allow"
+}
+
+test_self_approval_only_where_enterprise_allows if {
+	own := decision.decision with data.openclaw.tenants as policies with input as request({"action": "gcal.create_event"})
+	own.decision == "require_approval"
+	own.constraints.self_approval == true
+	other := decision.decision with data.openclaw.tenants as policies with input as request({"action": "gmail.send"})
+	other.constraints.self_approval == false
+}
+
+test_lower_scope_can_withdraw_self_approval if {
+	withdrawn := json.patch(policies, [{"op": "add", "path": "/acme/users/alice", "value": {"actions": {"gcal.create_event": {"self_approval": false}}}}])
+	d := decision.decision with data.openclaw.tenants as withdrawn with input as request({"action": "gcal.create_event"})
+	d.constraints.self_approval == false
 }

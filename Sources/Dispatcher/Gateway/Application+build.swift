@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// Builds the gateway: routes, middleware and its background services (policy sync, scheduler,
+/// approval expiry). Tests drive the result without a process.
+func buildApplication(
+    _ configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
+) throws -> (application: some ApplicationProtocol, gateway: Gateway) {
+    let gateway = try Gateway(configuration: configuration, logger: logger)
+    let router = Router(context: GatewayContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
+    OperationalRoutes(gateway: gateway, registry: registry).add(to: router)
+    let api = router.group("v1").add(middleware: AuthMiddleware(verifier: gateway.verifier))
+    JobRoutes(gateway: gateway).add(to: api)
+    ApprovalRoutes(gateway: gateway).add(to: api)
+    ScheduleRoutes(gateway: gateway).add(to: api)
+    PolicyRoutes(gateway: gateway).add(to: api)
+    AuditRoutes(gateway: gateway).add(to: api)
+    var application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "openclaw-dispatcher"),
+        logger: logger)
+    application.addServices(gateway.policySync, GatewayDuties(gateway: gateway), GatewayShutdown(gateway: gateway))
+    return (application, gateway)
+}
+
+/// The Dispatcher's periodic duties: fire due schedules, expire approvals.
+struct GatewayDuties: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            var lastExpiry = ContinuousClock.now - .seconds(60)
+            while !Task.isCancelled {
+                do {
+                    try await ScheduleRunner(gateway: gateway).fireDue()
+                    if ContinuousClock.now - lastExpiry >= .seconds(10) {
+                        lastExpiry = .now
+                        try await ApprovalExpiry(gateway: gateway).sweepOnce()
+                    }
+                } catch {
+                    gateway.logger.warning("gateway duty failed; retrying", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: gateway.configuration.schedulerInterval)
+            }
+        }
+    }
+}
+
+/// Closes the gateway's connections last, after the server stopped taking requests.
+struct GatewayShutdown: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await gateway.shutdown()
+    }
+}
+
+/// Counts requests and their latency by route and status.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let route = context.endpointPath ?? "unmatched"
+        let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(response.status.code))]
+        Metrics.Counter(label: "oc_http_requests_total", dimensions: dimensions).increment()
+        Metrics.Timer(label: "oc_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
+            (ContinuousClock.now - start).components.attoseconds / 1_000_000_000 + (ContinuousClock.now - start).components.seconds
+                * 1_000_000_000)
+        return response
+    }
+}

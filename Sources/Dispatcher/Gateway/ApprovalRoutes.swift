@@ -1,0 +1,280 @@
+import AuditLog
+import Contracts
+import Foundation
+import Hummingbird
+import PostgresClient
+import RedisClient
+
+/// The approval queue: jobs whose policy says `require_approval` wait here (in the tenant's
+/// `approvals` table) until someone allowed to approve them does, or they expire.
+///
+/// Who may approve: an enterprise admin any request of the tenant; an org admin requests from
+/// their org; a team lead requests from their team; the requester their own request only where
+/// the policy allows self-approval. Everyone sees what they may approve plus their own requests.
+struct ApprovalRoutes {
+    let gateway: Gateway
+
+    /// Global sorted set "tenant/approval id" by expiry (ids only), for the expiry sweeper.
+    static let expiryKey = "oc:approvals:expiry"
+
+    func add(to group: RouterGroup<GatewayContext>) {
+        group.get("approvals", use: list)
+        group.get("approvals/:id", use: read)
+        group.post("approvals/:id/approve", use: { request, context in try await decide(request, context, approve: true) })
+        group.post("approvals/:id/reject", use: { request, context in try await decide(request, context, approve: false) })
+    }
+
+    /// Parks a job for approval; returns the approval id.
+    func park(
+        _ job: JobRequest, identity: Identity, decision: PolicyDecision, requestID: String, idempotencyKey: String?
+    ) async throws
+        -> String
+    {
+        let id = JobID.make()
+        let expires = Clock.milliseconds() + gateway.configuration.approvalTTL.milliseconds
+        let stored: JSONValue = .object([
+            "kind": .string(job.kind.rawValue), "action": .string(job.action), "classification": .string(job.classification.rawValue),
+            "payload": JSONValue.parse(job.payload) ?? .object([:]), "run_at": job.runAt.map { .integer($0) } ?? .null,
+            "request_id": .string(requestID), "roles": .array(identity.roles.map { .string($0.rawValue) }.sorted { "\($0)" < "\($1)" }),
+            "self_approval": .bool(decision.constraints.selfApproval), "idempotency_key": idempotencyKey.map { .string($0) } ?? .null,
+        ])
+        if let idempotencyKey {
+            let claimed = try await gateway.redis.send(
+                RedisCommand(
+                    "SET", [RedisKeys.idempotency(tenant: identity.tenant, key: "approval:" + idempotencyKey), id, "NX", "EX", "86400"]))
+            if claimed.isNull,
+                let earlier = try await gateway.redis.send(
+                    RedisCommand("GET", [RedisKeys.idempotency(tenant: identity.tenant, key: "approval:" + idempotencyKey)])
+                ).string
+            {
+                return earlier
+            }
+        }
+        try await tenantSession(identity.tenant) { connection in
+            try await connection.query(
+                """
+                INSERT INTO approvals (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
+                    expires_at)
+                VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9, $10)
+                """,
+                [
+                    id, String(decoding: stored.canonicalData, as: UTF8.self), job.kind.rawValue, job.action, identity.user, identity.org,
+                    identity.team, decision.policyApplied, decision.reason, PostgresTimestamp(microseconds: expires * 1000),
+                ])
+        }
+        try await gateway.redis.send(RedisCommand("ZADD", [Self.expiryKey, String(expires), "\(identity.tenant.rawValue)/\(id)"]))
+        return id
+    }
+
+    func list(_ request: Request, context: GatewayContext) async throws -> Response {
+        let identity = try context.caller()
+        let status = request.uri.queryParameters.get("status") ?? "pending"
+        guard ["pending", "approved", "rejected", "expired"].contains(status) else {
+            throw Problem.badRequest("status must be pending, approved, rejected or expired")
+        }
+        let scope = visibility(identity)
+        let rows = try await tenantSession(identity.tenant) { connection in
+            try await connection.query(
+                """
+                SELECT \(Self.columns) FROM approvals
+                WHERE status = $1 AND ($2::boolean OR requester_user = $3
+                    OR ($4::text IS NOT NULL AND requester_org = $4) OR ($5::text IS NOT NULL AND requester_team = $5))
+                ORDER BY created_at DESC LIMIT 500
+                """, [status, scope.all, identity.user, scope.org, scope.team])
+        }
+        return try json(.ok, ["approvals": rows.map(Self.representation)])
+    }
+
+    func read(_ request: Request, context: GatewayContext) async throws -> Response {
+        let identity = try context.caller()
+        let id = context.parameters.get("id") ?? ""
+        let row = try await tenantSession(identity.tenant) { connection in
+            try await connection.query("SELECT \(Self.columns) FROM approvals WHERE id = $1", [id]).first
+        }
+        guard let row, mayView(identity, row) else { throw Problem.notFound("no approval \(id.prefix(40))") }
+        return try json(.ok, Self.representation(row))
+    }
+
+    private func decide(_ request: Request, _ context: GatewayContext, approve: Bool) async throws -> Response {
+        let identity = try context.caller()
+        let id = context.parameters.get("id") ?? ""
+        let body = try await request.body.collect(upTo: gateway.configuration.maxBodyBytes)
+        guard let object = JSONValue.parse(body.readableBytesView)?.objectValue else {
+            throw Problem.badRequest("the body must be a JSON object with a 'reason'", slug: "malformed-json")
+        }
+        guard Set(object.keys).isSubset(of: ["reason"]) else {
+            throw Problem.badRequest("only 'reason' is accepted", slug: "unknown-field")
+        }
+        guard let reason = object["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
+            throw Problem.badRequest("'reason' is required: say why you \(approve ? "approve" : "reject") this")
+        }
+        let requestID = RequestIDs.from(request)
+        let outcome: (row: PostgresRow, jobID: String?) = try await tenantSession(identity.tenant) { connection in
+            guard
+                let row = try await connection.query(
+                    "SELECT \(Self.columns), job::text AS job_json FROM approvals WHERE id = $1 FOR UPDATE", [id]
+                ).first,
+                mayView(identity, row)
+            else { throw Problem.notFound("no approval \(id.prefix(40))") }
+            guard row.string("status") == "pending" else {
+                throw Problem.conflict("approval \(id) is already \(row.string("status") ?? "decided")")
+            }
+            if let expires = row.string("expires_at_ms").flatMap(Int64.init), expires < Clock.milliseconds() {
+                try await connection.query("UPDATE approvals SET status = 'expired' WHERE id = $1", [id])
+                throw Problem.conflict("approval \(id) expired")
+            }
+            guard mayDecide(identity, row) else {
+                throw Problem.forbidden("\(identity.user) may not \(approve ? "approve" : "reject") approval \(id)")
+            }
+            var jobID: String?
+            if approve {
+                let envelope = try Self.envelope(from: row, tenant: identity.tenant, approver: identity.user)
+                jobID = try await gateway.queue.enqueue(envelope).id
+            }
+            try await connection.query(
+                "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4, job_id = $5 WHERE id = $1",
+                [id, approve ? "approved" : "rejected", identity.user, reason, jobID])
+            return (row, jobID)
+        }
+        try await gateway.redis.send(RedisCommand("ZREM", [Self.expiryKey, "\(identity.tenant.rawValue)/\(id)"]))
+        var detail: [String: JSONValue] = [
+            "approval_id": .string(id), "action": .string(outcome.row.string("action") ?? ""), "reason": .string(reason),
+            "requester": .string(outcome.row.string("requester_user") ?? ""),
+        ]
+        if let jobID = outcome.jobID { detail["job_id"] = .string(jobID) }
+        try await gateway.record(
+            AuditEvent(
+                tenant: identity.tenant, eventKey: "approval:\(id)", userID: identity.user,
+                actionType: approve ? "approval.approved" : "approval.rejected",
+                actionDetail: String(decoding: JSONValue.object(detail).canonicalData, as: UTF8.self),
+                policyApplied: outcome.row.string("policy_applied"), policyResult: approve ? "approved" : "rejected", policyReason: reason,
+                outcome: .success, requestID: requestID))
+        var answer: [String: Any] = ["id": id, "status": approve ? "approved" : "rejected"]
+        if let jobID = outcome.jobID { answer["job_id"] = jobID }
+        return try json(.ok, answer, location: outcome.jobID.map { "/v1/jobs/\($0)" })
+    }
+
+    // MARK: - Rules
+
+    struct Visibility {
+        var all: Bool
+        var org: String?
+        var team: String?
+    }
+
+    func visibility(_ identity: Identity) -> Visibility {
+        Visibility(
+            all: identity.has(.enterpriseAdmin), org: identity.has(.orgAdmin) && !identity.org.isEmpty ? identity.org : nil,
+            team: identity.has(.teamLead) && !identity.team.isEmpty ? identity.team : nil)
+    }
+
+    func mayView(_ identity: Identity, _ row: PostgresRow) -> Bool {
+        mayDecideAsAdmin(identity, row) || row.string("requester_user") == identity.user
+    }
+
+    func mayDecideAsAdmin(_ identity: Identity, _ row: PostgresRow) -> Bool {
+        let scope = visibility(identity)
+        return scope.all || (scope.org != nil && row.string("requester_org") == scope.org)
+            || (scope.team != nil && row.string("requester_team") == scope.team)
+    }
+
+    func mayDecide(_ identity: Identity, _ row: PostgresRow) -> Bool {
+        let own = row.string("requester_user") == identity.user
+        if own { return row.bool("self_approval") == true }
+        return mayDecideAsAdmin(identity, row)
+    }
+
+    static let columns = """
+        id, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason, status,
+        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
+        to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS expires_at,
+        (extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, decided_by, decision_reason, job_id,
+        coalesce((job->>'self_approval')::boolean, false) AS self_approval
+        """
+
+    static func representation(_ row: PostgresRow) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for key in [
+            "id", "kind", "action", "requester_user", "requester_org", "requester_team", "policy_applied", "policy_reason", "status",
+            "created_at", "expires_at",
+        ] {
+            out[key] = row.string(key) ?? ""
+        }
+        for key in ["decided_by", "decision_reason", "job_id"] { if let value = row.string(key) { out[key] = value } }
+        return out
+    }
+
+    /// The job an approved request becomes (for its original requester).
+    static func envelope(from row: PostgresRow, tenant: TenantID, approver: String) throws -> JobEnvelope {
+        guard let job = row.string("job_json").flatMap({ JSONValue.parse(Data($0.utf8))?.objectValue }),
+            let kind = job["kind"]?.stringValue.flatMap({ try? JobKind($0) }), let action = job["action"]?.stringValue
+        else {
+            throw Problem(
+                status: .internalServerError, slug: "internal", title: "Internal error",
+                detail: "approval \(row.string("id") ?? "") is malformed")
+        }
+        let roles = job["roles"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return JobEnvelope(
+            tenant: tenant, kind: kind, action: action, payload: Array((job["payload"] ?? .object([:])).canonicalData),
+            classification: Classification(parsing: job["classification"]?.stringValue),
+            requester: Requester(
+                user: row.string("requester_user") ?? "", org: row.string("requester_org") ?? "", team: row.string("requester_team") ?? "",
+                roles: roles),
+            requestID: job["request_id"]?.stringValue ?? "", idempotencyKey: job["idempotency_key"]?.stringValue,
+            runAt: job["run_at"]?.integerValue,
+            admission: PolicyDecision(
+                decision: .allow, policyApplied: row.string("policy_applied") ?? "", reason: "approved by \(approver)"))
+    }
+
+    private func tenantSession<T: Sendable>(_ tenant: TenantID, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withTenantSchema(gateway, tenant) { try await gateway.tenants.session(tenant, body) }
+    }
+}
+
+/// Runs `body`, answering a clear 409 when the tenant has no schema yet.
+func withTenantSchema<T>(_ gateway: Gateway, _ tenant: TenantID, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PostgresError
+        where error.sqlState == "42P01" || error.sqlState == "3F000" || error.sqlState == "22023"
+        || (error.sqlState == "42704" && error.message.contains("role"))
+    {
+        throw Problem(
+            status: .conflict, slug: "tenant-not-provisioned", title: "The tenant is not provisioned",
+            detail: "tenant \(tenant) has no database schema yet; an operator runs `Dispatcher tenant create \(tenant)`")
+    } catch let error as PostgresError where error.code == .connection {
+        throw Problem.unavailable("database", "the database cannot be reached right now")
+    }
+}
+
+/// Marks approvals expired when their time is up (and audits it).
+struct ApprovalExpiry: Sendable {
+    let gateway: Gateway
+
+    func sweepOnce() async throws {
+        let due = try await gateway.redis.send(
+            RedisCommand("ZRANGEBYSCORE", [ApprovalRoutes.expiryKey, "-inf", String(Clock.milliseconds()), "LIMIT", "0", "100"]))
+        for member in (due.array ?? []).compactMap(\.string) {
+            let parts = member.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let tenant = try? TenantID(parts[0]) else { continue }
+            let expired = try await gateway.tenants.session(tenant) { connection in
+                try await connection.query(
+                    "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' RETURNING requester_user, action",
+                    [parts[1]]
+                ).first
+            }
+            if let expired {
+                try await gateway.record(
+                    AuditEvent(
+                        tenant: tenant, eventKey: "approval:\(parts[1])", userID: expired.string("requester_user") ?? "",
+                        actionType: "approval.expired",
+                        actionDetail: String(
+                            decoding: JSONValue.object([
+                                "approval_id": .string(parts[1]), "action": .string(expired.string("action") ?? ""),
+                            ]).canonicalData, as: UTF8.self),
+                        policyResult: "expired", outcome: .denied, requestID: parts[1]))
+            }
+            try await gateway.redis.send(RedisCommand("ZREM", [ApprovalRoutes.expiryKey, member]))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Contracts
+import Foundation
+
+/// A `POST /v1/jobs` body, validated strictly: unknown fields, unknown kinds, wrong types and
+/// payloads that do not fit their kind are refused before anything else happens.
+struct JobRequest: Sendable {
+    var kind: JobKind
+    var action: String
+    /// The payload as canonical JSON bytes.
+    var payload: [UInt8]
+    var classification: Classification
+    var runAt: Int64?
+
+    static let fields: Set<String> = ["kind", "action", "payload", "classification", "run_at"]
+
+    init(json data: some DataProtocol) throws(Problem) {
+        guard let value = JSONValue.parse(data) else { throw Problem.badRequest("the body is not valid JSON", slug: "malformed-json") }
+        guard let object = value.objectValue else { throw Problem.badRequest("the body must be a JSON object", slug: "malformed-json") }
+        try self.init(object: object, path: "")
+    }
+
+    /// Validates a job description (also used for schedule templates). `path` prefixes field
+    /// names in messages.
+    init(object: [String: JSONValue], path: String) throws(Problem) {
+        let unknown = Set(object.keys).subtracting(Self.fields)
+        guard unknown.isEmpty else {
+            throw Problem.badRequest(
+                "unknown field(s) \(unknown.sorted().map { "'\(path)\($0)'" }.joined(separator: ", ")); allowed: \(Self.fields.sorted().joined(separator: ", "))",
+                slug: "unknown-field")
+        }
+        guard let kindName = object["kind"]?.stringValue else { throw Problem.badRequest("'\(path)kind' is required and must be a string") }
+        do { kind = try JobKind(kindName) } catch { throw Problem.badRequest(error.message, slug: "unknown-kind") }
+        guard let action = object["action"]?.stringValue else {
+            throw Problem.badRequest("'\(path)action' is required and must be a string")
+        }
+        guard Self.isActionName(action) else {
+            throw Problem.badRequest("'\(path)action' must be system.verb (e.g. gmail.read), not '\(action.prefix(60))'")
+        }
+        self.action = action
+        let payloadObject: [String: JSONValue]
+        switch object["payload"] {
+        case nil: payloadObject = [:]
+        case .object(let value): payloadObject = value
+        default: throw Problem.badRequest("'\(path)payload' must be a JSON object")
+        }
+        if let problem = PayloadRules.problem(kind: kind, payload: payloadObject) {
+            throw Problem.badRequest("'\(path)payload' \(problem)", slug: "invalid-payload")
+        }
+        payload = Array(JSONValue.object(payloadObject).canonicalData)
+        switch object["classification"] {
+        case nil: classification = Self.defaultClassification(for: action)
+        case .string(let value):
+            guard let parsed = Classification(rawValue: value) else {
+                throw Problem.badRequest("'\(path)classification' must be one of public, internal, confidential, restricted")
+            }
+            classification = parsed
+        default: throw Problem.badRequest("'\(path)classification' must be a string")
+        }
+        switch object["run_at"] {
+        case nil: runAt = nil
+        case .string(let value):
+            guard let date = Self.parseTime(value) else {
+                throw Problem.badRequest("'\(path)run_at' must be an ISO 8601 time such as 2026-11-25T08:00:00Z")
+            }
+            runAt = Clock.milliseconds(date)
+        default: throw Problem.badRequest("'\(path)run_at' must be a string")
+        }
+    }
+
+    static func isActionName(_ value: String) -> Bool {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, value.utf8.count <= 64 else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+        }
+    }
+
+    /// Connector defaults (SPEC): Gmail, GCal, Jira, GitHub (private), GDrive are internal.
+    static func defaultClassification(for action: String) -> Classification { .internal }
+
+    static func parseTime(_ text: String) -> Date? {
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+}
+
+/// What each kind accepts in its payload (field: type), and which fields it requires.
+enum PayloadRules {
+    enum FieldType {
+        case string, integer, boolean, object
+    }
+
+    static let rules: [JobKind: (fields: [String: FieldType], required: Set<String>)] = [
+        .noop: (["sleep_ms": .integer, "fail_attempts": .integer, "fail_until_ms": .integer, "poison": .boolean, "record": .boolean], []),
+        .connectorSync: (["connector": .string, "account": .string, "full": .boolean], ["connector"]),
+        .classifier: (["source": .string, "item_id": .string], ["source", "item_id"]),
+        .autoResponder: (["channel": .string, "message_id": .string], ["channel", "message_id"]),
+        .standup: (["date": .string], []),
+        .briefing: (["date": .string], []),
+        .ocipRelay: (["envelope": .object], ["envelope"]),
+    ]
+
+    static let connectors: Set<String> = ["gmail", "gcal", "jira", "github", "gdrive"]
+
+    /// Why `payload` does not fit `kind`, or nil.
+    static func problem(kind: JobKind, payload: [String: JSONValue]) -> String? {
+        guard let rule = rules[kind] else { return "is not accepted for kind \(kind)" }
+        for field in payload.keys.sorted() where rule.fields[field] == nil {
+            return "has unknown field '\(field)' for kind \(kind); allowed: \(rule.fields.keys.sorted().joined(separator: ", "))"
+        }
+        for field in rule.required.sorted() where payload[field] == nil {
+            return "needs field '\(field)' for kind \(kind)"
+        }
+        for (field, value) in payload.sorted(by: { $0.key < $1.key }) {
+            guard let type = rule.fields[field] else { continue }
+            let fits: Bool
+            switch (type, value) {
+            case (.string, .string): fits = true
+            case (.integer, .integer(let number)): fits = number >= 0
+            case (.boolean, .bool): fits = true
+            case (.object, .object): fits = true
+            default: fits = false
+            }
+            if !fits { return "field '\(field)' must be \(describe(type))" }
+        }
+        if kind == .connectorSync, let connector = payload["connector"]?.stringValue, !connectors.contains(connector) {
+            return "field 'connector' must be one of \(connectors.sorted().joined(separator: ", "))"
+        }
+        if kind == .noop, let sleep = payload["sleep_ms"]?.integerValue, sleep > 600_000 {
+            return "field 'sleep_ms' must be at most 600000"
+        }
+        return nil
+    }
+
+    static func describe(_ type: FieldType) -> String {
+        switch type {
+        case .string: "a string"
+        case .integer: "a non-negative whole number"
+        case .boolean: "true or false"
+        case .object: "a JSON object"
+        }
+    }
+}

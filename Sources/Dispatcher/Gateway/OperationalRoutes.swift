@@ -1,0 +1,37 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Prometheus
+import RedisClient
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+struct OperationalRoutes {
+    let gateway: Gateway
+    let registry: PrometheusCollectorRegistry
+
+    func add(to router: Router<GatewayContext>) {
+        router.get("healthz") { _, _ in try json(.ok, ["status": "ok"]) }
+        router.get("readyz") { _, _ in try await ready() }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+    }
+
+    /// Ready when Redis, PostgreSQL and the policy engine all answer.
+    func ready() async throws -> Response {
+        async let redis: Bool = (try? await gateway.redis.send("PING")) != nil
+        async let database: Bool = (try? await gateway.database.query("SELECT 1")) != nil
+        async let engine: Bool = gateway.policyEngine.isHealthy()
+        let checks = ["redis": await redis, "postgresql": await database, "policy_engine": await engine]
+        let ready = checks.values.allSatisfy { $0 }
+        var body: [String: Any] = ["status": ready ? "ready" : "not ready"]
+        for (name, ok) in checks { body[name] = ok ? "ok" : "unreachable" }
+        return try json(ready ? .ok : .serviceUnavailable, body)
+    }
+}
