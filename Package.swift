@@ -102,6 +102,16 @@ let package = Package(
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "TestSupport"]),
         .testTarget(name: "FleetConcurrencyTests", dependencies: ["FleetConcurrency"]),
+        .testTarget(name: "PolicyClientTests", dependencies: ["PolicyClient", "TestSupport"]),
+        .testTarget(
+            name: "DispatcherTests",
+            dependencies: [
+                "Dispatcher", "TestSupport", "JobQueue", "AuditLog", "PolicyClient",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "AuditLog", "TestSupport"]),

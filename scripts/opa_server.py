@@ -47,9 +47,9 @@ class Store:
             engine.add_policy(module_id, source)
         if data:
             engine.add_data(data)
-        old = self.engine
+        # The old engine is released when the last evaluation using it finishes (its __del__
+        # closes it); closing it here would fail evaluations running on other threads.
         self.engine, self.policies, self.data = engine, policies, data
-        old.close()
 
     def put_policy(self, module_id, source):
         with self.lock:

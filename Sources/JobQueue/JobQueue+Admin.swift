@@ -47,7 +47,7 @@ extension JobQueue {
             arguments: [id, String(Clock.milliseconds()), String(configuration.statusRetention.milliseconds / 1000)])
         let reply = try await redis.send(command)
         guard let state = reply.string else { return .notFound }
-        if state == "cancelled" { return .cancelled }
+        if state == "done" { return .cancelled }
         return .notCancellable(JobState(rawValue: state) ?? status.state)
     }
 

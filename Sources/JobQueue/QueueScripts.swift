@@ -193,7 +193,7 @@ enum QueueScripts {
     ///
     /// KEYS[1] status hash, KEYS[2] delayed zset, KEYS[3] envelope hash
     /// ARGV[1] job id, ARGV[2] now ms, ARGV[3] retention s
-    /// Returns the job's state after the call (`cancelled` when it worked), or false when unknown.
+    /// Returns `done` when it cancelled the job, else the state it is in, or false when unknown.
     static let cancel = RedisScript(
         """
         local state = redis.call('HGET', KEYS[1], 'state')
@@ -203,7 +203,7 @@ enum QueueScripts {
         redis.call('DEL', KEYS[3])
         redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', ARGV[2])
         redis.call('EXPIRE', KEYS[1], ARGV[3])
-        return 'cancelled'
+        return 'done'
         """)
 
     /// Puts a dead-lettered job back on its stream.

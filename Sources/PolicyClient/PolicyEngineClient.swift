@@ -19,6 +19,11 @@ public final class PolicyEngineClient: Sendable {
     let logger: Logger
     private let cache: DecisionCache?
     private let ownsClient: Bool
+    /// When the engine last answered (ms since the epoch; 0 after a failure). Cached decisions
+    /// are served only within `freshness` of it, so with the engine down nothing is allowed, not
+    /// even from the cache: at most one real evaluation per `freshness` keeps it confirmed.
+    private let lastAnswer = Atomic<Int64>(0)
+    private let freshness: Int64 = 1000
 
     /// - Parameters:
     ///   - baseURL: e.g. `http://127.0.0.1:8181`.
@@ -47,11 +52,13 @@ public final class PolicyEngineClient: Sendable {
     /// are denies naming the problem.
     public func decide(_ input: PolicyInput, revision: Int64) async -> PolicyDecision {
         let key = DecisionCache.Key(revision: revision, input: input)
-        if let cached = cache?.get(key) { return cached }
+        if Clock.milliseconds() - lastAnswer.load(ordering: .relaxed) <= freshness, let cached = cache?.get(key) { return cached }
         let decision: PolicyDecision
         do {
             decision = try await evaluate(input)
+            lastAnswer.store(Clock.milliseconds(), ordering: .relaxed)
         } catch {
+            lastAnswer.store(0, ordering: .relaxed)
             logger.warning("policy engine unavailable; denying", metadata: ["error": "\(error)", "action": "\(input.action)"])
             return .unavailable("\(error)")
         }
@@ -93,13 +100,18 @@ public final class PolicyEngineClient: Sendable {
         try await send(.PUT, "/v1/data/" + path, body: ByteBuffer(bytes: Array(json)), contentType: "application/json")
     }
 
-    /// Whether the engine answers its health check.
+    /// Whether the engine answers its health check (and remembers the answer for the cache).
+    @discardableResult
     public func isHealthy() async -> Bool {
         var request = HTTPClientRequest(url: baseURL + "/health")
         request.method = .GET
-        guard let response = try? await http.execute(request, timeout: timeout) else { return false }
-        _ = try? await response.body.collect(upTo: 1 << 16)
-        return response.status == .ok
+        var ok = false
+        if let response = try? await http.execute(request, timeout: timeout) {
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            ok = response.status == .ok
+        }
+        lastAnswer.store(ok ? Clock.milliseconds() : 0, ordering: .relaxed)
+        return ok
     }
 
     private func send(_ method: HTTPMethod, _ path: String, body: ByteBuffer, contentType: String) async throws {

@@ -8,7 +8,7 @@ import Testing
 
 @Suite struct RecoveryTests {
     @Test func orphanedEntriesAreReclaimedWithTheirDeliveryCount() async throws {
-        let fixture = QueueFixture()
+        let fixture = QueueFixture { $0.visibilityTimeout = .seconds(3) }
         let job = fixture.job()
         _ = try await fixture.queue.enqueue(job)
         let dead = fixture.consumer(name: "dead-worker")
@@ -16,7 +16,7 @@ import Testing
         #expect(delivered.count == 1)
         let live = fixture.consumer(name: "live-worker")
         #expect(try await live.reclaimStalled(limit: 10).isEmpty)  // not idle long enough yet
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .milliseconds(3100))
         let reclaimed = try await live.reclaimStalled(limit: 10)
         #expect(reclaimed.count == 1)
         #expect(reclaimed[0].envelope?.id == job.id)

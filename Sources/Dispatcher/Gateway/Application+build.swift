@@ -29,13 +29,21 @@ func buildApplication(
     return (application, gateway)
 }
 
-/// The Dispatcher's periodic duties: fire due schedules, expire approvals.
+/// The Dispatcher's periodic duties: fire due schedules, expire approvals, check the policy
+/// engine (which also keeps cached decisions usable while traffic is all cache hits).
 struct GatewayDuties: Service {
     let gateway: Gateway
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             var lastExpiry = ContinuousClock.now - .seconds(60)
+            let probe = Task {
+                while !Task.isCancelled {
+                    await gateway.policyEngine.isHealthy()
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            defer { probe.cancel() }
             while !Task.isCancelled {
                 do {
                     try await ScheduleRunner(gateway: gateway).fireDue()

@@ -18,10 +18,15 @@ struct ApprovalRoutes {
     static let expiryKey = "oc:approvals:expiry"
 
     func add(to group: RouterGroup<GatewayContext>) {
-        group.get("approvals", use: list)
-        group.get("approvals/:id", use: read)
-        group.post("approvals/:id/approve", use: { request, context in try await decide(request, context, approve: true) })
-        group.post("approvals/:id/reject", use: { request, context in try await decide(request, context, approve: false) })
+        let table = gateway.routes
+        table.add(group, prefix: "v1", .get, "approvals", use: list)
+        table.add(group, prefix: "v1", .get, "approvals/:id", use: read)
+        table.add(group, prefix: "v1", .post, "approvals/:id/approve") { request, context in
+            try await decide(request, context, approve: true)
+        }
+        table.add(group, prefix: "v1", .post, "approvals/:id/reject") { request, context in
+            try await decide(request, context, approve: false)
+        }
     }
 
     /// Parks a job for approval; returns the approval id.

@@ -9,7 +9,7 @@ struct AuditRoutes {
     let gateway: Gateway
 
     func add(to group: RouterGroup<GatewayContext>) {
-        group.get("audit", use: query)
+        gateway.routes.add(group, prefix: "v1", .get, "audit", use: query)
     }
 
     func query(_ request: Request, context: GatewayContext) async throws -> Response {

@@ -23,6 +23,7 @@ final class Gateway: Sendable {
     let policySync: PolicySync
     let verifier: OIDCVerifier
     let rateLimiter: RateLimiter
+    let routes = RouteTable()
     let logger: Logger
 
     init(configuration: GatewayConfiguration, logger: Logger) throws {

@@ -9,9 +9,10 @@ struct JobRoutes {
     let gateway: Gateway
 
     func add(to group: RouterGroup<GatewayContext>) {
-        group.post("jobs", use: submit)
-        group.get("jobs/:id", use: read)
-        group.delete("jobs/:id", use: cancel)
+        let table = gateway.routes
+        table.add(group, prefix: "v1", .post, "jobs", use: submit)
+        table.add(group, prefix: "v1", .get, "jobs/:id", use: read)
+        table.add(group, prefix: "v1", .delete, "jobs/:id", use: cancel)
     }
 
     func submit(_ request: Request, context: GatewayContext) async throws -> Response {

@@ -10,14 +10,15 @@ struct OperationalRoutes {
     let registry: PrometheusCollectorRegistry
 
     func add(to router: Router<GatewayContext>) {
-        router.get("healthz") { _, _ in try json(.ok, ["status": "ok"]) }
-        router.get("readyz") { _, _ in try await ready() }
-        router.get("metrics") { _, _ in
+        let table = gateway.routes
+        table.add(router, .get, "healthz") { _, _ in try json(.ok, ["status": "ok"]) }
+        table.add(router, .get, "readyz") { _, _ in try await ready() }
+        table.add(router, .get, "metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        router.get("openapi.json") { _, _ in
+        table.add(router, .get, "openapi.json") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }

@@ -9,8 +9,8 @@ struct PolicyRoutes {
     let gateway: Gateway
 
     func add(to group: RouterGroup<GatewayContext>) {
-        group.get("policies", use: list)
-        group.put("policies/:scope/:scopeID/:domain", use: save)
+        gateway.routes.add(group, prefix: "v1", .get, "policies", use: list)
+        gateway.routes.add(group, prefix: "v1", .put, "policies/:scope/:scopeID/:domain", use: save)
     }
 
     func list(_ request: Request, context: GatewayContext) async throws -> Response {

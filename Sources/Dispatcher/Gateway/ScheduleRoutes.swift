@@ -14,10 +14,11 @@ struct ScheduleRoutes {
     static let indexKey = "oc:schedules"
 
     func add(to group: RouterGroup<GatewayContext>) {
-        group.post("schedules", use: create)
-        group.get("schedules", use: list)
-        group.get("schedules/:id", use: read)
-        group.delete("schedules/:id", use: delete)
+        let table = gateway.routes
+        table.add(group, prefix: "v1", .post, "schedules", use: create)
+        table.add(group, prefix: "v1", .get, "schedules", use: list)
+        table.add(group, prefix: "v1", .get, "schedules/:id", use: read)
+        table.add(group, prefix: "v1", .delete, "schedules/:id", use: delete)
     }
 
     func create(_ request: Request, context: GatewayContext) async throws -> Response {

@@ -1,0 +1,70 @@
+import AuditLog
+import Contracts
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+@testable import Dispatcher
+
+@Suite struct ApprovalTests {
+    @Test func whoMayApproveFollowsRoleAndScope() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let issuer = fixture.issuer
+        let alice = APIClient(token: try await issuer.token(tenant: fixture.tenant, user: "alice", org: "eng", team: "core"))
+        let coworker = APIClient(token: try await issuer.token(tenant: fixture.tenant, user: "carol", org: "eng", team: "core"))
+        let otherLead = APIClient(
+            token: try await issuer.token(tenant: fixture.tenant, user: "ted", roles: ["team_lead"], org: "eng", team: "web"))
+        let lead = APIClient(
+            token: try await issuer.token(tenant: fixture.tenant, user: "lena", roles: ["team_lead"], org: "eng", team: "core"))
+        try await app.test(.router) { client in
+            let parked = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
+            let id = try #require(parked.json["approval_id"] as? String)
+            // Not visible to a coworker or another team's lead; the requester may not approve it.
+            #expect(try await coworker.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
+            #expect(try await otherLead.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
+            #expect(try await alice.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"me"}"#).status == 403)
+            #expect(try await lead.call(client, .post, "/v1/approvals/\(id)/approve", #"{}"#).status == 400)
+            let leadList = try await lead.call(client, .get, "/v1/approvals")
+            #expect((leadList.json["approvals"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+            let approved = try await lead.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"looks right"}"#)
+            #expect(approved.status == 200)
+            let jobID = try #require(approved.json["job_id"] as? String)
+            let job = try await alice.call(client, .get, "/v1/jobs/\(jobID)")
+            #expect(job.status == 200)
+            #expect(try await lead.call(client, .post, "/v1/approvals/\(id)/reject", #"{"reason":"too late"}"#).status == 409)
+
+            // Self-approval where the policy allows it.
+            let own = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"gcal.create_event"}"#)
+            let ownID = try #require(own.json["approval_id"] as? String)
+            #expect(try await alice.call(client, .post, "/v1/approvals/\(ownID)/approve", #"{"reason":"my own calendar"}"#).status == 200)
+
+            let rejectedID = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            #expect(try await lead.call(client, .post, "/v1/approvals/\(rejectedID)/reject", #"{"reason":"not now"}"#).status == 200)
+            let audit = try await gateway.auditStore.query(tenant: fixture.tenant, filter: .init(userID: "lena"))
+            #expect(Set(audit.records.map(\.event.actionType)) == ["approval.approved", "approval.rejected"])
+        }
+    }
+
+    @Test func approvalsExpire() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application { $0.approvalTTL = .milliseconds(300) }
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        try await app.test(.router) { client in
+            let id = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            try await Task.sleep(for: .milliseconds(400))
+            try await ApprovalExpiry(gateway: gateway).sweepOnce()
+            let read = try await boss.call(client, .get, "/v1/approvals/\(id)")
+            #expect(read.json["status"] as? String == "expired")
+            #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"late"}"#).status == 409)
+            #expect(try await fixture.queued(gateway) == 0)
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import AsyncHTTPClient
+import AuditLog
+import Contracts
+import Crypto
+import Foundation
+import Hummingbird
+import JWTKit
+import Logging
+import PostgresClient
+import RedisClient
+import ServiceLifecycle
+import TestSupport
+import _CryptoExtras
+
+@testable import Dispatcher
+
+/// An OIDC issuer for tests with an ES256 and an RS256 key, serving discovery and JWKS on a
+/// free port, able to mint good tokens and the attacks on them.
+final class TestIssuer: Sendable {
+    let issuer: String
+    let port: Int
+    let es256 = ES256PrivateKey()
+    let rsa: JWTKit.Insecure.RSA.PrivateKey
+    let rsaPublicPEM: String
+    let serving: Task<Void, any Error>
+
+    init() async throws {
+        let backing = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        rsa = try JWTKit.Insecure.RSA.PrivateKey(backing: backing)
+        rsaPublicPEM = backing.publicKey.pemRepresentation
+        port = PrivatePort.free()
+        issuer = "http://127.0.0.1:\(port)"
+        let (n, e) = try JWTKit.Insecure.RSA.PublicKey(pem: rsaPublicPEM).getKeyPrimitives()
+        let ec = es256.parameters!
+        let jwks: [String: Any] = [
+            "keys": [
+                ["kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "ec-1", "x": ec.x, "y": ec.y],
+                ["kty": "RSA", "alg": "RS256", "use": "sig", "kid": "rsa-1", "n": Base64URL.encode(n), "e": Base64URL.encode(e)],
+            ]
+        ]
+        let discovery = ["issuer": issuer, "jwks_uri": issuer + "/jwks.json"]
+        let jwksData = try JSONSerialization.data(withJSONObject: jwks)
+        let discoveryData = try JSONSerialization.data(withJSONObject: discovery)
+        let router = Router()
+        router.get(".well-known/openid-configuration") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: discoveryData)))
+        }
+        router.get("jwks.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: jwksData)))
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: TestEnvironment.logger)
+        serving = Task {
+            try await ServiceGroup(services: [app], logger: TestEnvironment.logger).run()
+        }
+        for _ in 0..<250 {
+            if await HTTPProbe.answers(issuer + "/jwks.json") { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    deinit { serving.cancel() }
+
+    func claims(
+        tenant: TenantID, user: String, roles: [String] = ["user"], org: String = "eng", team: String = "core"
+    ) -> [String: ClaimValue] {
+        let now = Date().timeIntervalSince1970.rounded(.down)
+        return [
+            "iss": .string(issuer), "aud": .string("openclaw"), "iat": .number(now), "nbf": .number(now), "exp": .number(now + 600),
+            "tenant": .string(tenant.rawValue), "sub": .string(user), "org": .string(org), "team": .string(team),
+            "roles": .array(roles.map { .string($0) }),
+        ]
+    }
+
+    func sign(_ claims: [String: ClaimValue], rsa useRSA: Bool = false, kid: String? = nil) async throws -> String {
+        let keys = JWTKeyCollection()
+        if useRSA {
+            await keys.add(rsa: rsa, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid ?? "rsa-1"))
+            return try await keys.sign(Claims(values: claims), kid: JWKIdentifier(string: kid ?? "rsa-1"))
+        }
+        await keys.add(ecdsa: es256, kid: JWKIdentifier(string: kid ?? "ec-1"))
+        return try await keys.sign(Claims(values: claims), kid: JWKIdentifier(string: kid ?? "ec-1"))
+    }
+
+    func token(
+        tenant: TenantID, user: String, roles: [String] = ["user"], org: String = "eng", team: String = "core"
+    ) async throws -> String {
+        try await sign(claims(tenant: tenant, user: user, roles: roles, org: org, team: team))
+    }
+
+    /// A token with a hand-made header and signature (for `alg: none` and HMAC confusion).
+    func forge(header: [String: Any], claims: [String: ClaimValue], secret: Data?) throws -> String {
+        let head = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        let body = Base64URL.encode(try JSONEncoder().encode(claims))
+        let input = head + "." + body
+        guard let secret else { return input + "." }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: secret))
+        return input + "." + Base64URL.encode(Data(mac))
+    }
+}
+
+enum HTTPProbe {
+    /// Whether a GET of `url` answers 200.
+    static func answers(_ url: String) async -> Bool {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        return response.status == .ok
+    }
+}
+
+enum PrivatePort {
+    static func free() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A private policy engine process (for tests that stop it, or need one per Dispatcher).
+final class PrivatePolicyEngine: @unchecked Sendable {
+    // @unchecked Sendable: `process` is only touched by the owning test.
+    let port = PrivatePort.free()
+    private var process: ChildProcess?
+
+    init() async throws {
+        try await start()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// The interpreter itself (not a launcher such as a pyenv shim, which would outlive a kill).
+    static let python: String = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try? process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let path = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return path.isEmpty ? "python3" : path
+    }()
+
+    func start() async throws {
+        let lib = ProcessInfo.processInfo.environment["OC_OPA_LIB"] ?? FileManager.default.currentDirectoryPath + "/var/opa/lib"
+        process = try ChildProcess(executable: Self.python, arguments: ["scripts/opa_server.py", "--port", String(port), "--lib", lib])
+        for _ in 0..<400 {
+            if await HTTPProbe.answers(url + "/health") { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw FleetError(.policyUnavailable, "private policy engine did not start: \(process?.output ?? "")")
+    }
+
+    func stop() {
+        process?.signal(SIGKILL)
+        _ = process?.waitForExitBlocking(timeout: 5)
+        process = nil
+    }
+
+    deinit { stop() }
+}
+
+/// A provisioned tenant, an issuer, and gateway configurations pointing at the test services.
+struct GatewayFixture {
+    let tenant = TestEnvironment.tenant("g")
+    let issuer: TestIssuer
+    let redisURL: String
+    let admin: PostgresClient
+
+    static func make() async throws -> GatewayFixture {
+        try await TestDatabase.migrated()
+        let fixture = try await GatewayFixture(issuer: TestIssuer())
+        try await TenantDirectory(database: fixture.admin).create(fixture.tenant)
+        return fixture
+    }
+
+    private init(issuer: TestIssuer) throws {
+        self.issuer = issuer
+        let redis = TestEnvironment.isolatedRedis()
+        redisURL = "redis://\(redis.host):\(redis.port)/\(redis.database)"
+        admin = try TestDatabase.admin()
+    }
+
+    func configuration(opaURL: String = TestEnvironment.opaURL, cache: Bool = true) -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        configuration.port = 0
+        configuration.redisURL = redisURL
+        configuration.databaseURL = TestDatabase.appURL
+        configuration.opaURL = opaURL
+        // Many tests share one engine at once; production keeps the 500 ms default.
+        configuration.opaTimeout = .seconds(5)
+        configuration.decisionCacheSize = cache ? 10_000 : 0
+        configuration.policySyncInterval = .milliseconds(200)
+        configuration.schedulerInterval = .milliseconds(100)
+        configuration.oidc.issuer = issuer.issuer
+        configuration.oidc.audience = "openclaw"
+        configuration.oidc.refreshInterval = .milliseconds(200)
+        return configuration
+    }
+
+    func application(
+        opaURL: String = TestEnvironment.opaURL, cache: Bool = true, configure: (inout GatewayConfiguration) -> Void = { _ in }
+    )
+        throws -> (application: some ApplicationProtocol, gateway: Gateway)
+    {
+        var configuration = self.configuration(opaURL: opaURL, cache: cache)
+        configure(&configuration)
+        return try buildApplication(configuration, logger: TestEnvironment.logger)
+    }
+
+    /// The enterprise policy most tests start from.
+    static let enterpriseActions: JSONValue = .object([
+        "default": .object(["autonomy": .string("block")]),
+        "noop.run": .object(["autonomy": .string("autonomous")]),
+        "jira.comment": .object(["autonomy": .string("approve")]),
+        "gcal.create_event": .object(["autonomy": .string("approve"), "self_approval": .bool(true)]),
+    ])
+
+    /// Saves the standard enterprise policies as an enterprise admin and loads them into the engine.
+    func provisionPolicies(_ gateway: Gateway) async throws {
+        let admin = Identity(tenant: tenant, user: "boss", org: "", team: "", roles: [.enterpriseAdmin])
+        _ = try await gateway.policies.save(
+            by: admin, scope: .enterprise, scopeID: "*", domain: .actions, content: Self.enterpriseActions, changeReason: "test setup")
+        let saved = try await gateway.policies.save(
+            by: admin, scope: .enterprise, scopeID: "*", domain: .integrations,
+            content: .object(["write": .array([.string("jira.comment"), .string("gcal.create_event")])]), changeReason: "test setup")
+        try await gateway.policySync.syncOnce()
+        try await gateway.policySync.push(tenant, revision: saved.revision)
+    }
+
+    /// Entries in the tenant's noop stream (to prove nothing was enqueued).
+    func queued(_ gateway: Gateway) async throws -> Int {
+        Int(try await gateway.redis.send("XLEN", RedisKeys.stream(tenant: tenant, kind: .noop)).int ?? 0)
+    }
+}
+
+extension TestEnvironment {
+    static var opaURL: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
+}

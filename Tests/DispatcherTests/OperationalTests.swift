@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+@testable import Dispatcher
+
+@Suite struct OperationalTests {
+    @Test func healthReadinessAndMetrics() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await app.test(.router) { client in
+            #expect(try await client.execute(uri: "/healthz", method: .get) { $0.status } == .ok)
+            let ready = try await client.execute(uri: "/readyz", method: .get) { String(buffer: $0.body) }
+            #expect(ready.contains("\"status\":\"ready\""), "\(ready)")
+            #expect(try await client.execute(uri: "/metrics", method: .get) { $0.status } == .ok)
+            let missing = try await client.execute(uri: "/nowhere", method: .get) { ($0.status, $0.headers[.contentType]) }
+            #expect(missing.0 == .notFound)
+            #expect(missing.1 == "application/problem+json")
+        }
+    }
+
+    /// Every route the gateway serves is in the OpenAPI document and the other way round; the
+    /// document in the repository is the one served.
+    @Test func theOpenAPIDocumentMatchesTheRoutes() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        let served = try await app.test(.router) { client in
+            try await client.execute(uri: "/openapi.json", method: .get) { Data(buffer: $0.body) }
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: served) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented = Set<String>()
+        for (path, operations) in paths {
+            for method in operations.keys where ["get", "post", "put", "delete", "patch"].contains(method) {
+                documented.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        let routes = Set(
+            gateway.routes.all.map { route in
+                "\(route.method) /"
+                    + route.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+            })
+        #expect(
+            documented == routes,
+            "missing from the document: \(routes.subtracting(documented).sorted()); not served: \(documented.subtracting(routes).sorted())")
+        let repository = try Data(
+            contentsOf: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("openapi.json"))
+        #expect(
+            try JSONSerialization.jsonObject(with: repository) as? NSDictionary == document as NSDictionary,
+            "openapi.json is stale: run `Dispatcher openapi > openapi.json`")
+    }
+}

@@ -1,0 +1,113 @@
+import AuditLog
+import Contracts
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+@testable import Dispatcher
+
+@Suite struct PolicyTests {
+    @Test func widerLowerScopesAreRefusedAndChangesAreAudited() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let orgAdmin = APIClient(
+            token: try await fixture.issuer.token(tenant: fixture.tenant, user: "olga", roles: ["org_admin"], org: "eng"))
+        let user = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.router) { client in
+            let widen = try await orgAdmin.call(
+                client, .put, "/v1/policies/org/eng/actions",
+                #"{"content":{"jira.comment":{"autonomy":"autonomous"}},"change_reason":"speed"}"#)
+            #expect(widen.status == 422)
+            #expect((widen.json["detail"] as? String)?.contains("more permissive than approve") == true)
+            let noReason = try await orgAdmin.call(
+                client, .put, "/v1/policies/org/eng/actions", #"{"content":{"noop.run":{"autonomy":"notify"}}}"#)
+            #expect(noReason.status == 400)
+            let otherOrg = try await orgAdmin.call(
+                client, .put, "/v1/policies/org/sales/actions", #"{"content":{"noop.run":{"autonomy":"block"}},"change_reason":"x"}"#)
+            #expect(otherOrg.status == 403)
+            #expect(
+                try await user.call(client, .put, "/v1/policies/enterprise/*/actions", #"{"content":{},"change_reason":"x"}"#).status == 403
+            )
+            let restrict = try await orgAdmin.call(
+                client, .put, "/v1/policies/org/eng/actions",
+                #"{"content":{"noop.run":{"autonomy":"notify"}},"change_reason":"tell people"}"#)
+            #expect(restrict.status == 200, "\(restrict.json)")
+            let job = try await user.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+            #expect(job.json["disclosure_required"] as? Bool == true, "\(job.json)")
+            let changes = try await gateway.auditStore.query(
+                tenant: fixture.tenant, filter: .init(actionType: AuditEvent.ActionType.policyChange))
+            #expect(changes.records.count == 1)
+            #expect(changes.records.first?.event.policyReason == "tell people")
+        }
+    }
+
+    @Test func aPolicyChangeIsEnforcedOnTwoRunningDispatchersWithinAMinute() async throws {
+        let fixture = try await GatewayFixture.make()
+        let engineA = try await PrivatePolicyEngine()
+        let engineB = try await PrivatePolicyEngine()
+        let (appA, gatewayA) = try fixture.application(opaURL: engineA.url)
+        let (appB, gatewayB) = try fixture.application(opaURL: engineB.url)
+        try await fixture.provisionPolicies(gatewayA)
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await appA.test(.live) { (clientA: any TestClientProtocol) async throws -> Void in
+            try await appB.test(.live) { (clientB: any TestClientProtocol) async throws -> Void in
+                // B (its own engine, its own cache) allows until the change reaches it.
+                let allowed = await eventually(timeout: .seconds(30)) {
+                    (try? await alice.call(clientB, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status) == 202
+                }
+                #expect(allowed)
+                let changed = ContinuousClock.now
+                var blocked = GatewayFixture.enterpriseActions.objectValue!
+                blocked["noop.run"] = .object(["autonomy": .string("block")])
+                let body = String(
+                    decoding: JSONValue.object(["content": .object(blocked), "change_reason": .string("incident 42")]).canonicalData,
+                    as: UTF8.self)
+                #expect(try await boss.call(clientA, .put, "/v1/policies/enterprise/*/actions", body).status == 200)
+                #expect(try await alice.call(clientA, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 403)
+                let enforced = await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+                    (try? await alice.call(clientB, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status) == 403
+                }
+                #expect(enforced)
+                #expect(ContinuousClock.now - changed < .seconds(60))
+            }
+        }
+        _ = gatewayB
+    }
+
+    @Test func aStoppedPolicyEngineMeansNothingIsEnqueued() async throws {
+        let fixture = try await GatewayFixture.make()
+        let engine = try await PrivatePolicyEngine()
+        let (app, gateway) = try fixture.application(opaURL: engine.url)
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.live) { client in
+            #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 202)
+            let before = try await fixture.queued(gateway)
+            engine.stop()
+            // Cached decisions are served only within a second of the engine's last answer.
+            try await Task.sleep(for: .milliseconds(1500))
+            let identity = Identity(tenant: fixture.tenant, user: "alice", org: "eng", team: "core", roles: [.user])
+            let direct = await gateway.decide(identity, action: "noop.run", classification: .internal)
+            #expect(gateway.policyEngine.baseURL == engine.url)
+            #expect(await HTTPProbe.answers(engine.url + "/health") == false, "the stopped engine still answers")
+            #expect(direct.decision == .deny, "\(direct.reason)")
+            let healthy = await gateway.policyEngine.isHealthy()
+            #expect(!healthy)
+            for _ in 0..<5 {
+                let answer = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+                #expect(answer.status == 503)
+                #expect(answer.json["type"] as? String == "https://openclaw.dev/problems/policy-unavailable")
+            }
+            #expect(try await fixture.queued(gateway) == before)
+            let ready = try await client.execute(uri: "/readyz", method: .get) { Int($0.status.code) }
+            #expect(ready == 503)
+        }
+        let denied = try await AuditStore(database: try TestDatabase.app()).query(tenant: fixture.tenant, filter: .init(outcome: .denied))
+        #expect(denied.records.count == 5)
+        #expect(denied.records.allSatisfy { $0.event.policyApplied == "engine-unavailable" })
+    }
+}

@@ -1,0 +1,86 @@
+import Contracts
+import Foundation
+import TestSupport
+import Testing
+
+@testable import PolicyClient
+
+@Suite struct PolicyValidatorTests {
+    func data(_ json: String) -> Data { Data(json.utf8) }
+
+    @Test func restrictingIsFineWideningIsExplained() throws {
+        let parent = data(
+            #"{"default":{"autonomy":"block"},"gmail.send":{"autonomy":"approve","max_classification":"confidential","allowed_transitions":["Done"]}}"#
+        )
+        #expect(
+            try PolicyValidator.wideningProblems(
+                domain: .actions, content: data(#"{"gmail.send":{"autonomy":"block"}}"#), parents: [("enterprise", parent)]
+            ).isEmpty)
+        let problems = try PolicyValidator.wideningProblems(
+            domain: .actions,
+            content: data(
+                #"{"gmail.send":{"autonomy":"autonomous","max_classification":"restricted","allowed_transitions":["Done","Closed"],"self_approval":true},"gdrive.read":{"autonomy":"notify"}}"#
+            ),
+            parents: [("enterprise", parent)])
+        #expect(problems.count == 5, "\(problems)")
+        #expect(problems.contains { $0.contains("gdrive.read: autonomy notify is more permissive than block") })
+        #expect(problems.contains { $0.contains("transition 'Closed'") })
+    }
+
+    @Test func integrationsModelsAndData() throws {
+        #expect(
+            try PolicyValidator.wideningProblems(
+                domain: .integrations, content: data(#"{"write":["jira.comment","gmail.send"]}"#),
+                parents: [("enterprise", data(#"{"write":["jira.comment"]}"#))]) == [
+                    "integrations.write adds gmail.send, which enterprise does not allow"
+                ])
+        #expect(
+            try PolicyValidator.wideningProblems(
+                domain: .models, content: data(#"{"external_max_classification":"confidential"}"#), parents: [("enterprise", data("{}"))]
+            ).count == 1)
+        #expect(
+            try PolicyValidator.wideningProblems(
+                domain: .models, content: data(#"{"external_max_classification":"public"}"#), parents: [("enterprise", data("{}"))]
+            ).isEmpty)
+        #expect(
+            try PolicyValidator.wideningProblems(
+                domain: .data, content: data(#"{"max_classification":"restricted"}"#),
+                parents: [("org", data(#"{"max_classification":"internal"}"#))]
+            ).count == 1)
+        #expect(throws: FleetError.self) {
+            try PolicyValidator.wideningProblems(domain: .actions, content: data(#"{"x":{"autonomy":"yolo"}}"#), parents: [])
+        }
+        #expect(throws: FleetError.self) { try PolicyValidator.wideningProblems(domain: .features, content: data("[1]"), parents: []) }
+    }
+}
+
+@Suite struct PolicyEngineClientTests {
+    /// The engine is the real OPA engine run by the test services.
+    var url: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
+
+    @Test func decidesThroughTheRESTAPIAndFailsClosed() async throws {
+        let client = PolicyEngineClient(baseURL: url)
+        let tenant = TestEnvironment.tenant("pe")
+        try await client.putPolicy(
+            id: "openclaw/decision.rego", source: try String(contentsOfFile: "policies/openclaw/decision.rego", encoding: .utf8))
+        try await client.putData(
+            path: "openclaw/tenants/\(tenant.rawValue)",
+            json: Data(
+                #"{"enterprise":{"actions":{"default":{"autonomy":"block"},"noop.run":{"autonomy":"notify"}}},"orgs":{},"teams":{},"users":{}}"#
+                    .utf8))
+        let input = PolicyInput(tenant: tenant, requester: Requester(user: "u"), action: "noop.run", classification: .internal)
+        let decision = await client.decide(input, revision: 1)
+        #expect(decision.decision == .allow)
+        #expect(decision.constraints.disclosureRequired)
+        var other = input
+        other.action = "gmail.read"
+        #expect(await client.decide(other, revision: 1).decision == .deny)
+        await client.shutdown()
+
+        let nowhere = PolicyEngineClient(baseURL: "http://127.0.0.1:1", timeout: .milliseconds(200))
+        let down = await nowhere.decide(input, revision: 1)
+        #expect(down.decision == .deny)
+        #expect(down.reason.contains("policy engine unavailable"))
+        await nowhere.shutdown()
+    }
+}
