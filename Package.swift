@@ -120,6 +120,8 @@ let package = Package(
             dependencies: [
                 "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
     ]
 )
