@@ -1,6 +1,7 @@
 -- wrk script for `scripts/bench gateway`: POST /v1/jobs with the token from $TOKEN, and one
 -- JSON line of results at the end.
 wrk.method = "POST"
+wrk.path = "/v1/jobs"
 wrk.body = '{"kind":"noop","action":"noop.run"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")

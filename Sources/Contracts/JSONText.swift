@@ -21,4 +21,14 @@ public enum JSONText {
         out.append(UInt8(ascii: "\""))
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// A flat object of strings with sorted keys, compact.
+    public static func object(_ fields: [String: String]) -> String {
+        var out = "{"
+        for (index, key) in fields.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += quoted(key) + ":" + quoted(fields[key]!)
+        }
+        return out + "}"
+    }
 }

@@ -84,10 +84,10 @@ final class Gateway: Sendable {
     /// then not taken).
     func auditDecision(
         _ identity: Identity, action: String, decision: PolicyDecision, classification: Classification, requestID: String,
-        detail: [String: JSONValue] = [:]
+        detail: [String: String] = [:]
     ) async throws {
         var details = detail
-        details["action"] = .string(action)
+        details["action"] = action
         let outcome: AuditEvent.Outcome =
             switch decision.decision {
             case .allow: .success
@@ -98,8 +98,8 @@ final class Gateway: Sendable {
             AuditEvent(
                 tenant: identity.tenant, eventKey: "decision:\(requestID):\(action)", userID: identity.user,
                 actionType: AuditEvent.ActionType.policyDecision,
-                actionDetail: String(decoding: JSONValue.object(details).canonicalData, as: UTF8.self),
-                dataClassification: classification, policyApplied: decision.policyApplied, policyResult: decision.decision.rawValue,
+                actionDetail: JSONText.object(details), dataClassification: classification, policyApplied: decision.policyApplied,
+                policyResult: decision.decision.rawValue,
                 policyReason: decision.reason, outcome: outcome, requestID: requestID))
     }
 

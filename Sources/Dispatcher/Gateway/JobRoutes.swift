@@ -25,7 +25,7 @@ struct JobRoutes {
         if let idempotencyKey, let earlier = try await earlierSubmission(identity, key: idempotencyKey) { return earlier }
 
         let decision = await gateway.decide(identity, action: job.action, classification: job.classification)
-        let detail: [String: JSONValue] = ["kind": .string(job.kind.rawValue)]
+        let detail = ["kind": job.kind.rawValue]
         switch decision.decision {
         case .deny:
             try await gateway.auditDecision(
@@ -36,7 +36,7 @@ struct JobRoutes {
                 job, identity: identity, decision: decision, requestID: requestID, idempotencyKey: idempotencyKey)
             try await gateway.auditDecision(
                 identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
-                detail: detail.merging(["approval_id": .string(approval)]) { $1 })
+                detail: detail.merging(["approval_id": approval]) { $1 })
             return try json(
                 .accepted,
                 [
@@ -50,14 +50,15 @@ struct JobRoutes {
                 trace: RequestIDs.trace(request), admission: decision)
             try await gateway.auditDecision(
                 identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
-                detail: detail.merging(["job_id": .string(envelope.id)]) { $1 })
+                detail: detail.merging(["job_id": envelope.id]) { $1 })
             let result = try await enqueue(envelope)
-            return try json(
-                .accepted,
-                [
-                    "id": result.id, "status": "queued", "request_id": requestID, "duplicate": !result.isNew,
-                    "disclosure_required": decision.constraints.disclosureRequired,
-                ], location: "/v1/jobs/\(result.id)")
+            // The hot path: written by hand rather than through a serializer.
+            let body =
+                #"{"disclosure_required":\#(decision.constraints.disclosureRequired),"duplicate":\#(!result.isNew),"id":"\#(result.id)","#
+                + #""request_id":\#(JSONText.quoted(requestID)),"status":"queued"}"#
+            return Response(
+                status: .accepted, headers: [.contentType: "application/json", .location: "/v1/jobs/\(result.id)"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }
 

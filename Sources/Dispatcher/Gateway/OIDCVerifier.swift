@@ -5,6 +5,7 @@ import Hummingbird
 import JWTKit
 import Logging
 import NIOCore
+import Synchronization
 
 /// Verifies OIDC bearer tokens: signature by a key of the issuer's JWKS (found through
 /// `/.well-known/openid-configuration`, cached, refreshed when a token names an unknown `kid`,
@@ -25,7 +26,16 @@ actor OIDCVerifier {
         self.logger = logger
     }
 
-    /// The identity in `token`, or a 401 problem saying what is wrong with it.
+    nonisolated let verified = VerifiedTokens()
+
+    /// The identity in `token`: from the tokens verified before (until they expire), else
+    /// verified now.
+    nonisolated func identity(_ token: String) async throws(Problem) -> Identity {
+        if let known = verified.identity(for: token, leeway: Double(configuration.leeway.components.seconds)) { return known }
+        return try await verify(token)
+    }
+
+    /// Verifies `token` and returns its identity, or a 401 problem saying what is wrong with it.
     func verify(_ token: String, now: Date = Date()) async throws(Problem) -> Identity {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Base64URL.decode(parts[0]),
@@ -44,7 +54,9 @@ actor OIDCVerifier {
         } catch {
             throw .unauthorized("the token signature is invalid")
         }
-        return try identity(from: claims.values, now: now)
+        let identity = try identity(from: claims.values, now: now)
+        if let expires = claims.values["exp"]?.number { verified.remember(token, identity: identity, expires: expires) }
+        return identity
     }
 
     private func ensureKey(_ kid: String?) async throws(Problem) {
@@ -223,6 +235,33 @@ extension String {
     func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
 }
 
+/// Tokens already verified, by their exact text, until they expire: clients send the same token
+/// for many requests, and a signature check costs more than the rest of a request.
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: (identity: Identity, expires: Double)]>([:])
+    private let capacity: Int
+
+    init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    func identity(for token: String, leeway: Double, now: Double = Date().timeIntervalSince1970) -> Identity? {
+        entries.withLock { entries in
+            guard let entry = entries[token] else { return nil }
+            if now > entry.expires + leeway {
+                entries[token] = nil
+                return nil
+            }
+            return entry.identity
+        }
+    }
+
+    func remember(_ token: String, identity: Identity, expires: Double) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = (identity, expires)
+        }
+    }
+}
+
 /// Puts the caller's identity into the context of every `/v1` route.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
@@ -235,7 +274,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw Problem.unauthorized("send `Authorization: Bearer <token>` with an OIDC access token")
         }
         var context = context
-        context.identity = try await verifier.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        context.identity = try await verifier.identity(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         context.logger[metadataKey: "tenant"] = "\(context.identity!.tenant)"
         return try await next(request, context)
     }

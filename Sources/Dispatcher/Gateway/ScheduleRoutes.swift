@@ -48,7 +48,7 @@ struct ScheduleRoutes {
         if decision.decision == .deny {
             try await gateway.auditDecision(
                 identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
-                detail: ["schedule": .string("create")])
+                detail: ["schedule": "create"])
             throw Problem.policyDenied(decision)
         }
         guard let next = cron.next(after: Date(), in: zone) else { throw Problem.badRequest("cron '\(cronText)' never fires") }
@@ -218,9 +218,7 @@ struct ScheduleRunner: Sendable {
         if decision.policyApplied == PolicyDecision.unavailable("").policyApplied {
             throw FleetError(.policyUnavailable, decision.reason)
         }
-        let detail: [String: JSONValue] = [
-            "kind": .string(job.kind.rawValue), "schedule_id": .string(scheduleID), "occurrence": .integer(occurrence),
-        ]
+        let detail = ["kind": job.kind.rawValue, "schedule_id": scheduleID, "occurrence": String(occurrence)]
         switch decision.decision {
         case .allow:
             let envelope = JobEnvelope(
@@ -234,7 +232,7 @@ struct ScheduleRunner: Sendable {
                 job, identity: identity, decision: decision, requestID: requestID, idempotencyKey: key)
             try await gateway.auditDecision(
                 identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
-                detail: detail.merging(["approval_id": .string(approval)]) { $1 })
+                detail: detail.merging(["approval_id": approval]) { $1 })
         case .deny:
             try await gateway.auditDecision(
                 identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID, detail: detail)
