@@ -42,11 +42,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// Parses JSON text; nil when it is not JSON.
-    public static func parse(_ data: some DataProtocol) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(data))
-    }
-
     /// Compact JSON with sorted keys.
     public var canonicalData: Data {
         let encoder = JSONEncoder()

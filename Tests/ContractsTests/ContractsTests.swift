@@ -155,3 +155,22 @@ import Testing
         #expect(JSONText.quoted("\u{1}") == #""\u0001""#)
     }
 }
+
+@Suite struct JSONParserTests {
+    @Test func parsesStrictly() {
+        let value = JSONValue.parse(Array(#" {"a": [1, -2.5e1, true, false, null], "b": "x\"y\u00e9\ud83d\ude00\n", "c": {}} "#.utf8))
+        #expect(
+            value
+                == .object([
+                    "a": .array([.integer(1), .number(-25), .bool(true), .bool(false), .null]), "b": .string("x\"yé😀\n"), "c": .object([:]),
+                ]))
+        for bad in [
+            "", "{", "{\"a\":}", "[1,]", "01", "1.", "\"\u{1}\"", "{\"a\":1} x", "tru", "\"\\ud800\"", "{a:1}",
+            String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ] {
+            #expect(JSONValue.parse(Array(bad.utf8)) == nil, "\(bad)")
+        }
+        #expect(JSONValue.parse(Array("9223372036854775807".utf8)) == .integer(Int64.max))
+        #expect(JSONValue.parse(Array("1e400".utf8)) == nil)
+    }
+}

@@ -274,7 +274,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw Problem.unauthorized("send `Authorization: Bearer <token>` with an OIDC access token")
         }
         var context = context
-        context.identity = try await verifier.identity(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        context.identity = try await verifier.identity(String(header.utf8.dropFirst(7).drop { $0 == 32 }).map { String($0) } ?? "")
         context.logger[metadataKey: "tenant"] = "\(context.identity!.tenant)"
         return try await next(request, context)
     }
