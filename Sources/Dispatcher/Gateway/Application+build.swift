@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// Builds the gateway: routes, middleware and its background services (policy sync, scheduler,
 /// approval expiry). Tests drive the result without a process.
@@ -70,17 +71,37 @@ struct GatewayShutdown: Service {
     }
 }
 
-/// Counts requests and their latency by route and status.
+/// Counts requests and their latency by route and status. Metric handles are made once per
+/// route and status (making one per request costs a registry lookup under a lock).
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let handles = RequestMetricHandles()
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let route = context.endpointPath ?? "unmatched"
-        let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(response.status.code))]
-        Metrics.Counter(label: "oc_http_requests_total", dimensions: dimensions).increment()
-        Metrics.Timer(label: "oc_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
-            (ContinuousClock.now - start).components.attoseconds / 1_000_000_000 + (ContinuousClock.now - start).components.seconds
-                * 1_000_000_000)
+        let (counter, timer) = handles.handles(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: Int(response.status.code))
+        counter.increment()
+        let elapsed = ContinuousClock.now - start
+        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         return response
+    }
+}
+
+final class RequestMetricHandles: Sendable {
+    private let cache = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
+
+    func handles(route: String, method: String, status: Int) -> (Metrics.Counter, Metrics.Timer) {
+        let key = "\(method) \(route) \(status)"
+        return cache.withLock { cache in
+            if let known = cache[key] { return known }
+            let made = (
+                Metrics.Counter(
+                    label: "oc_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]),
+                Metrics.Timer(label: "oc_http_request_duration_seconds", dimensions: [("route", route)])
+            )
+            cache[key] = made
+            return made
+        }
     }
 }

@@ -275,7 +275,6 @@ struct AuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.identity = try await verifier.identity(String(header.utf8.dropFirst(7).drop { $0 == 32 }).map { String($0) } ?? "")
-        context.logger[metadataKey: "tenant"] = "\(context.identity!.tenant)"
         return try await next(request, context)
     }
 }
