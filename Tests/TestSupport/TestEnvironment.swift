@@ -24,12 +24,12 @@ public enum TestEnvironment {
 
     private static let nextDatabase = Atomic<Int>(0)
 
-    /// A Redis configuration on a database of its own (1...63), so tests that use the global
+    /// A Redis configuration on a database of its own (1...255), so tests that use the global
     /// keys (ready sets, indexes) do not see each other's tenants.
     public static func isolatedRedis(poolSize: Int = 2) -> RedisConfiguration {
         var configuration = try! RedisConfiguration(url: redisURL)
         let slot = nextDatabase.add(1, ordering: .relaxed).newValue
-        precondition(slot < 64, "more than 63 isolated Redis databases requested; raise --databases in scripts/services")
+        precondition(slot < 256, "more than 255 isolated Redis databases requested; raise --databases in scripts/services")
         configuration.database = slot
         configuration.poolSize = poolSize
         // Start empty: an earlier run may have left tenants in this database's global keys.
