@@ -26,9 +26,16 @@ struct WorkerFixture {
         queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
     }
 
+    /// Starts a worker and waits until it has registered as a consumer (a loaded machine can take
+    /// a while to start a process), so what the test enqueues next is surely seen by it.
     func startWorker(_ arguments: [String] = []) async throws -> ChildProcess {
         try await TestDatabase.migrated()
-        return try spawnWorker(arguments)
+        let consumers = { try await redis.send("ZCARD", RedisKeys.consumers(kind: .noop)).int ?? 0 }
+        let before = try await consumers()
+        let worker = try spawnWorker(arguments)
+        let registered = await eventually(timeout: .seconds(60)) { (try? await consumers()) ?? 0 > before }
+        #expect(registered, "the worker did not register within 60 s: \(worker.output)")
+        return worker
     }
 
     private func spawnWorker(_ arguments: [String]) throws -> ChildProcess {
@@ -69,10 +76,13 @@ struct WorkerFixture {
     @Test func killedWorkersJobIsFinishedByAnotherExactlyOnce() async throws {
         let fixture = WorkerFixture()
         let doomed = try await fixture.startWorker(["--concurrency", "8"])
-        let jobs = (0..<5).map { _ in fixture.job(#"{"sleep_ms":2500,"record":true}"#) }
+        // The first attempt would take a minute: the jobs are surely mid-run when the worker dies.
+        let jobs = (0..<5).map { _ in fixture.job(#"{"sleep_ms":60000,"sleep_attempts":1,"record":true}"#) }
         _ = try await fixture.queue.enqueue(jobs)
         let ids = jobs.map(\.id)
-        #expect(await fixture.all(ids, are: .running, timeout: .seconds(15)), "\(doomed.output)")
+        let allRunning = await fixture.all(ids, are: .running, timeout: .seconds(45))
+        let seen = try await fixture.states(ids)
+        #expect(allRunning, "states: \(seen); worker: \(doomed.output)")
         doomed.signal(SIGKILL)
         #expect(await doomed.waitForExit() == 128 + SIGKILL)
 
@@ -95,9 +105,11 @@ struct WorkerFixture {
     @Test func sigtermDrainsRunningJobsAndStopsReading() async throws {
         let fixture = WorkerFixture()
         let worker = try await fixture.startWorker(["--concurrency", "4", "--grace-seconds", "20"])
-        let running = (0..<3).map { _ in fixture.job(#"{"sleep_ms":1500,"record":true}"#) }
+        let running = (0..<3).map { _ in fixture.job(#"{"sleep_ms":4000,"record":true}"#) }
         _ = try await fixture.queue.enqueue(running)
-        #expect(await fixture.all(running.map(\.id), are: .running, timeout: .seconds(15)), "\(worker.output)")
+        let allRunning = await fixture.all(running.map(\.id), are: .running, timeout: .seconds(30))
+        let seen = try await fixture.states(running.map(\.id))
+        #expect(allRunning, "states: \(seen); worker: \(worker.output)")
         worker.signal(SIGTERM)
         try await Task.sleep(for: .milliseconds(300))
         let late = fixture.job("{}")

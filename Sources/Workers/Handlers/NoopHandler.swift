@@ -6,8 +6,9 @@ import WorkerRuntime
 /// round trip every job of the peer benchmarks makes). Its payload can ask it to take a while,
 /// fail, or record each run, which the tests and benchmarks use:
 ///
-/// `{"sleep_ms": 0, "fail_attempts": 0, "fail_until_ms": 0, "poison": false, "record": false}`
+/// `{"sleep_ms": 0, "sleep_attempts": 0, "fail_attempts": 0, "fail_until_ms": 0, "poison": false, "record": false}`
 /// - `sleep_ms`: sleep this long first (cancellable);
+/// - `sleep_attempts`: sleep only while the attempt number is at most this (0: every attempt);
 /// - `fail_attempts`: fail (retryably) while the attempt number is at most this;
 /// - `fail_until_ms`: fail (retryably) until this time (ms since the epoch);
 /// - `poison`: fail with a payload error (dead-lettered at once);
@@ -17,6 +18,7 @@ struct NoopHandler: JobHandler {
 
     struct Options: Decodable {
         var sleep_ms: Int?
+        var sleep_attempts: Int?
         var fail_attempts: Int?
         var fail_until_ms: Int64?
         var poison: Bool?
@@ -35,7 +37,10 @@ struct NoopHandler: JobHandler {
             }
         }
         if options.poison == true { throw JobFailure(.deadLetter, "poison payload: this job can never succeed") }
-        if let sleep = options.sleep_ms, sleep > 0 { try await Task.sleep(for: .milliseconds(sleep)) }
+        let sleepAttempts = options.sleep_attempts ?? 0
+        if let sleep = options.sleep_ms, sleep > 0, sleepAttempts <= 0 || context.attempt <= sleepAttempts {
+            try await Task.sleep(for: .milliseconds(sleep))
+        }
         if let failures = options.fail_attempts, context.attempt <= failures {
             throw JobFailure(.retry, "failing on purpose: attempt \(context.attempt) of \(failures) planned failures")
         }
