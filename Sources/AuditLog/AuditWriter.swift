@@ -13,10 +13,11 @@ import Synchronization
 /// redelivered job, is skipped), chain the new entries, COPY them, move the chain heads.
 ///
 /// Chaining is serialized (`Turnstile`) and starts from the head the previous batch left,
-/// before that batch has committed. The head update is conditional on the head being exactly
-/// that: it waits for the previous batch's row lock and fails if that batch rolled back or
-/// another process appended meanwhile; the batch then rolls back and is redone from the heads
-/// read under `FOR UPDATE`. So chains never fork, whoever writes.
+/// before that batch has committed. The head rows are locked in the same order, after the
+/// COPY, and the head update is conditional on the head being exactly that: it waits for the
+/// previous batch's commit and fails if that batch rolled back or another process appended
+/// meanwhile; the batch then rolls back and is redone from the heads read under `FOR UPDATE`.
+/// So chains never fork, whoever writes.
 ///
 /// `append` returns only after the commit; while PostgreSQL is slow, at most `maxPending`
 /// events wait and further callers wait for room.
@@ -27,6 +28,7 @@ public final class AuditWriter: Sendable {
     /// The head each tenant's chain will have once the batches in flight commit.
     private let heads = Mutex<[TenantID: Head]>([:])
     private let chaining = Turnstile()
+    private let locking = Turnstile()
     private let partitions = Mutex<Set<String>>([])
     /// Tenants whose head row is known to exist.
     private let headRows = Mutex<Set<TenantID>>([])
@@ -96,9 +98,23 @@ public final class AuditWriter: Sendable {
         try await database.transaction { connection in
             let ticket = chaining.ticket()
             await chaining.wait(for: ticket)
+            // Head rows are locked in chaining order too: a batch locks only after the one
+            // chained before it holds its locks, so it waits for that batch's commit instead of
+            // overtaking it and finding the head not yet moved.
+            let lockTicket = locking.ticket()
+            var locked = false
+            defer { if !locked { locking.pass(lockTicket) } }
             let chained: (rows: PostgresCopyRows, moves: [(tenant: TenantID, from: Head, to: Head)])
             do {
+                if !speculative {
+                    // The heads are read under FOR UPDATE while chaining.
+                    await locking.wait(for: lockTicket)
+                }
                 chained = try await chain(byTenant, tenants: tenants, speculative: speculative, on: connection)
+                if !speculative {
+                    locked = true
+                    locking.done(lockTicket)
+                }
                 chaining.done(ticket)
             } catch {
                 chaining.done(ticket)
@@ -114,6 +130,9 @@ public final class AuditWriter: Sendable {
             // Every transaction locks all its heads in one statement, in tenant order, so
             // concurrent batches never deadlock on them.
             if speculative {
+                await locking.wait(for: lockTicket)
+                locked = true
+                defer { locking.done(lockTicket) }
                 try await connection.query(
                     "SELECT 1 FROM audit.chain_heads WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE",
                     [PostgresArray(chained.moves.map(\.tenant.rawValue))])

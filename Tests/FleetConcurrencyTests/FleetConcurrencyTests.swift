@@ -90,3 +90,28 @@ import Testing
         #expect(seen.items.withLock { $0.sorted() } == Array(0..<100))
     }
 }
+
+@Suite struct TurnstileTests {
+    @Test func ticketsGoThroughInOrderAndPassedOnesAreSkipped() async {
+        let turnstile = Turnstile()
+        let tickets = (0..<6).map { _ in turnstile.ticket() }
+        final class Order: Sendable { let seen = Mutex<[Int]>([]) }
+        let order = Order()
+        // Ticket 2 gives up before its turn; ticket 4 gives up once its turn has come.
+        turnstile.pass(tickets[2])
+        await withDiscardingTaskGroup { group in
+            for ticket in tickets.reversed() where ticket != 2 {
+                group.addTask {
+                    await turnstile.wait(for: ticket)
+                    order.seen.withLock { $0.append(ticket) }
+                    if ticket == 4 { turnstile.pass(ticket) } else { turnstile.done(ticket) }
+                }
+            }
+        }
+        #expect(order.seen.withLock { $0 } == [0, 1, 3, 4, 5])
+        // The line carries on after the skipped tickets.
+        let next = turnstile.ticket()
+        await turnstile.wait(for: next)
+        turnstile.done(next)
+    }
+}
