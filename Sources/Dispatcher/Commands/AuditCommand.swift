@@ -170,14 +170,12 @@ struct AuditCommand: AsyncParsableCommand {
     struct Partitions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List month partitions with their entries and archive state.")
         @OptionGroup var admin: AdminDatabaseOptions
-        @Option(help: "Months kept (at least 12; env OC_AUDIT_RETENTION_MONTHS).")
-        var retentionMonths: Int = env("OC_AUDIT_RETENTION_MONTHS").flatMap(Int.init) ?? 13
+        @OptionGroup var retention: RetentionOptions
 
         func run() async throws {
             let client = try admin.client()
             defer { client.close() }
-            let retention = try reportingRetention { try AuditRetention(database: client, retentionMonths: retentionMonths) }
-            for partition in try await reportingDatabaseErrors({ try await retention.partitions() }) {
+            for partition in try await reportingDatabaseErrors({ try await retention.on(client).partitions() }) {
                 let archived =
                     partition.archivedFile.map { "archived (\(partition.archivedEntries ?? 0) entries) to \($0)" } ?? "not archived"
                 print("\(partition.month)  \(partition.entries) entries  \(archived)")
@@ -194,7 +192,7 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let client = try admin.client()
             defer { client.close() }
-            let retention = try reportingRetention { try AuditRetention(database: client, retentionMonths: 12) }
+            let retention = try RetentionOptions.minimum.on(client)
             let (file, count) = try await reportingDatabaseErrors {
                 try await retention.archive(month: month, directory: URL(fileURLWithPath: out))
             }
@@ -207,21 +205,36 @@ struct AuditCommand: AsyncParsableCommand {
             abstract: "Drop a month's partition; refused unless past retention and archived and verified first.")
         @OptionGroup var admin: AdminDatabaseOptions
         @Option(help: "Month, YYYY-MM.") var month: String
-        @Option(help: "Months kept (at least 12; env OC_AUDIT_RETENTION_MONTHS).")
-        var retentionMonths: Int = env("OC_AUDIT_RETENTION_MONTHS").flatMap(Int.init) ?? 13
+        @OptionGroup var retention: RetentionOptions
 
         func run() async throws {
             let client = try admin.client()
             defer { client.close() }
-            let retention = try reportingRetention { try AuditRetention(database: client, retentionMonths: retentionMonths) }
+            let retention = try retention.on(client)
             try await reportingDatabaseErrors { try await retention.detach(month: month) }
             print("dropped the partition of \(month)")
         }
     }
 }
 
-func reportingRetention<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch { throw ValidationError(error.message) }
+/// How many months of audit entries are kept.
+struct RetentionOptions: ParsableArguments {
+    @Option(help: "Months kept (at least 12; env OC_AUDIT_RETENTION_MONTHS).")
+    var retentionMonths: Int = env("OC_AUDIT_RETENTION_MONTHS").flatMap(Int.init) ?? 13
+
+    /// The shortest retention allowed (for commands that never drop anything).
+    static var minimum: RetentionOptions {
+        var options = RetentionOptions()
+        options.retentionMonths = 12
+        return options
+    }
+
+    /// Retention rules on `database`; a retention below the minimum is a usage error.
+    func on(_ database: PostgresClient) throws -> AuditRetention {
+        do { return try AuditRetention(database: database, retentionMonths: retentionMonths) } catch {
+            throw ValidationError(error.message)
+        }
+    }
 }
 
 /// Parses an ISO 8601 time (or a date) into microseconds since the epoch.
