@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        .target(name: "CEventPoll"),
         .target(
             name: "RedisClient",
             dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
@@ -78,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "PolicyClient",
+                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "PolicyClient", "FleetConcurrency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -118,10 +119,8 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient",
+                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]),
     ]
 )

@@ -19,6 +19,12 @@ import Synchronization
 /// meanwhile; the batch then rolls back and is redone from the heads read under `FOR UPDATE`.
 /// So chains never fork, whoever writes.
 ///
+/// The common case takes one statement, committed on its own: every head is known from the
+/// batches before and every event key is new (a batch of up to `oneStatementLimit` events).
+/// It claims the keys, inserts the entries and moves the heads together, and waits for the
+/// batch before it to finish first; `audit.check_batch` fails the whole statement when a key
+/// was written before or a head moved meanwhile, and the batch is redone the careful way.
+///
 /// `append` returns only after the commit; while PostgreSQL is slow, at most `maxPending`
 /// events wait and further callers wait for room.
 public final class AuditWriter: Sendable {
@@ -40,6 +46,13 @@ public final class AuditWriter: Sendable {
 
     /// The head update did not find the expected previous head.
     struct StaleHead: Error {}
+
+    /// A head moving from one entry to another.
+    typealias Move = (tenant: TenantID, from: Head, to: Head)
+
+    /// The largest batch written in one statement; larger ones are copied in (COPY), which
+    /// costs more round trips but less per entry.
+    public static let oneStatementLimit = 256
 
     public init(database: PostgresClient, maxPending: Int = 20_000, logger: Logger = Logger(label: "audit")) {
         self.database = database
@@ -75,7 +88,7 @@ public final class AuditWriter: Sendable {
         for attempt in 1...4 {
             do {
                 return try await write(byTenant, speculative: speculative)
-            } catch let error where attempt < 4 && (error is StaleHead || (error as? PostgresError)?.sqlState == "40P01") {
+            } catch let error where attempt < 4 && Self.isRedoable(error) {
                 // The batch before failed, another process appended, or two batches with the
                 // same event key met: redo this one from locked heads.
                 heads.withLock { $0.removeAll() }
@@ -87,6 +100,14 @@ public final class AuditWriter: Sendable {
         }
     }
 
+    /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`, or
+    /// `audit.check_batch` saying so), a key was written before (`check_batch`), or a deadlock.
+    static func isRedoable(_ error: any Error) -> Bool {
+        if error is StaleHead { return true }
+        guard let state = (error as? PostgresError)?.sqlState else { return false }
+        return state == "40P01" || state == "OCA01" || state == "OCA02"
+    }
+
     /// An event with its tenant-qualified key.
     struct Keyed {
         let event: AuditEvent
@@ -95,6 +116,11 @@ public final class AuditWriter: Sendable {
 
     private func write(_ byTenant: [TenantID: [Keyed]], speculative: Bool) async throws {
         let tenants = byTenant.keys.sorted()
+        if speculative && byTenant.values.reduce(0, { $0 + $1.count }) <= Self.oneStatementLimit
+            && heads.withLock({ known in tenants.allSatisfy { known[$0] != nil } })
+        {
+            return try await writeInOneStatement(byTenant, tenants: tenants)
+        }
         try await database.transaction { connection in
             let ticket = chaining.ticket()
             await chaining.wait(for: ticket)
@@ -104,7 +130,7 @@ public final class AuditWriter: Sendable {
             let lockTicket = locking.ticket()
             var locked = false
             defer { if !locked { locking.pass(lockTicket) } }
-            let chained: (rows: PostgresCopyRows, moves: [(tenant: TenantID, from: Head, to: Head)])
+            let chained: (rows: PostgresCopyRows, moves: [Move])
             do {
                 if !speculative {
                     // The heads are read under FOR UPDATE while chaining.
@@ -158,7 +184,7 @@ public final class AuditWriter: Sendable {
     /// batches before left (or, when unknown, from the heads read and locked now). Runs in turn.
     private func chain(
         _ byTenant: [TenantID: [Keyed]], tenants: [TenantID], speculative: Bool, on connection: PostgresConnection
-    ) async throws -> (rows: PostgresCopyRows, moves: [(tenant: TenantID, from: Head, to: Head)]) {
+    ) async throws -> (rows: PostgresCopyRows, moves: [Move]) {
         var start = speculative ? heads.withLock { known in known.filter { tenants.contains($0.key) } } : [:]
         let missing = tenants.filter { start[$0] == nil }
         if !missing.isEmpty {
@@ -191,16 +217,28 @@ public final class AuditWriter: Sendable {
             """, [PostgresArray(keyTenants), PostgresArray(keys)])
         let new = Set(claimed.map { ($0[0] ?? "") + "\u{0}" + ($0[1] ?? "") })
         var rows = PostgresCopyRows(reservingCapacity: new.count * 512)
-        var moves: [(tenant: TenantID, from: Head, to: Head)] = []
+        let moves = try link(byTenant, tenants: tenants, from: start, where: { new.contains($0.key) }) { event, seq, prevHash, hash in
+            Self.add(event, seq: seq, prevHash: prevHash, hash: hash, to: &rows)
+        }
+        return (rows, moves)
+    }
+
+    /// Chains each tenant's events that `isNew` admits onto its head in `start`, hands every
+    /// entry to `emit`, and keeps the new heads for the next batch; returns the heads that move.
+    private func link(
+        _ byTenant: [TenantID: [Keyed]], tenants: [TenantID], from start: [TenantID: Head], where isNew: (Keyed) -> Bool,
+        emit: (AuditEvent, Int64, [UInt8], [UInt8]) -> Void
+    ) throws -> [Move] {
+        var moves: [Move] = []
         for tenant in tenants {
             guard let from = start[tenant] else {
                 throw PostgresError(.server, operation: "audit append", message: "no chain head for tenant \(tenant)")
             }
             var head = from
-            for keyed in byTenant[tenant]! where new.contains(keyed.key) {
+            for keyed in byTenant[tenant]! where isNew(keyed) {
                 head.seq += 1
                 let next = AuditChain.hash(keyed.event, seq: head.seq, prevHash: head.hash)
-                Self.add(keyed.event, seq: head.seq, prevHash: head.hash, hash: next, to: &rows)
+                emit(keyed.event, head.seq, head.hash, next)
                 head.hash = next
             }
             if head != from { moves.append((tenant, from, head)) }
@@ -208,7 +246,58 @@ public final class AuditWriter: Sendable {
         heads.withLock { known in
             for tenant in tenants { known[tenant] = moves.first { $0.tenant == tenant }?.to ?? start[tenant] }
         }
-        return (rows, moves)
+        return moves
+    }
+
+    /// The common case in one statement (see the type's documentation). Chains in turn on the
+    /// heads the batches before left, then waits until the batch chained before it finished.
+    private func writeInOneStatement(_ byTenant: [TenantID: [Keyed]], tenants: [TenantID]) async throws {
+        let ticket = chaining.ticket()
+        await chaining.wait(for: ticket)
+        let lockTicket = locking.ticket()
+        var columns = EntryColumns()
+        let moves: [Move]
+        do {
+            // A batch before may have failed meanwhile and forgotten the heads.
+            let start = heads.withLock { known in known.filter { tenants.contains($0.key) } }
+            guard start.count == tenants.count else { throw StaleHead() }
+            moves = try link(byTenant, tenants: tenants, from: start, where: { _ in true }) { event, seq, prevHash, hash in
+                columns.add(event, seq: seq, prevHash: prevHash, hash: hash)
+            }
+            chaining.done(ticket)
+        } catch {
+            chaining.done(ticket)
+            locking.pass(lockTicket)
+            throw error
+        }
+        await locking.wait(for: lockTicket)
+        defer { locking.done(lockTicket) }
+        try await database.query(
+            """
+            WITH claimed AS (
+                INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest($1::text[], $4::text[])
+                ON CONFLICT (tenant_id, event_key) DO NOTHING RETURNING 1
+            ), moved AS (
+                UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
+                FROM unnest($20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
+                    AS u(tenant_id, from_seq, from_hash, seq, hash)
+                WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash
+                RETURNING 1
+            ), written AS (
+                INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
+                    model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
+                    request_id, prev_hash, hash)
+                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                    $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
+                    $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[])
+            )
+            SELECT audit.check_batch((SELECT count(*) FROM claimed), $25, (SELECT count(*) FROM moved), $26)
+            """,
+            columns.parameters + [
+                PostgresArray(moves.map(\.tenant.rawValue)), PostgresArray(moves.map(\.from.seq)),
+                PostgresArray(moves.map { PostgresBytes($0.from.hash) }), PostgresArray(moves.map(\.to.seq)),
+                PostgresArray(moves.map { PostgresBytes($0.to.hash) }), columns.count, moves.count,
+            ])
     }
 
     /// One COPY row of `audit.entries`.
@@ -265,6 +354,50 @@ public final class AuditWriter: Sendable {
             }
             month = calendar.date(byAdding: .month, value: 1, to: month)!
         }
+    }
+}
+
+/// The columns of `audit.entries` as arrays, for one `unnest` insert ($1 to $19).
+struct EntryColumns {
+    private var tenant: [String] = [], seq: [Int64] = [], id: [String] = [], eventKey: [String] = []
+    private var timestamp: [PostgresTimestamp] = [], user: [String] = [], actionType: [String] = []
+    private var actionDetail: [String] = [], dataAccessed: [String] = [], modelUsed: [String?] = [], modelTokens: [Int?] = []
+    private var classification: [String] = [], policyApplied: [String?] = [], policyResult: [String?] = []
+    private var policyReason: [String?] = [], outcome: [String] = [], requestID: [String] = []
+    private var prevHash: [PostgresBytes] = [], hash: [PostgresBytes] = []
+
+    var count: Int { tenant.count }
+
+    mutating func add(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) {
+        tenant.append(event.tenant.rawValue)
+        self.seq.append(seq)
+        id.append(event.id)
+        eventKey.append(event.eventKey)
+        timestamp.append(PostgresTimestamp(microseconds: event.timestamp))
+        user.append(event.userID)
+        actionType.append(event.actionType)
+        actionDetail.append(event.actionDetail)
+        dataAccessed.append(event.dataAccessedJSON)
+        modelUsed.append(event.modelUsed)
+        modelTokens.append(event.modelTokens)
+        classification.append(event.dataClassification.rawValue)
+        policyApplied.append(event.policyApplied)
+        policyResult.append(event.policyResult)
+        policyReason.append(event.policyReason)
+        outcome.append(event.outcome.rawValue)
+        requestID.append(event.requestID)
+        self.prevHash.append(PostgresBytes(prevHash))
+        self.hash.append(PostgresBytes(hash))
+    }
+
+    var parameters: [any PostgresBindable] {
+        [
+            PostgresArray(tenant), PostgresArray(seq), PostgresArray(id), PostgresArray(eventKey), PostgresArray(timestamp),
+            PostgresArray(user), PostgresArray(actionType), PostgresArray(actionDetail), PostgresArray(dataAccessed),
+            PostgresArray(modelUsed), PostgresArray(modelTokens), PostgresArray(classification), PostgresArray(policyApplied),
+            PostgresArray(policyResult), PostgresArray(policyReason), PostgresArray(outcome), PostgresArray(requestID),
+            PostgresArray(prevHash), PostgresArray(hash),
+        ]
     }
 }
 

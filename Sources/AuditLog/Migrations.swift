@@ -7,7 +7,7 @@ public struct Migration: Sendable {
 
 /// Every migration, in order. Never edit one that has shipped: add a new one.
 public enum Migrations {
-    public static let all: [Migration] = [auditLog, tenants]
+    public static let all: [Migration] = [auditLog, tenants, auditBatchCheck]
 
     /// The audit log: append-only, partitioned by month, one hash chain per tenant.
     static let auditLog = Migration(
@@ -253,5 +253,28 @@ public enum Migrations {
                 RETURN schema_name;
             END $$;
             REVOKE ALL ON FUNCTION openclaw_meta.create_tenant(text, text) FROM PUBLIC;
+            """)
+
+    /// The check that lets the audit writer append a batch in one statement: it fails the
+    /// statement (so nothing of it stays) when an event key was written before or a chain head
+    /// moved meanwhile, and the writer redoes the batch the careful way.
+    static let auditBatchCheck = Migration(
+        version: 3, name: "audit batch check",
+        sql: """
+            CREATE FUNCTION audit.check_batch(keys_claimed bigint, keys_expected bigint, heads_moved bigint, heads_expected bigint)
+            RETURNS boolean LANGUAGE plpgsql AS $$
+            BEGIN
+                IF keys_claimed <> keys_expected THEN
+                    RAISE EXCEPTION 'audit batch: % of % event keys were written before', keys_expected - keys_claimed, keys_expected
+                        USING ERRCODE = 'OCA01';
+                END IF;
+                IF heads_moved <> heads_expected THEN
+                    RAISE EXCEPTION 'audit batch: % of % chain heads moved meanwhile', heads_expected - heads_moved, heads_expected
+                        USING ERRCODE = 'OCA02';
+                END IF;
+                RETURN true;
+            END $$;
+            REVOKE ALL ON FUNCTION audit.check_batch(bigint, bigint, bigint, bigint) FROM PUBLIC;
+            GRANT EXECUTE ON FUNCTION audit.check_batch(bigint, bigint, bigint, bigint) TO openclaw_app;
             """)
 }

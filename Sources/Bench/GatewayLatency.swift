@@ -1,60 +1,235 @@
 import ArgumentParser
-import AsyncHTTPClient
+import CEventPoll
 import Foundation
-import NIOCore
+import Glibc
 
-/// `Bench gateway-latency`: offers `POST /v1/jobs` at a fixed rate (open loop: requests are sent
-/// on schedule whether or not earlier ones finished) and reports latency percentiles.
-struct GatewayLatency: AsyncParsableCommand {
+/// `Bench gateway-latency`: offers `POST /v1/jobs` at a fixed rate and reports latency
+/// percentiles. Open loop, like wrk2: request *i* is due at `start + i/rate` whether or not earlier
+/// ones finished, and its latency counts from when it was due, so a request that waits for a free
+/// connection in the generator is charged that wait (no coordinated omission). One thread, epoll
+/// and keep-alive connections, so the generator takes little of the CPU it shares with the
+/// system it measures.
+struct GatewayLatency: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gateway-latency", abstract: "Fixed-rate latency of POST /v1/jobs.")
 
-    @Option(help: "Gateway base URL.") var url: String
+    @Option(help: "Gateway base URL (http://HOST:PORT, HOST an IPv4 address or localhost).") var url: String
     @Option(help: "Bearer token.") var token: String
     @Option(help: "Requests per second offered.") var rate: Int = 5000
     @Option(help: "Seconds to run.") var seconds: Int = 10
+    @Option(help: "Keep-alive connections (the most requests in flight at once).") var connections: Int = 256
     @Option(help: "Body of each request.") var body: String = #"{"kind":"noop","action":"noop.run"}"#
 
-    func run() async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let total = rate * seconds
-        let start = ContinuousClock.now
-        let interval = Duration.seconds(1) / rate
-        let results = try await withThrowingTaskGroup(of: (Double, Int).self) { group in
-            for index in 0..<total {
-                let due = start + interval * index
-                if due > .now { try await Task.sleep(until: due, clock: .continuous) }
-                group.addTask {
-                    var request = HTTPClientRequest(url: url + "/v1/jobs")
-                    request.method = .POST
-                    request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(string: body))
-                    let sent = ContinuousClock.now
-                    do {
-                        let response = try await client.execute(request, timeout: .seconds(10))
-                        _ = try await response.body.collect(upTo: 1 << 16)
-                        // Latency from when the request was due: queueing in the generator counts.
-                        return ((ContinuousClock.now - min(sent, due)).seconds * 1000, Int(response.status.code))
-                    } catch {
-                        return ((ContinuousClock.now - due).seconds * 1000, 0)
-                    }
+    func validate() throws {
+        guard rate > 0, seconds > 0, (1...4096).contains(connections) else {
+            throw ValidationError("--rate and --seconds must be positive and --connections 1-4096")
+        }
+    }
+
+    func run() throws {
+        let (host, port) = try Self.address(url)
+        let request = Array(
+            ("POST /v1/jobs HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(token)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8)
+        var load = try OpenLoop(host: host, port: port, connections: connections, request: request)
+        let result = try load.run(rate: rate, total: rate * seconds)
+        let latencies = result.latencies.sorted()
+        printJSONLine([
+            "offered_per_s": rate, "seconds": seconds, "connections": connections, "requests": latencies.count,
+            "accepted": result.accepted, "achieved_per_s": Int(Double(latencies.count) / result.elapsed),
+            "errors": latencies.count - result.accepted, "unanswered": rate * seconds - latencies.count, "reconnects": result.reconnects,
+            "latency_p50_ms": rounded(percentile(latencies, 50), 2), "latency_p90_ms": rounded(percentile(latencies, 90), 2),
+            "latency_p99_ms": rounded(percentile(latencies, 99), 2), "latency_max_ms": rounded(latencies.last ?? 0, 2),
+        ])
+    }
+
+    static func address(_ url: String) throws -> (String, UInt16) {
+        guard url.hasPrefix("http://") else { throw ValidationError("--url must start with http://") }
+        let authority = url.dropFirst("http://".count).prefix { $0 != "/" }
+        let parts = authority.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else {
+            throw ValidationError("--url needs HOST:PORT, e.g. http://127.0.0.1:8080")
+        }
+        return (parts[0] == "localhost" ? "127.0.0.1" : String(parts[0]), port)
+    }
+}
+
+/// The event loop of `gateway-latency`.
+private struct OpenLoop {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
+    }
+
+    struct Connection {
+        var fd: Int32 = -1
+        /// When the request in flight on it was due (nanoseconds, monotonic); nil when idle.
+        var due: UInt64?
+        var buffer: [UInt8] = []
+    }
+
+    struct Result {
+        var latencies: [Double] = []
+        var accepted = 0
+        var elapsed = 0.0
+        var reconnects = 0
+    }
+
+    let host: String
+    let port: UInt16
+    let request: [UInt8]
+    let epoll: Int32
+    var connections: [Connection]
+    var slotOfDescriptor: [Int32: Int] = [:]
+    var idle: [Int] = []
+
+    init(host: String, port: UInt16, connections count: Int, request: [UInt8]) throws {
+        self.host = host
+        self.port = port
+        self.request = request
+        epoll = cep_create()
+        guard epoll >= 0 else { throw Failure("epoll_create1") }
+        connections = Array(repeating: Connection(), count: count)
+        for slot in 0..<count { try connect(slot) }
+        idle = Array((0..<count).reversed())
+    }
+
+    mutating func run(rate: Int, total: Int) throws -> Result {
+        let interval = 1_000_000_000 / Double(rate)
+        let timer = cep_periodic_timer(Int(max(interval, 100_000)))
+        guard timer >= 0, cep_add(epoll, timer, cep_in()) == 0 else { throw Failure("timerfd") }
+        defer { close(timer) }
+        var result = Result()
+        result.latencies.reserveCapacity(total)
+        let start = Self.now()
+        let deadline = start + UInt64(Double(total) * interval) + 15_000_000_000
+        var released = 0  // requests whose due time has come
+        var waiting: [UInt64] = []  // due times of released requests without a free connection yet
+        var waitingHead = 0
+        var fds = [Int32](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while result.latencies.count < total {
+            let ready = cep_wait(epoll, &fds, &events, 256, 100)
+            if ready < 0 && errno != EINTR { throw Failure("epoll_wait") }
+            var now = Self.now()
+            for index in 0..<max(0, Int(ready)) {
+                let fd = fds[index]
+                if fd == timer {
+                    var expirations: UInt64 = 0
+                    _ = read(timer, &expirations, 8)
+                    continue
+                }
+                guard let slot = slotOfDescriptor[fd] else { continue }
+                let count = read(fd, &chunk, chunk.count)
+                if count <= 0 {
+                    if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+                    if connections[slot].due != nil { result.latencies.append(Double(now - connections[slot].due!) / 1e6) }
+                    try reconnect(slot)
+                    result.reconnects += 1
+                    continue
+                }
+                connections[slot].buffer.append(contentsOf: chunk[0..<count])
+                while let status = Self.takeResponse(&connections[slot].buffer) {
+                    guard let due = connections[slot].due else { break }
+                    now = Self.now()
+                    result.latencies.append(Double(now - due) / 1e6)
+                    if status == 202 { result.accepted += 1 }
+                    connections[slot].due = nil
+                    idle.append(slot)
                 }
             }
-            var out: [(Double, Int)] = []
-            for try await result in group { out.append(result) }
-            return out
+            now = Self.now()
+            while released < total, start + UInt64(Double(released) * interval) <= now {
+                waiting.append(start + UInt64(Double(released) * interval))
+                released += 1
+            }
+            while waitingHead < waiting.count, let slot = idle.popLast() {
+                connections[slot].due = waiting[waitingHead]
+                waitingHead += 1
+                if !send(slot) {
+                    result.latencies.append(Double(Self.now() - connections[slot].due!) / 1e6)
+                    try reconnect(slot)
+                    result.reconnects += 1
+                }
+            }
+            if now > deadline { break }
         }
-        let elapsed = (ContinuousClock.now - start).seconds
-        try await client.shutdown()
-        let accepted = results.filter { $0.1 == 202 }
-        let latencies = results.map(\.0).sorted()
-        printJSONLine([
-            "offered_per_s": rate, "seconds": seconds, "requests": results.count, "accepted": accepted.count,
-            "achieved_per_s": Int(Double(results.count) / elapsed), "errors": results.filter { $0.1 != 202 }.count,
-            "latency_p50_ms": rounded(percentile(latencies, 50), 2), "latency_p99_ms": rounded(percentile(latencies, 99), 2),
-            "latency_max_ms": rounded(latencies.last ?? 0, 2),
-        ])
+        result.elapsed = Double(Self.now() - start) / 1e9
+        for connection in connections where connection.fd >= 0 { close(connection.fd) }
+        close(epoll)
+        return result
+    }
+
+    private func send(_ slot: Int) -> Bool {
+        var offset = 0
+        while offset < request.count {
+            let written = request.withUnsafeBytes { write(connections[slot].fd, $0.baseAddress! + offset, request.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return false }  // a fresh keep-alive socket always takes one request
+            offset += written
+        }
+        return true
+    }
+
+    private mutating func reconnect(_ slot: Int) throws {
+        slotOfDescriptor[connections[slot].fd] = nil
+        _ = cep_remove(epoll, connections[slot].fd)
+        close(connections[slot].fd)
+        try connect(slot)
+        idle.append(slot)
+    }
+
+    private mutating func connect(_ slot: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Failure("address \(host)") }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure("connect to \(host):\(port)") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        guard cep_add(epoll, fd, cep_in()) == 0 else { throw Failure("epoll_ctl") }
+        connections[slot] = Connection(fd: fd)
+        slotOfDescriptor[fd] = slot
+    }
+
+    /// Removes one complete response from the front of `buffer` and returns its status code, or
+    /// nil while the response is incomplete.
+    static func takeResponse(_ buffer: inout [UInt8]) -> Int? {
+        guard buffer.count >= 12, let headerEnd = find([13, 10, 13, 10], in: buffer[...]) else { return nil }
+        let status = buffer[9..<12].reduce(0) { $0 * 10 + Int($1) - 48 }
+        var length = 0
+        if let field = find(Array("\r\ncontent-length:".utf8), in: buffer[0..<headerEnd], caseInsensitive: true) {
+            for byte in buffer[(field + 17)..<headerEnd] {
+                if byte == 13 { break }
+                if byte >= 48 && byte <= 57 { length = length * 10 + Int(byte) - 48 }
+            }
+        }
+        let end = headerEnd + 4 + length
+        guard buffer.count >= end else { return nil }
+        buffer.removeFirst(end)
+        return status
+    }
+
+    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, caseInsensitive: Bool = false) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        let fold: (UInt8) -> UInt8 = { caseInsensitive && $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+        for start in haystack.startIndex...(haystack.endIndex - needle.count) {
+            var index = 0
+            while index < needle.count && fold(haystack[start + index]) == needle[index] { index += 1 }
+            if index == needle.count { return start }
+        }
+        return nil
+    }
+
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

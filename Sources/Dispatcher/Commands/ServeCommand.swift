@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 
@@ -19,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level (env OC_LOG_LEVEL).") var logLevel: String = env("OC_LOG_LEVEL") ?? "info"
 
     func run() async throws {
+        if let threads = env("OC_EVENT_LOOP_THREADS").flatMap(Int.init), threads > 0 { NIOSingletons.groupLoopCountSuggestion = threads }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,12 +1,14 @@
 import AsyncHTTPClient
 import AuditLog
 import Contracts
+import FleetConcurrency
 import Foundation
 import JobQueue
 import Logging
 import PolicyClient
 import PostgresClient
 import RedisClient
+import Synchronization
 
 /// The gateway's connections and engines, shared by its routes and services.
 final class Gateway: Sendable {
@@ -23,6 +25,9 @@ final class Gateway: Sendable {
     let policySync: PolicySync
     let verifier: OIDCVerifier
     let rateLimiter: RateLimiter
+    /// Allowed jobs on their way in, batched: one audit commit and one Redis round trip serve
+    /// every request that arrived meanwhile.
+    let admissions: GroupCommit<Admission>
     let routes = RouteTable()
     let logger: Logger
 
@@ -59,6 +64,20 @@ final class Gateway: Sendable {
         verifier = OIDCVerifier(configuration: configuration.oidc, http: http, logger: logger)
         rateLimiter = RateLimiter(
             redis: redis, tenantPerSecond: configuration.rateLimitTenantPerSecond, userPerSecond: configuration.rateLimitUserPerSecond)
+        admissions = GroupCommit(concurrentFlushes: 2) { [audit, queue] batch in
+            do {
+                try await audit.append(batch.map(\.event))
+            } catch {
+                throw Admission.Failure.audit(error)
+            }
+            let results: [JobQueue.EnqueueResult]
+            do {
+                results = try await queue.enqueue(batch.map(\.job))
+            } catch {
+                throw Admission.Failure.queue(error)
+            }
+            for (admission, result) in zip(batch, results) { admission.result.withLock { $0 = result } }
+        }
     }
 
     func shutdown() async {
@@ -80,12 +99,49 @@ final class Gateway: Sendable {
         return await policyEngine.decide(input, revision: policySync.revision(of: identity.tenant))
     }
 
+    /// Audits the decision that allowed `job` and enqueues it, together with the other
+    /// requests that arrive meanwhile; answers 503 when the audit log or the queue cannot be
+    /// written (the job is then not queued, or its decision was audited but it was not queued).
+    func admit(
+        _ job: JobEnvelope, identity: Identity, decision: PolicyDecision, requestID: String
+    ) async throws
+        -> JobQueue.EnqueueResult
+    {
+        let event = decisionEvent(
+            identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
+            detail: ["kind": job.kind.rawValue, "job_id": job.id])
+        let admission = Admission(event: event, job: job)
+        do {
+            try await admissions.submit(admission)
+        } catch Admission.Failure.audit(let error) {
+            logger.error("audit log unavailable", metadata: ["error": "\(error)"])
+            throw Problem.unavailable("audit", "the audit log cannot be written right now; nothing was done")
+        } catch Admission.Failure.queue(let error) {
+            logger.error("enqueue failed", metadata: ["error": "\(error)"])
+            throw Problem.unavailable("queue", "the job queue cannot be reached right now; the job was not queued")
+        }
+        guard let result = admission.result.withLock({ $0 }) else {
+            throw Problem.unavailable("queue", "the job queue did not confirm the job; it may not be queued")
+        }
+        return result
+    }
+
     /// Writes the audit entry of a decision; throws when the log is unavailable (the action is
     /// then not taken).
     func auditDecision(
         _ identity: Identity, action: String, decision: PolicyDecision, classification: Classification, requestID: String,
         detail: [String: String] = [:]
     ) async throws {
+        try await record(
+            decisionEvent(
+                identity, action: action, decision: decision, classification: classification, requestID: requestID, detail: detail))
+    }
+
+    /// The audit entry of a policy decision.
+    func decisionEvent(
+        _ identity: Identity, action: String, decision: PolicyDecision, classification: Classification, requestID: String,
+        detail: [String: String]
+    ) -> AuditEvent {
         var details = detail
         details["action"] = action
         let outcome: AuditEvent.Outcome =
@@ -94,13 +150,12 @@ final class Gateway: Sendable {
             case .deny: .denied
             case .requireApproval: .pendingApproval
             }
-        try await record(
-            AuditEvent(
-                tenant: identity.tenant, eventKey: "decision:\(requestID):\(action)", userID: identity.user,
-                actionType: AuditEvent.ActionType.policyDecision,
-                actionDetail: JSONText.object(details), dataClassification: classification, policyApplied: decision.policyApplied,
-                policyResult: decision.decision.rawValue,
-                policyReason: decision.reason, outcome: outcome, requestID: requestID))
+        return AuditEvent(
+            tenant: identity.tenant, eventKey: "decision:\(requestID):\(action)", userID: identity.user,
+            actionType: AuditEvent.ActionType.policyDecision,
+            actionDetail: JSONText.object(details), dataClassification: classification, policyApplied: decision.policyApplied,
+            policyResult: decision.decision.rawValue,
+            policyReason: decision.reason, outcome: outcome, requestID: requestID)
     }
 
     /// Appends one audit entry, or answers 503 when the log cannot be written.
@@ -111,5 +166,24 @@ final class Gateway: Sendable {
             logger.error("audit log unavailable", metadata: ["error": "\(error)"])
             throw Problem.unavailable("audit", "the audit log cannot be written right now; nothing was done")
         }
+    }
+}
+
+/// An allowed job waiting for its decision's audit entry and its place in the queue.
+final class Admission: Sendable {
+    let event: AuditEvent
+    let job: JobEnvelope
+    /// Set by the batch that enqueued the job.
+    let result = Mutex<JobQueue.EnqueueResult?>(nil)
+
+    init(event: AuditEvent, job: JobEnvelope) {
+        self.event = event
+        self.job = job
+    }
+
+    /// Which half of a batch failed.
+    enum Failure: Error {
+        case audit(any Error)
+        case queue(any Error)
     }
 }

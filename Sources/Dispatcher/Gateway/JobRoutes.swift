@@ -48,10 +48,7 @@ struct JobRoutes {
                 tenant: identity.tenant, kind: job.kind, action: job.action, payload: job.payload, classification: job.classification,
                 requester: identity.requester, requestID: requestID, idempotencyKey: idempotencyKey, runAt: job.runAt,
                 trace: RequestIDs.trace(request), admission: decision)
-            try await gateway.auditDecision(
-                identity, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
-                detail: detail.merging(["job_id": envelope.id]) { $1 })
-            let result = try await enqueue(envelope)
+            let result = try await gateway.admit(envelope, identity: identity, decision: decision, requestID: requestID)
             // The hot path: written by hand rather than through a serializer.
             let body =
                 #"{"disclosure_required":\#(decision.constraints.disclosureRequired),"duplicate":\#(!result.isNew),"id":"\#(result.id)","#
@@ -59,15 +56,6 @@ struct JobRoutes {
             return Response(
                 status: .accepted, headers: [.contentType: "application/json", .location: "/v1/jobs/\(result.id)"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
-        }
-    }
-
-    private func enqueue(_ envelope: JobEnvelope) async throws -> JobQueue.EnqueueResult {
-        do {
-            return try await gateway.queue.enqueue(envelope)
-        } catch {
-            gateway.logger.error("enqueue failed", metadata: ["error": "\(error)"])
-            throw Problem.unavailable("queue", "the job queue cannot be reached right now; the job was not queued")
         }
     }
 
