@@ -4,6 +4,13 @@ public enum JSONText {
     public static func quoted(_ value: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(value.utf8.count + 2)
+        appendQuoted(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `value` as a JSON string literal, escaped as `JSONEncoder` escapes (slashes
+    /// left alone).
+    public static func appendQuoted(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
             switch byte {
@@ -12,15 +19,17 @@ public enum JSONText {
             case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
             case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
             case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 8: out.append(contentsOf: [92, UInt8(ascii: "b")])
+            case 12: out.append(contentsOf: [92, UInt8(ascii: "f")])
             case 0..<32:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
             default: out.append(byte)
             }
         }
         out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A flat object of strings with sorted keys, compact.
     public static func object(_ fields: [String: String]) -> String {

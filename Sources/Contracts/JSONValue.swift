@@ -42,11 +42,45 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// Compact JSON with sorted keys.
-    public var canonicalData: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+    /// Compact JSON with sorted keys (what `JSONEncoder` writes with `.sortedKeys` and
+    /// `.withoutEscapingSlashes`, written directly: it is on every request's path).
+    public var canonicalData: Data { Data(canonicalBytes) }
+
+    /// `canonicalData` as bytes.
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .number(let value):
+            // JSONEncoder's own number format (exponents, "1" for 1.0).
+            let encoder = JSONEncoder()
+            out.append(contentsOf: (try? encoder.encode(value)) ?? Data("null".utf8))
+        case .string(let value): JSONText.appendQuoted(value, to: &out)
+        case .array(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                value.write(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let fields):
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in fields.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendQuoted(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                fields[key]!.write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
     }
 
     public var objectValue: [String: JSONValue]? {

@@ -100,7 +100,7 @@ public struct PostgresTimestamp: PostgresBindable, Equatable {
 public struct PostgresArray: PostgresBindable {
     public let elements: [String?]
     public init(_ elements: [String?]) { self.elements = elements }
-    public init<T: PostgresBindable>(_ values: [T]) { self.elements = values.map(\.postgresText) }
+    public init<T: PostgresBindable>(_ values: [T]) { self.elements = values.map { $0.postgresText } }
 
     public var postgresText: String? {
         var out: [UInt8] = [UInt8(ascii: "{")]

@@ -173,4 +173,20 @@ import Testing
         #expect(JSONValue.parse(Array("9223372036854775807".utf8)) == .integer(Int64.max))
         #expect(JSONValue.parse(Array("1e400".utf8)) == nil)
     }
+
+    @Test func canonicalFormIsWhatJSONEncoderWritesWithSortedKeys() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let values: [JSONValue] = [
+            .object([:]), .array([]), .null, .bool(false), .integer(-42), .integer(Int64.max), .number(0.1), .number(1e100),
+            .number(-2.5), .string("a/b \"q\" \\ \u{1}\u{8}\u{c}\n\r\t\u{7f} é 😀"),
+            .object([
+                "b": .array([.integer(1), .string("x"), .object(["z": .null, "B": .bool(true), "a": .number(1.5)])]),
+                "a": .object([:]), "aa": .string(""), "é": .integer(0), "10": .integer(10), "9": .integer(9),
+            ]),
+        ]
+        for value in values {
+            #expect(String(decoding: value.canonicalData, as: UTF8.self) == String(decoding: try encoder.encode(value), as: UTF8.self))
+        }
+    }
 }

@@ -22,11 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         if let threads = env("OC_EVENT_LOOP_THREADS").flatMap(Int.init), threads > 0 { NIOSingletons.groupLoopCountSuggestion = threads }
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in LazyMetadataLogHandler(label: label, level: level) }
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [

@@ -22,8 +22,8 @@ struct JobRequest: Sendable {
     /// Validates a job description (also used for schedule templates). `path` prefixes field
     /// names in messages.
     init(object: [String: JSONValue], path: String) throws(Problem) {
-        let unknown = Set(object.keys).subtracting(Self.fields)
-        guard unknown.isEmpty else {
+        if object.keys.contains(where: { !Self.fields.contains($0) }) {
+            let unknown = Set(object.keys).subtracting(Self.fields)
             throw Problem.badRequest(
                 "unknown field(s) \(unknown.sorted().map { "'\(path)\($0)'" }.joined(separator: ", ")); allowed: \(Self.fields.sorted().joined(separator: ", "))",
                 slug: "unknown-field")
@@ -46,7 +46,7 @@ struct JobRequest: Sendable {
         if let problem = PayloadRules.problem(kind: kind, payload: payloadObject) {
             throw Problem.badRequest("'\(path)payload' \(problem)", slug: "invalid-payload")
         }
-        payload = Array(JSONValue.object(payloadObject).canonicalData)
+        payload = payloadObject.isEmpty ? Array("{}".utf8) : JSONValue.object(payloadObject).canonicalBytes
         switch object["classification"] {
         case nil: classification = Self.defaultClassification(for: action)
         case .string(let value):
@@ -91,14 +91,25 @@ enum PayloadRules {
         case string, integer, boolean, object
     }
 
-    static let rules: [JobKind: (fields: [String: FieldType], required: Set<String>)] = [
-        .noop: (["sleep_ms": .integer, "fail_attempts": .integer, "fail_until_ms": .integer, "poison": .boolean, "record": .boolean], []),
-        .connectorSync: (["connector": .string, "account": .string, "full": .boolean], ["connector"]),
-        .classifier: (["source": .string, "item_id": .string], ["source", "item_id"]),
-        .autoResponder: (["channel": .string, "message_id": .string], ["channel", "message_id"]),
-        .standup: (["date": .string], []),
-        .briefing: (["date": .string], []),
-        .ocipRelay: (["envelope": .object], ["envelope"]),
+    struct Rule {
+        let fields: [String: FieldType]
+        /// Sorted, so the first one missing is named the same way every time.
+        let required: [String]
+
+        init(_ fields: [String: FieldType], required: [String] = []) {
+            self.fields = fields
+            self.required = required.sorted()
+        }
+    }
+
+    static let rules: [JobKind: Rule] = [
+        .noop: Rule(["sleep_ms": .integer, "fail_attempts": .integer, "fail_until_ms": .integer, "poison": .boolean, "record": .boolean]),
+        .connectorSync: Rule(["connector": .string, "account": .string, "full": .boolean], required: ["connector"]),
+        .classifier: Rule(["source": .string, "item_id": .string], required: ["source", "item_id"]),
+        .autoResponder: Rule(["channel": .string, "message_id": .string], required: ["channel", "message_id"]),
+        .standup: Rule(["date": .string]),
+        .briefing: Rule(["date": .string]),
+        .ocipRelay: Rule(["envelope": .object], required: ["envelope"]),
     ]
 
     static let connectors: Set<String> = ["gmail", "gcal", "jira", "github", "gdrive"]
@@ -106,10 +117,11 @@ enum PayloadRules {
     /// Why `payload` does not fit `kind`, or nil.
     static func problem(kind: JobKind, payload: [String: JSONValue]) -> String? {
         guard let rule = rules[kind] else { return "is not accepted for kind \(kind)" }
+        if payload.isEmpty && rule.required.isEmpty { return nil }
         for field in payload.keys.sorted() where rule.fields[field] == nil {
             return "has unknown field '\(field)' for kind \(kind); allowed: \(rule.fields.keys.sorted().joined(separator: ", "))"
         }
-        for field in rule.required.sorted() where payload[field] == nil {
+        for field in rule.required where payload[field] == nil {
             return "needs field '\(field)' for kind \(kind)"
         }
         for (field, value) in payload.sorted(by: { $0.key < $1.key }) {

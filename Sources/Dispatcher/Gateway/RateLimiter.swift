@@ -1,49 +1,112 @@
 import Contracts
+import FleetConcurrency
 import RedisClient
+import Synchronization
 
-/// Per-tenant and per-user request limits in Redis: fixed one-second windows, both checked
-/// in one script (the two keys share the tenant's hash slot).
-struct RateLimiter: Sendable {
+/// Per-tenant and per-user request limits in Redis: fixed one-second windows.
+///
+/// Checks that arrive together are counted together: one script call per tenant, user and
+/// window for the whole batch, which decides exactly as if the requests had been counted one by
+/// one (the first ones in line pass, every request counts against the tenant's window, and
+/// those within the tenant's limit against the user's).
+final class RateLimiter: Sendable {
     let redis: RedisClient
     let tenantPerSecond: Int
     let userPerSecond: Int
+    private let checks: GroupCommit<Check>
 
-    /// KEYS[1] tenant window, KEYS[2] user window
-    /// ARGV[1] tenant limit, ARGV[2] user limit
-    /// Returns 0 when allowed, 1 when the tenant is over its limit, 2 when the user is.
+    /// KEYS[1] tenant window, KEYS[2] user window (they share the tenant's hash slot)
+    /// ARGV[1] tenant limit, ARGV[2] user limit, ARGV[3] requests
+    /// Returns {passed by the tenant's limit, of those passed by the user's}.
     static let script = RedisScript(
         """
-        local tenant = redis.call('INCR', KEYS[1])
-        if tenant == 1 then redis.call('EXPIRE', KEYS[1], 2) end
-        if tenant > tonumber(ARGV[1]) then return 1 end
-        local user = redis.call('INCR', KEYS[2])
-        if user == 1 then redis.call('EXPIRE', KEYS[2], 2) end
-        if user > tonumber(ARGV[2]) then return 2 end
-        return 0
+        local n = tonumber(ARGV[3])
+        local tenant = redis.call('INCRBY', KEYS[1], n)
+        if tenant == n then redis.call('EXPIRE', KEYS[1], 2) end
+        local passed = math.max(0, math.min(n, tonumber(ARGV[1]) - (tenant - n)))
+        if passed == 0 then return {0, 0} end
+        local user = redis.call('INCRBY', KEYS[2], passed)
+        if user == passed then redis.call('EXPIRE', KEYS[2], 2) end
+        return {passed, math.max(0, math.min(passed, tonumber(ARGV[2]) - (user - passed)))}
         """)
+
+    init(redis: RedisClient, tenantPerSecond: Int, userPerSecond: Int) {
+        self.redis = redis
+        self.tenantPerSecond = tenantPerSecond
+        self.userPerSecond = userPerSecond
+        checks = GroupCommit(concurrentFlushes: 2) { batch in
+            try await Self.count(batch, redis: redis, tenantPerSecond: tenantPerSecond, userPerSecond: userPerSecond)
+        }
+    }
 
     /// Throws a 429 problem with `Retry-After` when the caller is over a limit.
     func check(_ identity: Identity) async throws {
-        let second = String(Clock.milliseconds() / 1000)
-        let reply = try await redis.send(
-            Self.script.command(
-                keys: [
-                    RedisKeys.rateLimit(tenant: identity.tenant, subject: "tenant:\(second)"),
-                    RedisKeys.rateLimit(tenant: identity.tenant, subject: "user:\(identity.user):\(second)"),
-                ],
-                arguments: [String(tenantPerSecond), String(userPerSecond)]))
-        switch reply.int {
-        case 1:
+        let check = Check(tenant: identity.tenant, user: identity.user, second: Clock.milliseconds() / 1000)
+        try await checks.submit(check)
+        switch check.verdict.withLock({ $0 }) {
+        case .allowed?:
+            return
+        case .tenantOver?:
             throw Problem(
                 status: .tooManyRequests, slug: "rate-limited", title: "Too many requests",
                 detail: "tenant \(identity.tenant) is over its limit of \(tenantPerSecond) requests per second", headers: [.retryAfter: "1"]
             )
-        case 2:
+        case .userOver?, nil:
             throw Problem(
                 status: .tooManyRequests, slug: "rate-limited", title: "Too many requests",
                 detail: "user \(identity.user) is over the limit of \(userPerSecond) requests per second", headers: [.retryAfter: "1"])
-        default:
-            return
+        }
+    }
+
+    /// One request waiting to be counted.
+    final class Check: Sendable {
+        let tenant: TenantID
+        let user: String
+        let second: Int64
+        let verdict = Mutex<Verdict?>(nil)
+
+        init(tenant: TenantID, user: String, second: Int64) {
+            self.tenant = tenant
+            self.user = user
+            self.second = second
+        }
+    }
+
+    enum Verdict {
+        case allowed, tenantOver, userOver
+    }
+
+    private struct Window: Hashable {
+        let tenant: TenantID
+        let user: String
+        let second: Int64
+    }
+
+    /// Counts a batch: one script call per window, in the order the checks arrived.
+    private static func count(_ batch: [Check], redis: RedisClient, tenantPerSecond: Int, userPerSecond: Int) async throws {
+        var order: [Window] = []
+        var byWindow: [Window: [Check]] = [:]
+        for check in batch {
+            let window = Window(tenant: check.tenant, user: check.user, second: check.second)
+            if byWindow[window] == nil { order.append(window) }
+            byWindow[window, default: []].append(check)
+        }
+        let replies = try await redis.send(
+            order.map { window in
+                script.command(
+                    keys: [
+                        RedisKeys.rateLimit(tenant: window.tenant, subject: "tenant:\(window.second)"),
+                        RedisKeys.rateLimit(tenant: window.tenant, subject: "user:\(window.user):\(window.second)"),
+                    ],
+                    arguments: [String(tenantPerSecond), String(userPerSecond), String(byWindow[window]!.count)])
+            })
+        for (window, reply) in zip(order, replies) {
+            let counts = try reply.orThrow("rate limit").array ?? []
+            let passed = Int(counts.first?.int ?? 0)
+            let userPassed = Int(counts.dropFirst().first?.int ?? 0)
+            for (index, check) in byWindow[window]!.enumerated() {
+                check.verdict.withLock { $0 = index < userPassed ? .allowed : index < passed ? .userOver : .tenantOver }
+            }
         }
     }
 }

@@ -1,0 +1,48 @@
+import Contracts
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import Dispatcher
+
+@Suite struct RateLimiterTests {
+    /// Checks arriving together are counted in one script call per window; the outcome must be
+    /// the one of counting them one by one: the tenant's first 8 pass its limit, and of those
+    /// no user gets more than 5 through.
+    @Test func concurrentChecksAreCountedAsIfOneByOne() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
+        defer { redis.close() }
+        let limiter = RateLimiter(redis: redis, tenantPerSecond: 8, userPerSecond: 5)
+        for _ in 0..<5 {
+            let tenant = TestEnvironment.tenant()
+            // Start early in a second so that every check falls in one window.
+            while Clock.milliseconds() % 1000 > 200 { try await Task.sleep(for: .milliseconds(5)) }
+            let second = Clock.milliseconds() / 1000
+            let outcomes = await withTaskGroup(of: (user: String, outcome: String).self) { group in
+                for index in 0..<20 {
+                    let user = index % 2 == 0 ? "alice" : "bob"
+                    group.addTask {
+                        do {
+                            try await limiter.check(Identity(tenant: tenant, user: user, org: "o", team: "t", roles: [.user]))
+                            return (user, "allowed")
+                        } catch let problem as Problem {
+                            return (user, problem.status.code == 429 && problem.detail.hasPrefix("tenant") ? "tenant" : "user")
+                        } catch {
+                            return (user, "error: \(error)")
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            guard Clock.milliseconds() / 1000 == second else { continue }  // crossed into the next window; again
+            let allowed = outcomes.filter { $0.outcome == "allowed" }
+            #expect(outcomes.filter { $0.outcome == "tenant" }.count == 12, "\(outcomes)")
+            #expect(allowed.count + outcomes.filter { $0.outcome == "user" }.count == 8, "\(outcomes)")
+            #expect(allowed.filter { $0.user == "alice" }.count <= 5 && allowed.filter { $0.user == "bob" }.count <= 5)
+            #expect(allowed.count >= 5)
+            return
+        }
+        Issue.record("no run fitted in one one-second window")
+    }
+}
