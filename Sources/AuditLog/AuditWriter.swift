@@ -273,26 +273,26 @@ public final class AuditWriter: Sendable {
         await locking.wait(for: lockTicket)
         defer { locking.done(lockTicket) }
         try await database.query(
-            """
-            WITH claimed AS (
-                INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest($1::text[], $4::text[])
-                ON CONFLICT (tenant_id, event_key) DO NOTHING RETURNING 1
-            ), moved AS (
-                UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
-                FROM unnest($20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
-                    AS u(tenant_id, from_seq, from_hash, seq, hash)
-                WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash
-                RETURNING 1
-            ), written AS (
-                INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
-                    model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
-                    request_id, prev_hash, hash)
-                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-                    $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
-                    $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[])
-            )
-            SELECT audit.check_batch((SELECT count(*) FROM claimed), $25, (SELECT count(*) FROM moved), $26)
-            """,
+            prepared: """
+                    WITH claimed AS (
+                    INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest($1::text[], $4::text[])
+                    ON CONFLICT (tenant_id, event_key) DO NOTHING RETURNING 1
+                ), moved AS (
+                    UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
+                    FROM unnest($20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
+                        AS u(tenant_id, from_seq, from_hash, seq, hash)
+                    WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash
+                    RETURNING 1
+                ), written AS (
+                    INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
+                        model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
+                        request_id, prev_hash, hash)
+                    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                        $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
+                        $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[])
+                )
+                SELECT audit.check_batch((SELECT count(*) FROM claimed), $25, (SELECT count(*) FROM moved), $26)
+                """,
             columns.parameters + [
                 PostgresArray(moves.map(\.tenant.rawValue)), PostgresArray(moves.map(\.from.seq)),
                 PostgresArray(moves.map { PostgresBytes($0.from.hash) }), PostgresArray(moves.map(\.to.seq)),

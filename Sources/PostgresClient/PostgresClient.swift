@@ -43,6 +43,13 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.query(sql, parameters) }
     }
 
+    /// Runs a statement that is always the same text on any connection, prepared once per
+    /// connection: PostgreSQL parses and plans it only the first time.
+    @discardableResult
+    public func query(prepared sql: StaticString, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(prepared: sql, parameters) }
+    }
+
     /// Runs one statement on any connection, returning the rows as one buffer.
     public func queryRaw(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRawRows {
         try await withConnection { try await $0.queryRaw(sql, parameters) }

@@ -15,6 +15,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private var work: [@Sendable () -> Void] = []
     private var isClosed = false
     private var connection: OpaquePointer?
+    /// Statements prepared on `connection` (SQL text to statement name); emptied on reconnect.
+    private var prepared: [String: String] = [:]
 
     init(url: String, logger: Logger) {
         self.url = url
@@ -29,6 +31,15 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
         let texts = parameters.map(\.postgresText)
         return try await onThread { [self] in try execute(sql, texts, raw: false).rows! }
+    }
+
+    /// Like `query`, for a statement that is always the same text: prepared on this connection
+    /// the first time, so PostgreSQL parses and plans it only once.
+    @discardableResult
+    public func query(prepared sql: StaticString, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
+        let text = sql.description
+        let texts = parameters.map(\.postgresText)
+        return try await onThread { [self] in try execute(text, texts, raw: false, prepare: true).rows! }
     }
 
     /// Like `query`, but returns the rows as one buffer (`PostgresRawRows`).
@@ -107,37 +118,45 @@ public final class PostgresConnection: @unchecked Sendable {
         connection = nil
     }
 
-    private func connected(_ operation: String) throws -> OpaquePointer {
+    private func connected(_ operation: @autoclosure () -> String) throws -> OpaquePointer {
         if let connection, PQstatus(connection) == CONNECTION_OK { return connection }
         if let connection { PQfinish(connection) }
         connection = nil
         guard let fresh = PQconnectdb(Self.withDefaults(url)) else {
-            throw PostgresError(.connection, operation: operation, message: "out of memory creating a connection")
+            throw PostgresError(.connection, operation: operation(), message: "out of memory creating a connection")
         }
         guard PQstatus(fresh) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(fresh)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(fresh)
             throw PostgresError(
-                .connection, operation: operation, message: "cannot connect to PostgreSQL (\(Self.redacted(url))): \(message)")
+                .connection, operation: operation(), message: "cannot connect to PostgreSQL (\(Self.redacted(url))): \(message)")
         }
         // Server notices (e.g. "already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(fresh, { _, _ in }, nil)
         connection = fresh
+        prepared = [:]
         return fresh
     }
 
     /// Runs `sql` with `parameters` (nil: a parameterless multi-statement script via PQexec).
-    private func execute(_ sql: String, _ parameters: [String?]?, raw: Bool) throws -> (rows: PostgresRows?, raw: PostgresRawRows?) {
-        let operation = parameters == nil ? "script" : String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60))
+    private func execute(
+        _ sql: String, _ parameters: [String?]?, raw: Bool, prepare: Bool = false
+    ) throws -> (
+        rows: PostgresRows?, raw: PostgresRawRows?
+    ) {
+        // What the statement is, for messages: made only when there is one to give.
+        var operation: String { parameters == nil ? "script" : String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60)) }
         let connection = try connected(operation)
         var result: OpaquePointer?
         if let parameters {
+            let name = prepare ? try preparedName(sql, parameters: parameters.count, on: connection) : nil
             var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
             defer { for pointer in owned { free(pointer) } }
             owned.append(nil)
             result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
                 buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
-                    PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+                    if let name { return PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0) }
+                    return PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
                 }
             }
         } else {
@@ -162,6 +181,25 @@ public final class PostgresConnection: @unchecked Sendable {
             dropIfBroken(connection)
             throw PostgresError(broken ? .connection : .server, operation: operation, message: message, sqlState: state)
         }
+    }
+
+    /// The name `sql` is prepared under on `connection`, preparing it first if needed.
+    private func preparedName(_ sql: String, parameters: Int, on connection: OpaquePointer) throws -> String {
+        if let name = prepared[sql] { return name }
+        let name = "oc_\(prepared.count + 1)"
+        guard let result = PQprepare(connection, name, sql, Int32(parameters), nil) else {
+            let message = String(cString: PQerrorMessage(connection))
+            dropIfBroken(connection)
+            throw PostgresError(.connection, operation: "prepare", message: message)
+        }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+            let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            throw PostgresError(.server, operation: "prepare", message: message, sqlState: state)
+        }
+        prepared[sql] = name
+        return name
     }
 
     private func executeCopy(_ sql: String, _ data: [UInt8]) throws -> Int {

@@ -102,6 +102,30 @@ import Testing
         #expect(try await database.query("SELECT 2 AS two").first?.int("two") == 2)
     }
 
+    @Test func preparedStatementsArePreparedOncePerConnectionAndAgainAfterAReconnect() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        let admin = try TestDatabase.admin(size: 1)
+        defer {
+            database.close()
+            admin.close()
+        }
+        for value in 1...3 {
+            let row = try await database.query(prepared: "SELECT $1::int * 2 AS doubled, pg_backend_pid() AS pid", [value]).first
+            #expect(row?.int("doubled") == value * 2)
+        }
+        let statements = try await database.query("SELECT count(*) AS n FROM pg_prepared_statements").first?.int("n")
+        #expect(statements == 1)
+        let pid = try await database.query("SELECT pg_backend_pid() AS pid").first?.int("pid") ?? 0
+        try await admin.query("SELECT pg_terminate_backend($1)", [pid])
+        await #expect(throws: PostgresError.self) { try await database.query("SELECT 1") }
+        // A new session has none of the old one's statements: it prepares again.
+        #expect(
+            try await database.query(prepared: "SELECT $1::int * 2 AS doubled, pg_backend_pid() AS pid", [21]).first?.int("doubled") == 42)
+        await #expect(throws: PostgresError.self) { try await database.query(prepared: "SELECT nonsense FROM nowhere", []) }
+        #expect(
+            try await database.query(prepared: "SELECT $1::int * 2 AS doubled, pg_backend_pid() AS pid", [5]).first?.int("doubled") == 10)
+    }
+
     @Test func unreachableServerFailsClearly() async throws {
         let database = try PostgresClient(url: "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", size: 1)
         defer { database.close() }
