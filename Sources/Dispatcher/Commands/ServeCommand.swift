@@ -20,7 +20,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level (env OC_LOG_LEVEL).") var logLevel: String = env("OC_LOG_LEVEL") ?? "info"
 
     func run() async throws {
-        if let threads = env("OC_EVENT_LOOP_THREADS").flatMap(Int.init), threads > 0 { NIOSingletons.groupLoopCountSuggestion = threads }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in LazyMetadataLogHandler(label: label, level: level) }
         let registry = PrometheusCollectorRegistry()
@@ -33,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "openclaw.dispatcher")
         let configuration: GatewayConfiguration
         do { configuration = try GatewayConfiguration.load() } catch { throw CLIError(error.message) }
+        // Before anything starts the shared event loops.
+        if let threads = configuration.eventLoopThreads { NIOSingletons.groupLoopCountSuggestion = threads }
         let (application, _) = try buildApplication(configuration, registry: registry, logger: logger)
         try await application.runService()
     }

@@ -7,6 +7,8 @@ import Yams
 struct GatewayConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
+    /// Threads serving HTTP connections (nil: one per core).
+    var eventLoopThreads: Int?
     var redisURL = "redis://127.0.0.1:6379/0"
     var databaseURL = "postgres://openclaw_app@127.0.0.1:5432/openclaw"
     var opaURL = "http://127.0.0.1:8181"
@@ -128,6 +130,10 @@ struct GatewayConfiguration: Sendable {
                 }
                 oidc.roleMapping[parts[0]] = parts[1]
             }
+        }
+        if let value = try int("event_loop_threads") {
+            guard value > 0 else { throw FleetError(.invalidConfiguration, "event_loop_threads in \(source) must be at least 1") }
+            eventLoopThreads = value
         }
         if let value = try int("max_body_bytes") { maxBodyBytes = value }
         if let value = try int("rate_limit_tenant_per_second") { rateLimitTenantPerSecond = value }
