@@ -22,8 +22,8 @@ import Synchronization
 /// The common case takes one statement, committed on its own: every head is known from the
 /// batches before and every event key is new (a batch of up to `oneStatementLimit` events).
 /// It claims the keys, inserts the entries and moves the heads together, and waits for the
-/// batch before it to finish first; `audit.check_batch` fails the whole statement when a key
-/// was written before or a head moved meanwhile, and the batch is redone the careful way.
+/// batch before it to finish first. `audit.append_batch` does it and fails as a whole when a
+/// key was written before or a head moved meanwhile; the batch is then redone the careful way.
 ///
 /// `append` returns only after the commit; while PostgreSQL is slow, at most `maxPending`
 /// events wait and further callers wait for room.
@@ -101,7 +101,7 @@ public final class AuditWriter: Sendable {
     }
 
     /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`, or
-    /// `audit.check_batch` saying so), a key was written before (`check_batch`), or a deadlock.
+    /// `audit.append_batch` saying so), a key was written before (`append_batch`), or a deadlock.
     static func isRedoable(_ error: any Error) -> Bool {
         if error is StaleHead { return true }
         guard let state = (error as? PostgresError)?.sqlState else { return false }
@@ -274,29 +274,15 @@ public final class AuditWriter: Sendable {
         defer { locking.done(lockTicket) }
         try await database.query(
             prepared: """
-                    WITH claimed AS (
-                    INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest($1::text[], $4::text[])
-                    ON CONFLICT (tenant_id, event_key) DO NOTHING RETURNING 1
-                ), moved AS (
-                    UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
-                    FROM unnest($20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
-                        AS u(tenant_id, from_seq, from_hash, seq, hash)
-                    WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash
-                    RETURNING 1
-                ), written AS (
-                    INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
-                        model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
-                        request_id, prev_hash, hash)
-                    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-                        $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
-                        $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[])
-                )
-                SELECT audit.check_batch((SELECT count(*) FROM claimed), $25, (SELECT count(*) FROM moved), $26)
+                SELECT audit.append_batch($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                    $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
+                    $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[],
+                    $20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
                 """,
             columns.parameters + [
                 PostgresArray(moves.map(\.tenant.rawValue)), PostgresArray(moves.map(\.from.seq)),
                 PostgresArray(moves.map { PostgresBytes($0.from.hash) }), PostgresArray(moves.map(\.to.seq)),
-                PostgresArray(moves.map { PostgresBytes($0.to.hash) }), columns.count, moves.count,
+                PostgresArray(moves.map { PostgresBytes($0.to.hash) }),
             ])
     }
 

@@ -7,7 +7,7 @@ public struct Migration: Sendable {
 
 /// Every migration, in order. Never edit one that has shipped: add a new one.
 public enum Migrations {
-    public static let all: [Migration] = [auditLog, tenants, auditBatchCheck]
+    public static let all: [Migration] = [auditLog, tenants, auditBatchCheck, auditAppendBatch]
 
     /// The audit log: append-only, partitioned by month, one hash chain per tenant.
     static let auditLog = Migration(
@@ -276,5 +276,56 @@ public enum Migrations {
             END $$;
             REVOKE ALL ON FUNCTION audit.check_batch(bigint, bigint, bigint, bigint) FROM PUBLIC;
             GRANT EXECUTE ON FUNCTION audit.check_batch(bigint, bigint, bigint, bigint) TO openclaw_app;
+            """)
+
+    /// The audit writer's one-statement batch as a function: its statements are planned once
+    /// per session (generic plans) instead of at every batch. It claims the event keys, moves
+    /// the chain heads and inserts the entries, and fails as a whole (SQLSTATE OCA01: a key was
+    /// written before; OCA02: a head moved meanwhile) so that the writer redoes the batch the
+    /// careful way. Replaces `audit.check_batch`.
+    static let auditAppendBatch = Migration(
+        version: 4, name: "audit append batch",
+        sql: """
+            CREATE FUNCTION audit.append_batch(
+                tenant_ids text[], seqs bigint[], ids text[], event_keys text[], stamps timestamptz[], user_ids text[],
+                action_types text[], action_details json[], data_accessed json[], models text[], model_tokens integer[],
+                classifications text[], policies text[], policy_results text[], policy_reasons text[], outcomes text[],
+                request_ids text[], prev_hashes bytea[], hashes bytea[],
+                head_tenants text[], head_from_seqs bigint[], head_from_hashes bytea[], head_seqs bigint[], head_hashes bytea[])
+            RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+            DECLARE
+                claimed bigint;
+                moved bigint;
+            BEGIN
+                INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest(tenant_ids, event_keys)
+                    ON CONFLICT (tenant_id, event_key) DO NOTHING;
+                GET DIAGNOSTICS claimed = ROW_COUNT;
+                IF claimed <> cardinality(event_keys) THEN
+                    RAISE EXCEPTION 'audit batch: % of % event keys were written before', cardinality(event_keys) - claimed,
+                        cardinality(event_keys) USING ERRCODE = 'OCA01';
+                END IF;
+                UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
+                    FROM unnest(head_tenants, head_from_seqs, head_from_hashes, head_seqs, head_hashes)
+                        AS u(tenant_id, from_seq, from_hash, seq, hash)
+                    WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash;
+                GET DIAGNOSTICS moved = ROW_COUNT;
+                IF moved <> cardinality(head_tenants) THEN
+                    RAISE EXCEPTION 'audit batch: % of % chain heads moved meanwhile', cardinality(head_tenants) - moved,
+                        cardinality(head_tenants) USING ERRCODE = 'OCA02';
+                END IF;
+                INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
+                    model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
+                    request_id, prev_hash, hash)
+                SELECT * FROM unnest(tenant_ids, seqs, ids, event_keys, stamps, user_ids, action_types, action_details,
+                    data_accessed, models, model_tokens, classifications, policies, policy_results, policy_reasons, outcomes,
+                    request_ids, prev_hashes, hashes);
+            END $$;
+            REVOKE ALL ON FUNCTION audit.append_batch(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[], json[],
+                text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[], bigint[],
+                bytea[]) FROM PUBLIC;
+            GRANT EXECUTE ON FUNCTION audit.append_batch(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[],
+                json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
+                bigint[], bytea[]) TO openclaw_app;
+            DROP FUNCTION audit.check_batch(bigint, bigint, bigint, bigint);
             """)
 }
