@@ -91,4 +91,20 @@ import Testing
             #expect(status2?.requester == "alice")
         }
     }
+
+    @Test func identityClaimsWithControlCharactersAreRefused() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        try await app.test(.router) { client in
+            for user in ["ali\u{0}ce", "bob\nadmin", String(repeating: "x", count: 300)] {
+                let caller = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: user))
+                let answer = try await caller.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+                #expect(answer.status == 401, "\(user.debugDescription)")
+            }
+            let team = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "carol", team: "core\u{7f}"))
+            #expect(try await team.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 401)
+            #expect(try await fixture.queued(gateway) == 0)
+        }
+    }
 }

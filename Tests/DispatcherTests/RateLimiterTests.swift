@@ -13,7 +13,7 @@ import Testing
     @Test func concurrentChecksAreCountedAsIfOneByOne() async throws {
         let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
         defer { redis.close() }
-        let limiter = RateLimiter(redis: redis, tenantPerSecond: 8, userPerSecond: 5)
+        let limiter = RateLimiter(redis: redis, tenantPerSecond: 8, userPerSecond: 5, logger: TestEnvironment.logger)
         for _ in 0..<5 {
             let tenant = TestEnvironment.tenant()
             // Start early in a second so that every check falls in one window.
@@ -44,5 +44,26 @@ import Testing
             return
         }
         Issue.record("no run fitted in one one-second window")
+    }
+
+    @Test func redisDownAnswers503AndDoesNothing() async throws {
+        let fixture = try await GatewayFixture.make()
+        let redis = try PrivateRedis()
+        defer { redis.stop() }
+        let (app, gateway) = try fixture.application { $0.redisURL = redis.url }
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.router) { client in
+            #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 202)
+            redis.stop()
+            let down = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+            #expect(down.status == 503)
+            #expect(down.json["type"] as? String == "https://openclaw.dev/problems/queue-unavailable")
+            #expect(down.headers[.retryAfter] == "5")
+            // Refused before the policy decision: only the first request's decision is audited.
+            let audited = try await gateway.auditStore.query(
+                tenant: fixture.tenant, filter: .init(actionType: AuditEvent.ActionType.policyDecision))
+            #expect(audited.records.count == 1)
+        }
     }
 }

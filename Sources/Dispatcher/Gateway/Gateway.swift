@@ -63,7 +63,8 @@ final class Gateway: Sendable {
             logger: logger)
         verifier = OIDCVerifier(configuration: configuration.oidc, http: http, logger: logger)
         rateLimiter = RateLimiter(
-            redis: redis, tenantPerSecond: configuration.rateLimitTenantPerSecond, userPerSecond: configuration.rateLimitUserPerSecond)
+            redis: redis, tenantPerSecond: configuration.rateLimitTenantPerSecond, userPerSecond: configuration.rateLimitUserPerSecond,
+            logger: logger)
         admissions = GroupCommit(concurrentFlushes: 2) { [audit, queue] batch in
             do {
                 try await audit.append(batch.map(\.event))

@@ -129,6 +129,14 @@ actor OIDCVerifier {
         guard let user = claims[configuration.userClaim]?.string, !user.isEmpty else {
             throw .unauthorized("the token has no user claim '\(configuration.userClaim)'")
         }
+        let org = claims[configuration.orgClaim]?.string ?? ""
+        let team = claims[configuration.teamClaim]?.string ?? ""
+        // Identity goes into every audit entry and queue key: no control characters (a NUL
+        // cannot even be stored), and a bounded length.
+        for (claim, value) in [(configuration.userClaim, user), (configuration.orgClaim, org), (configuration.teamClaim, team)]
+        where value.utf8.count > 256 || value.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 }) {
+            throw .unauthorized("the token's '\(claim)' claim must be at most 256 bytes without control characters")
+        }
         var roles: Set<Role> = []
         for value in claims[configuration.rolesClaim]?.strings ?? [] {
             if let mapped = configuration.roleMapping[value].flatMap(Role.init(rawValue:)) {
@@ -137,10 +145,7 @@ actor OIDCVerifier {
                 roles.insert(role)
             }
         }
-        return Identity(
-            tenant: tenant, user: user, org: claims[configuration.orgClaim]?.string ?? "",
-            team: claims[configuration.teamClaim]?.string ?? "",
-            roles: roles)
+        return Identity(tenant: tenant, user: user, org: org, team: team, roles: roles)
     }
 }
 

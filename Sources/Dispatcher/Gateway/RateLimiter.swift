@@ -1,5 +1,6 @@
 import Contracts
 import FleetConcurrency
+import Logging
 import RedisClient
 import Synchronization
 
@@ -13,6 +14,7 @@ final class RateLimiter: Sendable {
     let redis: RedisClient
     let tenantPerSecond: Int
     let userPerSecond: Int
+    let logger: Logger
     private let checks: GroupCommit<Check>
 
     /// KEYS[1] tenant window, KEYS[2] user window (they share the tenant's hash slot)
@@ -30,8 +32,9 @@ final class RateLimiter: Sendable {
         return {passed, math.max(0, math.min(passed, tonumber(ARGV[2]) - (user - passed)))}
         """)
 
-    init(redis: RedisClient, tenantPerSecond: Int, userPerSecond: Int) {
+    init(redis: RedisClient, tenantPerSecond: Int, userPerSecond: Int, logger: Logger) {
         self.redis = redis
+        self.logger = logger
         self.tenantPerSecond = tenantPerSecond
         self.userPerSecond = userPerSecond
         checks = GroupCommit(concurrentFlushes: 2) { batch in
@@ -42,7 +45,12 @@ final class RateLimiter: Sendable {
     /// Throws a 429 problem with `Retry-After` when the caller is over a limit.
     func check(_ identity: Identity) async throws {
         let check = Check(tenant: identity.tenant, user: identity.user, second: Clock.milliseconds() / 1000)
-        try await checks.submit(check)
+        do {
+            try await checks.submit(check)
+        } catch {
+            logger.error("rate limit check failed", metadata: ["error": "\(error)"])
+            throw Problem.unavailable("queue", "Redis (rate limits and the job queue) cannot be reached right now; nothing was done")
+        }
         switch check.verdict.withLock({ $0 }) {
         case .allowed?:
             return
