@@ -101,8 +101,9 @@ final class Gateway: Sendable {
     }
 
     /// Audits the decision that allowed `job` and enqueues it, together with the other
-    /// requests that arrive meanwhile; answers 503 when the audit log or the queue cannot be
-    /// written (the job is then not queued, or its decision was audited but it was not queued).
+    /// requests that arrive meanwhile; answers 503 when the audit log cannot be written (the job
+    /// is then not queued) or the queue does not confirm the job (its decision is audited; an
+    /// `Idempotency-Key` makes the retry safe).
     func admit(
         _ job: JobEnvelope, identity: Identity, decision: PolicyDecision, requestID: String
     ) async throws
@@ -119,10 +120,12 @@ final class Gateway: Sendable {
             throw Problem.unavailable("audit", "the audit log cannot be written right now; nothing was done")
         } catch Admission.Failure.queue(let error) {
             logger.error("enqueue failed", metadata: ["error": "\(error)"])
-            throw Problem.unavailable("queue", "the job queue cannot be reached right now; the job was not queued")
+            throw Problem.unavailable(
+                "queue", "the job queue cannot be reached right now; the job may not be queued (retry with the same Idempotency-Key)")
         }
         guard let result = admission.result.withLock({ $0 }) else {
-            throw Problem.unavailable("queue", "the job queue did not confirm the job; it may not be queued")
+            throw Problem.unavailable(
+                "queue", "the job queue did not confirm the job; it may not be queued (retry with the same Idempotency-Key)")
         }
         return result
     }
