@@ -38,6 +38,11 @@ public final class AuditWriter: Sendable {
     private let partitions = Mutex<Set<String>>([])
     /// Tenants whose head row is known to exist.
     private let headRows = Mutex<Set<TenantID>>([])
+    /// Whether the batch chained last was a one-statement batch, whose event keys are claimed
+    /// only when its statement runs (read and written in chaining turns).
+    private let lastChainedInOneStatement = Mutex(false)
+    /// False once the database turned out not to have `audit.append_batch` (not migrated).
+    private let oneStatementAvailable = Atomic<Bool>(true)
 
     struct Head: Equatable {
         var seq: Int64
@@ -101,11 +106,12 @@ public final class AuditWriter: Sendable {
     }
 
     /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`, or
-    /// `audit.append_batch` saying so), a key was written before (`append_batch`), or a deadlock.
+    /// `audit.append_batch` saying so), a key was written before (`append_batch`), a deadlock,
+    /// or `append_batch` missing (a database not migrated yet).
     static func isRedoable(_ error: any Error) -> Bool {
         if error is StaleHead { return true }
         guard let state = (error as? PostgresError)?.sqlState else { return false }
-        return state == "40P01" || state == "OCA01" || state == "OCA02"
+        return state == "40P01" || state == "OCA01" || state == "OCA02" || state == "42883"
     }
 
     /// An event with its tenant-qualified key.
@@ -117,13 +123,20 @@ public final class AuditWriter: Sendable {
     private func write(_ byTenant: [TenantID: [Keyed]], speculative: Bool) async throws {
         let tenants = byTenant.keys.sorted()
         if speculative && byTenant.values.reduce(0, { $0 + $1.count }) <= Self.oneStatementLimit
-            && heads.withLock({ known in tenants.allSatisfy { known[$0] != nil } })
+            && oneStatementAvailable.load(ordering: .relaxed) && heads.withLock({ known in tenants.allSatisfy { known[$0] != nil } })
         {
             return try await writeInOneStatement(byTenant, tenants: tenants)
         }
         try await database.transaction { connection in
             let ticket = chaining.ticket()
             await chaining.wait(for: ticket)
+            // A one-statement batch chained just before claims its keys only when its statement
+            // runs: claiming ours first could make it wait for our transaction while we wait for
+            // its turn below, so then we wait for it to finish before claiming.
+            let afterOneStatement = lastChainedInOneStatement.withLock { last in
+                defer { last = false }
+                return last
+            }
             // Head rows are locked in chaining order too: a batch locks only after the one
             // chained before it holds its locks, so it waits for that batch's commit instead of
             // overtaking it and finding the head not yet moved.
@@ -132,8 +145,8 @@ public final class AuditWriter: Sendable {
             defer { if !locked { locking.pass(lockTicket) } }
             let chained: (rows: PostgresCopyRows, moves: [Move])
             do {
-                if !speculative {
-                    // The heads are read under FOR UPDATE while chaining.
+                if !speculative || afterOneStatement {
+                    // Not speculative: the heads are read under FOR UPDATE while chaining.
                     await locking.wait(for: lockTicket)
                 }
                 chained = try await chain(byTenant, tenants: tenants, speculative: speculative, on: connection)
@@ -252,27 +265,45 @@ public final class AuditWriter: Sendable {
     /// The common case in one statement (see the type's documentation). Chains in turn on the
     /// heads the batches before left, then waits until the batch chained before it finished.
     private func writeInOneStatement(_ byTenant: [TenantID: [Keyed]], tenants: [TenantID]) async throws {
-        let ticket = chaining.ticket()
-        await chaining.wait(for: ticket)
-        let lockTicket = locking.ticket()
-        var columns = EntryColumns()
-        let moves: [Move]
-        do {
-            // A batch before may have failed meanwhile and forgotten the heads.
-            let start = heads.withLock { known in known.filter { tenants.contains($0.key) } }
-            guard start.count == tenants.count else { throw StaleHead() }
-            moves = try link(byTenant, tenants: tenants, from: start, where: { _ in true }) { event, seq, prevHash, hash in
-                columns.add(event, seq: seq, prevHash: prevHash, hash: hash)
+        // The connection first, then the turns, in the same order as the COPY path: a batch
+        // never waits for a connection while holding a turn others wait for.
+        try await database.withConnection { connection in
+            let ticket = chaining.ticket()
+            await chaining.wait(for: ticket)
+            let lockTicket = locking.ticket()
+            var columns = EntryColumns()
+            let moves: [Move]
+            do {
+                // A batch before may have failed meanwhile and forgotten the heads.
+                let start = heads.withLock { known in known.filter { tenants.contains($0.key) } }
+                guard start.count == tenants.count else { throw StaleHead() }
+                moves = try link(byTenant, tenants: tenants, from: start, where: { _ in true }) { event, seq, prevHash, hash in
+                    columns.add(event, seq: seq, prevHash: prevHash, hash: hash)
+                }
+                lastChainedInOneStatement.withLock { $0 = true }
+                chaining.done(ticket)
+            } catch {
+                chaining.done(ticket)
+                locking.pass(lockTicket)
+                throw error
             }
-            chaining.done(ticket)
-        } catch {
-            chaining.done(ticket)
-            locking.pass(lockTicket)
-            throw error
+            await locking.wait(for: lockTicket)
+            defer { locking.done(lockTicket) }
+            do {
+                try await appendBatch(columns, moves, on: connection)
+            } catch let error as PostgresError where error.sqlState == "42883" {
+                if oneStatementAvailable.exchange(false, ordering: .relaxed) {
+                    logger.warning(
+                        "audit.append_batch is missing (run `migrate`); this process writes every batch with COPY until restarted",
+                        metadata: ["error": "\(error)"])
+                }
+                throw error
+            }
         }
-        await locking.wait(for: lockTicket)
-        defer { locking.done(lockTicket) }
-        try await database.query(
+    }
+
+    private func appendBatch(_ columns: EntryColumns, _ moves: [Move], on connection: PostgresConnection) async throws {
+        try await connection.query(
             prepared: """
                 SELECT audit.append_batch($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
                     $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
@@ -286,27 +317,20 @@ public final class AuditWriter: Sendable {
             ])
     }
 
+    /// One entry's values in the column order of `audit.entries` (COPY and `append_batch`).
+    static func values(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) -> [String?] {
+        [
+            event.tenant.rawValue, String(seq), event.id, event.eventKey, PostgresTimestamp(microseconds: event.timestamp).postgresText,
+            event.userID, event.actionType, event.actionDetail, event.dataAccessedJSON, event.modelUsed,
+            event.modelTokens.map { String($0) }, event.dataClassification.rawValue, event.policyApplied, event.policyResult,
+            event.policyReason, event.outcome.rawValue, event.requestID, PostgresBytes(prevHash).postgresText,
+            PostgresBytes(hash).postgresText,
+        ]
+    }
+
     /// One COPY row of `audit.entries`.
     static func add(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8], to rows: inout PostgresCopyRows) {
-        rows.add(event.tenant.rawValue)
-        rows.add(String(seq))
-        rows.add(event.id)
-        rows.add(event.eventKey)
-        rows.add(PostgresTimestamp(microseconds: event.timestamp))
-        rows.add(event.userID)
-        rows.add(event.actionType)
-        rows.add(event.actionDetail)
-        rows.add(event.dataAccessedJSON)
-        rows.add(event.modelUsed)
-        rows.add(event.modelTokens.map { String($0) })
-        rows.add(event.dataClassification.rawValue)
-        rows.add(event.policyApplied)
-        rows.add(event.policyResult)
-        rows.add(event.policyReason)
-        rows.add(event.outcome.rawValue)
-        rows.add(event.requestID)
-        rows.add(PostgresBytes(prevHash))
-        rows.add(PostgresBytes(hash))
+        for value in values(event, seq: seq, prevHash: prevHash, hash: hash) { rows.add(value) }
         rows.endRow()
     }
 
@@ -343,48 +367,17 @@ public final class AuditWriter: Sendable {
     }
 }
 
-/// The columns of `audit.entries` as arrays, for one `unnest` insert ($1 to $19).
+/// The columns of `audit.entries` as arrays, for `audit.append_batch` ($1 to $19).
 struct EntryColumns {
-    private var tenant: [String] = [], seq: [Int64] = [], id: [String] = [], eventKey: [String] = []
-    private var timestamp: [PostgresTimestamp] = [], user: [String] = [], actionType: [String] = []
-    private var actionDetail: [String] = [], dataAccessed: [String] = [], modelUsed: [String?] = [], modelTokens: [Int?] = []
-    private var classification: [String] = [], policyApplied: [String?] = [], policyResult: [String?] = []
-    private var policyReason: [String?] = [], outcome: [String] = [], requestID: [String] = []
-    private var prevHash: [PostgresBytes] = [], hash: [PostgresBytes] = []
-
-    var count: Int { tenant.count }
+    private var columns = [[String?]](repeating: [], count: 19)
 
     mutating func add(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) {
-        tenant.append(event.tenant.rawValue)
-        self.seq.append(seq)
-        id.append(event.id)
-        eventKey.append(event.eventKey)
-        timestamp.append(PostgresTimestamp(microseconds: event.timestamp))
-        user.append(event.userID)
-        actionType.append(event.actionType)
-        actionDetail.append(event.actionDetail)
-        dataAccessed.append(event.dataAccessedJSON)
-        modelUsed.append(event.modelUsed)
-        modelTokens.append(event.modelTokens)
-        classification.append(event.dataClassification.rawValue)
-        policyApplied.append(event.policyApplied)
-        policyResult.append(event.policyResult)
-        policyReason.append(event.policyReason)
-        outcome.append(event.outcome.rawValue)
-        requestID.append(event.requestID)
-        self.prevHash.append(PostgresBytes(prevHash))
-        self.hash.append(PostgresBytes(hash))
+        for (index, value) in AuditWriter.values(event, seq: seq, prevHash: prevHash, hash: hash).enumerated() {
+            columns[index].append(value)
+        }
     }
 
-    var parameters: [any PostgresBindable] {
-        [
-            PostgresArray(tenant), PostgresArray(seq), PostgresArray(id), PostgresArray(eventKey), PostgresArray(timestamp),
-            PostgresArray(user), PostgresArray(actionType), PostgresArray(actionDetail), PostgresArray(dataAccessed),
-            PostgresArray(modelUsed), PostgresArray(modelTokens), PostgresArray(classification), PostgresArray(policyApplied),
-            PostgresArray(policyResult), PostgresArray(policyReason), PostgresArray(outcome), PostgresArray(requestID),
-            PostgresArray(prevHash), PostgresArray(hash),
-        ]
-    }
+    var parameters: [any PostgresBindable] { columns.map { PostgresArray($0) } }
 }
 
 /// Breaks the init-time cycle between the writer and its group-commit closure.

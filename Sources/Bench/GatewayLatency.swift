@@ -94,6 +94,8 @@ private struct OpenLoop {
     }
 
     mutating func run(rate: Int, total: Int) throws -> Result {
+        // A write to a connection the server reset is an error to count, not a reason to die.
+        signal(SIGPIPE, SIG_IGN)
         let interval = 1_000_000_000 / Double(rate)
         let timer = cep_periodic_timer(Int(max(interval, 100_000)))
         guard timer >= 0, cep_add(epoll, timer, cep_in()) == 0 else { throw Failure("timerfd") }
@@ -123,8 +125,11 @@ private struct OpenLoop {
                 let count = read(fd, &chunk, chunk.count)
                 if count <= 0 {
                     if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
-                    if connections[slot].due != nil { result.latencies.append(Double(now - connections[slot].due!) / 1e6) }
-                    try reconnect(slot)
+                    // Closed: a request in flight on it failed; an idle connection is already
+                    // among the idle ones.
+                    let inFlight = connections[slot].due
+                    if let inFlight { result.latencies.append(Double(now - inFlight) / 1e6) }
+                    try reconnect(slot, makeIdle: inFlight != nil)
                     result.reconnects += 1
                     continue
                 }
@@ -148,7 +153,7 @@ private struct OpenLoop {
                 waitingHead += 1
                 if !send(slot) {
                     result.latencies.append(Double(Self.now() - connections[slot].due!) / 1e6)
-                    try reconnect(slot)
+                    try reconnect(slot, makeIdle: true)
                     result.reconnects += 1
                 }
             }
@@ -171,12 +176,13 @@ private struct OpenLoop {
         return true
     }
 
-    private mutating func reconnect(_ slot: Int) throws {
+    /// Replaces a closed connection; `makeIdle` when it was busy (an idle one is in `idle`).
+    private mutating func reconnect(_ slot: Int, makeIdle: Bool) throws {
         slotOfDescriptor[connections[slot].fd] = nil
         _ = cep_remove(epoll, connections[slot].fd)
         close(connections[slot].fd)
         try connect(slot)
-        idle.append(slot)
+        if makeIdle { idle.append(slot) }
     }
 
     private mutating func connect(_ slot: Int) throws {
@@ -199,7 +205,8 @@ private struct OpenLoop {
     }
 
     /// Removes one complete response from the front of `buffer` and returns its status code, or
-    /// nil while the response is incomplete.
+    /// nil while the response is incomplete. Responses must carry `Content-Length` (the gateway's
+    /// do; chunked bodies are not understood).
     static func takeResponse(_ buffer: inout [UInt8]) -> Int? {
         guard buffer.count >= 12, let headerEnd = find([13, 10, 13, 10], in: buffer[...]) else { return nil }
         let status = buffer[9..<12].reduce(0) { $0 * 10 + Int($1) - 48 }

@@ -73,7 +73,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
             out.append(UInt8(ascii: "]"))
         case .object(let fields):
             out.append(UInt8(ascii: "{"))
-            for (index, key) in fields.keys.sorted().enumerated() {
+            // Keys in UTF-8 byte order, as JSONEncoder sorts them.
+            for (index, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSONText.appendQuoted(key, to: &out)
                 out.append(UInt8(ascii: ":"))

@@ -2,6 +2,7 @@ import AuditLog
 import Contracts
 import Foundation
 import PostgresClient
+import Synchronization
 import TestSupport
 import Testing
 
@@ -88,6 +89,41 @@ import Testing
         let report = try await fixture.store.verify(tenant: fixture.tenant)
         #expect(report.isIntact, "\(report)")
         #expect(report.checked == 100 && report.lastSeq == 100)
+    }
+
+    @Test func aCopiedBatchBehindAOneStatementBatchWithTheSameKeyDoesNotHang() async throws {
+        // The one-statement batch claims its keys when its statement runs; the copied batch
+        // chained behind it must not claim the same key first and then wait for its turn.
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        try await fixture.writer.append(fixture.event(0))  // heads known: small batches go in one statement
+        for round in 0..<20 {
+            let shared = "shared-\(round)"
+            let big = (1...(AuditWriter.oneStatementLimit + 20)).map { fixture.event($0, key: $0 == 1 ? shared : nil) }
+            let done = Finished()
+            let writer = fixture.writer
+            let single = fixture.event(0, key: shared)
+            Task {
+                try await writer.append(single)
+                done.count.add(1, ordering: .relaxed)
+            }
+            Task {
+                try await writer.append(big)
+                done.count.add(1, ordering: .relaxed)
+            }
+            // A hang must fail the test, not stall the suite: poll instead of awaiting.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while done.count.load(ordering: .relaxed) < 2 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            guard done.count.load(ordering: .relaxed) == 2 else {
+                Issue.record("round \(round): the two appends did not finish within 20 s")
+                return
+            }
+        }
+        let report = try await fixture.store.verify(tenant: fixture.tenant)
+        #expect(report.isIntact, "\(report)")
+        #expect(report.checked == 1 + 20 * (AuditWriter.oneStatementLimit + 20))
     }
 
     @Test func valuesNeedingEscapesSurviveEveryWritePath() async throws {
@@ -357,4 +393,9 @@ import Testing
         #expect(report.isIntact, "\(report)")
         #expect(report.checked >= acknowledged.count)
     }
+}
+
+/// Counts appends that finished, for tests that must not wait forever on a hang.
+final class Finished: Sendable {
+    let count = Atomic<Int>(0)
 }

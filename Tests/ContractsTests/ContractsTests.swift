@@ -183,6 +183,7 @@ import Testing
             .object([
                 "b": .array([.integer(1), .string("x"), .object(["z": .null, "B": .bool(true), "a": .number(1.5)])]),
                 "a": .object([:]), "aa": .string(""), "é": .integer(0), "10": .integer(10), "9": .integer(9),
+                "e\u{301}x": .integer(1), "f": .integer(2),
             ]),
         ]
         for value in values {

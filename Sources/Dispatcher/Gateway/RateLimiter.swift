@@ -7,9 +7,10 @@ import Synchronization
 /// Per-tenant and per-user request limits in Redis: fixed one-second windows.
 ///
 /// Checks that arrive together are counted together: one script call per tenant, user and
-/// window for the whole batch, which decides exactly as if the requests had been counted one by
-/// one (the first ones in line pass, every request counts against the tenant's window, and
-/// those within the tenant's limit against the user's).
+/// window for the whole batch. Every request counts against the tenant's window and those
+/// within the tenant's limit against the user's, as when counting one by one, and the totals
+/// are the same; but a batch counts one user's requests after another's, so near a tenant's
+/// limit the request refused may be another user's than in strict arrival order.
 final class RateLimiter: Sendable {
     let redis: RedisClient
     let tenantPerSecond: Int
