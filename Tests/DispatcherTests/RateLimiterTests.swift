@@ -7,9 +7,9 @@ import Testing
 @testable import Dispatcher
 
 @Suite struct RateLimiterTests {
-    /// Checks arriving together are counted in one script call per window; the outcome must be
-    /// the one of counting them one by one: the tenant's first 8 pass its limit, and of those
-    /// no user gets more than 5 through.
+    /// Checks arriving together are counted in one script call per window; the totals must be
+    /// those of counting them one by one: 8 pass the tenant's limit, and of those no user gets
+    /// more than 5 through.
     @Test func concurrentChecksAreCountedAsIfOneByOne() async throws {
         let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
         defer { redis.close() }
