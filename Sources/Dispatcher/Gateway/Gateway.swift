@@ -116,8 +116,7 @@ final class Gateway: Sendable {
         do {
             try await admissions.submit(admission)
         } catch Admission.Failure.audit(let error) {
-            logger.error("audit log unavailable", metadata: ["error": "\(error)"])
-            throw Problem.unavailable("audit", "the audit log cannot be written right now; nothing was done")
+            throw auditUnavailable(error)
         } catch Admission.Failure.queue(let error) {
             logger.error("enqueue failed", metadata: ["error": "\(error)"])
             throw Problem.unavailable(
@@ -167,9 +166,14 @@ final class Gateway: Sendable {
         do {
             try await audit.append(event)
         } catch {
-            logger.error("audit log unavailable", metadata: ["error": "\(error)"])
-            throw Problem.unavailable("audit", "the audit log cannot be written right now; nothing was done")
+            throw auditUnavailable(error)
         }
+    }
+
+    /// The answer when the audit log cannot be written (the action is then not taken).
+    private func auditUnavailable(_ error: any Error) -> Problem {
+        logger.error("audit log unavailable", metadata: ["error": "\(error)"])
+        return Problem.unavailable("audit", "the audit log cannot be written right now; nothing was done")
     }
 }
 
