@@ -107,4 +107,22 @@ import Testing
             #expect(try await fixture.queued(gateway) == 0)
         }
     }
+
+    @Test func requestsArrivingWhileTheKeysLoadAreNotRefused() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        // Distinct tokens, so none is answered from the verified-token cache.
+        var tokens: [String] = []
+        for index in 0..<16 { tokens.append(try await fixture.issuer.token(tenant: fixture.tenant, user: "user\(index)")) }
+        let all = tokens
+        try await app.test(.router) { client in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for token in all { group.addTask { try await submit(client, token: token).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 202, count: all.count), "\(statuses)")
+            #expect(try await fixture.queued(gateway) == all.count)
+        }
+    }
 }

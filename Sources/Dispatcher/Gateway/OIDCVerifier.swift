@@ -19,6 +19,7 @@ actor OIDCVerifier {
     private var keys = JWTKeyCollection()
     private var kids: Set<String> = []
     private var lastRefresh: ContinuousClock.Instant?
+    private var refreshing: Task<Void, Error>?
 
     init(configuration: GatewayConfiguration.OIDCConfiguration, http: HTTPClient, logger: Logger) {
         self.configuration = configuration
@@ -60,25 +61,30 @@ actor OIDCVerifier {
     }
 
     private func ensureKey(_ kid: String?) async throws(Problem) {
-        if let kid, kids.contains(kid) { return }
-        if kid == nil && kids.count == 1 { return }
-        let mayRefresh = lastRefresh.map { ContinuousClock.now - $0 >= configuration.refreshInterval } ?? true
-        if mayRefresh {
+        func known() -> Bool { kid.map(kids.contains) ?? (kids.count == 1) }
+        if known() { return }
+        // Requests that arrive while the keys load wait for that load rather than being refused
+        // for a key it is about to bring.
+        if refreshing == nil, lastRefresh.map({ ContinuousClock.now - $0 >= configuration.refreshInterval }) ?? true {
+            lastRefresh = .now
+            refreshing = Task { try await self.reload() }
+        }
+        if let refreshing {
             do {
-                try await refresh()
+                try await refreshing.value
             } catch {
                 logger.error("cannot load the issuer's keys", metadata: ["issuer": "\(configuration.issuer)", "error": "\(error)"])
                 throw Problem.unavailable("identity-provider", "cannot load the signing keys of \(configuration.issuer); try again later")
             }
-            if let kid, kids.contains(kid) { return }
-            if kid == nil && kids.count == 1 { return }
+            if known() { return }
         }
         throw .unauthorized(kid.map { "the token's key id '\($0)' is not one of the issuer's keys" } ?? "the token names no key id")
     }
 
-    /// Reloads the issuer's keys (discovery document, then `jwks_uri`).
-    func refresh() async throws {
-        lastRefresh = .now
+    /// Reloads the issuer's keys (discovery document, then `jwks_uri`); the load in flight
+    /// ends before its result is seen by anyone.
+    private func reload() async throws {
+        defer { refreshing = nil }
         let discovery = try await fetchJSON(configuration.issuer.trimmingSuffix("/") + "/.well-known/openid-configuration")
         guard let jwksURI = discovery["jwks_uri"] as? String else {
             throw FleetError(.invalidConfiguration, "the discovery document of \(configuration.issuer) has no jwks_uri")
