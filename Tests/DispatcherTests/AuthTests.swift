@@ -125,4 +125,23 @@ import Testing
             #expect(try await fixture.queued(gateway) == all.count)
         }
     }
+
+    @Test func anUnreachableIdentityProviderAnswers503NotUnauthorized() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application {
+            $0.oidc.issuer = "http://127.0.0.1:\(PrivatePort.free())"
+            $0.oidc.refreshInterval = .seconds(60)
+        }
+        let token = try await fixture.issuer.token(tenant: fixture.tenant, user: "alice")
+        try await app.test(.router) { client in
+            // The first request tries to load the keys; the next ones, inside the refresh
+            // interval, are told the same thing rather than that their key is unknown.
+            for _ in 0..<3 {
+                let (status, body) = try await submit(client, token: token)
+                #expect(status == 503, "\(body)")
+                #expect(body.contains("identity-provider"), "\(body)")
+            }
+            #expect(try await fixture.queued(gateway) == 0)
+        }
+    }
 }

@@ -19,7 +19,9 @@ actor OIDCVerifier {
     private var keys = JWTKeyCollection()
     private var kids: Set<String> = []
     private var lastRefresh: ContinuousClock.Instant?
-    private var refreshing: Task<Void, Error>?
+    private var refreshing: Task<Void, Never>?
+    /// The last load of the keys failed: tokens they cannot verify get a 503, not a 401.
+    private var loadFailed = false
 
     init(configuration: GatewayConfiguration.OIDCConfiguration, http: HTTPClient, logger: Logger) {
         self.configuration = configuration
@@ -67,24 +69,30 @@ actor OIDCVerifier {
         // for a key it is about to bring.
         if refreshing == nil, lastRefresh.map({ ContinuousClock.now - $0 >= configuration.refreshInterval }) ?? true {
             lastRefresh = .now
-            refreshing = Task { try await self.reload() }
+            refreshing = Task { await self.reload() }
         }
-        if let refreshing {
-            do {
-                try await refreshing.value
-            } catch {
-                logger.error("cannot load the issuer's keys", metadata: ["issuer": "\(configuration.issuer)", "error": "\(error)"])
-                throw Problem.unavailable("identity-provider", "cannot load the signing keys of \(configuration.issuer); try again later")
-            }
-            if known() { return }
+        if let refreshing { await refreshing.value }
+        if known() { return }
+        if loadFailed {
+            throw Problem.unavailable("identity-provider", "cannot load the signing keys of \(configuration.issuer); try again later")
         }
         throw .unauthorized(kid.map { "the token's key id '\($0)' is not one of the issuer's keys" } ?? "the token names no key id")
     }
 
-    /// Reloads the issuer's keys (discovery document, then `jwks_uri`); the load in flight
-    /// ends before its result is seen by anyone.
-    private func reload() async throws {
+    /// Reloads the issuer's keys; the keys in use stay until a load succeeds.
+    private func reload() async {
         defer { refreshing = nil }
+        do {
+            try await load()
+            loadFailed = false
+        } catch {
+            loadFailed = true
+            logger.error("cannot load the issuer's keys", metadata: ["issuer": "\(configuration.issuer)", "error": "\(error)"])
+        }
+    }
+
+    /// Loads the issuer's keys: the discovery document, then `jwks_uri`.
+    private func load() async throws {
         let discovery = try await fetchJSON(configuration.issuer.trimmingSuffix("/") + "/.well-known/openid-configuration")
         guard let jwksURI = discovery["jwks_uri"] as? String else {
             throw FleetError(.invalidConfiguration, "the discovery document of \(configuration.issuer) has no jwks_uri")

@@ -93,7 +93,7 @@ enum OpenAPIDocument {
                     }
                   }
                 },
-                "description": "Policy engine, queue, database or audit log unavailable; nothing was done"
+                "description": "Identity provider, policy engine, queue, database or audit log unavailable; nothing was done"
               },
               "Widens": {
                 "content": {
