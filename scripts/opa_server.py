@@ -16,9 +16,11 @@ Usage: opa_server.py --port 8281 [--policies DIR] [--lib DIR]
 
 import argparse
 import json
+import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 
 def load_engine_class(lib_dir):
@@ -27,6 +29,21 @@ def load_engine_class(lib_dir):
     from opa_bindings import OpaEngine, OpaError, OpaUndefinedError  # noqa: E402
 
     return OpaEngine, OpaError, OpaUndefinedError
+
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def rego_ref(path):
+    """The reference under data for URL path segments, as OPA's REST API reads them: a segment
+    that is not an identifier (a tenant or marker id with a dash) is a quoted key."""
+    ref = ""
+    for part in path:
+        if IDENTIFIER.match(part):
+            ref += ("." if ref else "") + part
+        else:
+            ref += "[" + json.dumps(part) + "]"
+    return ref
 
 
 class Store:
@@ -86,7 +103,7 @@ class Store:
     def evaluate(self, path, input_value):
         engine = self.engine
         try:
-            return True, engine.eval_document(".".join(path), input_value)
+            return True, engine.eval_document(rego_ref(path), input_value)
         except self.undefined_class:
             return False, None
 
@@ -115,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self):
         path = self.path.split("?", 1)[0].strip("/")
-        return path.split("/") if path else []
+        return [unquote(part) for part in path.split("/")] if path else []
 
     def do_GET(self):
         parts = self.route()

@@ -100,18 +100,35 @@ public final class PolicyEngineClient: Sendable {
         try await send(.PUT, "/v1/data/" + path, body: ByteBuffer(bytes: Array(json)), contentType: "application/json")
     }
 
-    /// Whether the engine answers its health check (and remembers the answer for the cache).
+    /// Whether the engine answers and holds the policies: `true` at `data.<marker>` (the mark a
+    /// complete load leaves; without a marker, OPA's `/health`). An engine that restarted
+    /// answers but holds nothing, and is not healthy. Remembers the answer for the cache.
     @discardableResult
-    public func isHealthy() async -> Bool {
-        var request = HTTPClientRequest(url: baseURL + "/health")
-        request.method = .GET
-        var ok = false
-        if let response = try? await http.execute(request, timeout: timeout) {
-            _ = try? await response.body.collect(upTo: 1 << 16)
-            ok = response.status == .ok
+    public func isHealthy(marker: String? = nil) async -> Bool {
+        let ok: Bool
+        if let marker {
+            ok = await holds(marker: marker) == true
+        } else {
+            var request = HTTPClientRequest(url: baseURL + "/health")
+            request.method = .GET
+            let response = try? await http.execute(request, timeout: timeout)
+            _ = try? await response?.body.collect(upTo: 1 << 16)
+            ok = response?.status == .ok
         }
         lastAnswer.store(ok ? Clock.milliseconds() : 0, ordering: .relaxed)
         return ok
+    }
+
+    /// Whether `data.<marker>` is `true` in the engine; nil when the engine did not answer.
+    public func holds(marker: String) async -> Bool? {
+        struct Answer: Decodable { let result: Bool? }
+        var request = HTTPClientRequest(url: baseURL + "/v1/data/" + marker)
+        request.method = .GET
+        guard let response = try? await http.execute(request, timeout: timeout),
+            let body = try? await response.body.collect(upTo: 1 << 16), response.status == .ok,
+            let answer = try? JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
+        else { return nil }
+        return answer.result == true
     }
 
     private func send(_ method: HTTPMethod, _ path: String, body: ByteBuffer, contentType: String) async throws {

@@ -38,6 +38,9 @@ import Testing
         var wrongAudience = good
         wrongAudience["aud"] = .string("someone-else")
         attacks.append(("wrong audience", try await issuer.sign(wrongAudience)))
+        var audienceList = good
+        audienceList["aud"] = .string("someone-else openclaw")
+        attacks.append(("audience hidden in a space-separated string", try await issuer.sign(audienceList)))
         var expired = good
         expired["exp"] = .number(now - 3600)
         attacks.append(("expired", try await issuer.sign(expired)))

@@ -91,6 +91,9 @@ struct APIClient {
         (#"{"kind":"noop","action":"noop.run","run_at":"tomorrow"}"#, 400),
         (#"{"kind":"connector-sync","action":"gmail.read","payload":{}}"#, 400),
         (#"{"kind":"connector-sync","action":"gmail.read","payload":{"connector":"myspace"}}"#, 400),
+        (#"{"kind":"connector-sync","action":"gmail.read","payload":{"connector":"jira"}}"#, 400),
+        (#"{"kind":"connector-sync","action":"gmail.send","payload":{"connector":"gmail"}}"#, 400),
+        (#"{"kind":"auto-responder","action":"gmail.read","payload":{"channel":"gmail","message_id":"m1"}}"#, 400),
         ("{\"kind\":\"noop\",\"action\":\"noop.run\",\"payload\":{\"x\":\"" + String(repeating: "a", count: 70_000) + "\"}}", 413),
     ])
     func badInputGetsA4xxAndChangesNothing(body: String, expected: Int) async throws {
@@ -160,5 +163,17 @@ struct APIClient {
                 #expect(limited.headers[.retryAfter] == "1")
             }
         }
+    }
+}
+
+@Suite struct JobRequestTests {
+    @Test func unclassifiedDataIsRestrictedExceptConnectorData() throws {
+        func classification(_ body: String) throws -> Classification {
+            try JobRequest(json: Data(body.utf8)).classification
+        }
+        #expect(try classification(#"{"kind":"briefing","action":"model.call"}"#) == .restricted)
+        #expect(try classification(#"{"kind":"noop","action":"noop.run"}"#) == .restricted)
+        #expect(try classification(#"{"kind":"connector-sync","action":"gmail.read","payload":{"connector":"gmail"}}"#) == .internal)
+        #expect(try classification(#"{"kind":"briefing","action":"model.call","classification":"public"}"#) == .public)
     }
 }

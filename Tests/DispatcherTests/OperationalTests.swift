@@ -10,6 +10,16 @@ import Testing
     @Test func healthReadinessAndMetrics() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()
+        // Before the application runs (no background sync): not ready until this Dispatcher's
+        // policies are in the engine, and not again once the engine has lost them (as after a
+        // restart) until the next sync has loaded them again.
+        #expect(await gateway.readiness() == ["redis": true, "postgresql": true, "policy_engine": false])
+        try await gateway.policySync.syncOnce()
+        #expect(await gateway.readiness()["policy_engine"] == true)
+        try await gateway.policyEngine.putData(path: gateway.policySync.marker, json: Data("false".utf8))
+        #expect(await gateway.readiness()["policy_engine"] == false)
+        try await gateway.policySync.syncOnce()
+        #expect(await gateway.readiness()["policy_engine"] == true)
         try await app.test(.router) { client in
             #expect(try await client.execute(uri: "/healthz", method: .get) { $0.status } == .ok)
             let ready = try await client.execute(uri: "/readyz", method: .get) { String(buffer: $0.body) }
@@ -18,6 +28,13 @@ import Testing
             let missing = try await client.execute(uri: "/nowhere", method: .get) { ($0.status, $0.headers[.contentType]) }
             #expect(missing.0 == .notFound)
             #expect(missing.1 == "application/problem+json")
+            // Refusals are counted like everything else.
+            #expect(try await client.execute(uri: "/v1/jobs", method: .post) { $0.status } == .unauthorized)
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            let requests = metrics.split(separator: "\n").filter { $0.hasPrefix("oc_http_requests_total{") }
+            #expect(requests.contains { $0.contains(#"status="401""#) && $0.contains(#"method="POST""#) }, "\(metrics)")
+            #expect(requests.contains { $0.contains(#"status="404""#) }, "\(metrics)")
+            #expect(requests.contains { $0.contains(#"status="200""#) && $0.contains("readyz") }, "\(metrics)")
         }
     }
 

@@ -110,4 +110,26 @@ import Testing
         #expect(denied.records.count == 5)
         #expect(denied.records.allSatisfy { $0.event.policyApplied == "engine-unavailable" })
     }
+
+    @Test func aRestartedPolicyEngineIsLoadedAgain() async throws {
+        let fixture = try await GatewayFixture.make()
+        let engine = try await PrivatePolicyEngine()
+        let (app, gateway) = try fixture.application(opaURL: engine.url, cache: false)
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.live) { client in
+            #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 202)
+            // A restarted engine answers its health check but holds no policies.
+            engine.stop()
+            try await engine.start()
+            #expect(await HTTPProbe.answers(engine.url + "/health"))
+            let reloaded = await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
+                (try? await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status) == 202
+            }
+            #expect(reloaded, "the Dispatcher never loaded the policies into the restarted engine")
+            let ready = try await client.execute(uri: "/readyz", method: .get) { Int($0.status.code) }
+            #expect(ready == 200)
+        }
+        engine.stop()
+    }
 }

@@ -127,7 +127,7 @@ import Testing
             #expect(denied.status == 403, "\(denied.json)")
             let created = try await alice.call(
                 client, .post, "/v1/schedules",
-                #"{"cron":"0 8 * * *","time_zone":"Europe/Berlin","job":{"kind":"briefing","action":"noop.run"}}"#)
+                #"{"cron":"0 8 * * *","time_zone":"Europe/Berlin","job":{"kind":"noop","action":"noop.run"}}"#)
             #expect(created.status == 201)
             let id = try #require(created.json["id"] as? String)
             #expect(try await alice.call(client, .get, "/v1/schedules/\(id)").status == 200)

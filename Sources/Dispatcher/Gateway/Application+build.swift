@@ -13,8 +13,9 @@ func buildApplication(
 ) throws -> (application: some ApplicationProtocol, gateway: Gateway) {
     let gateway = try Gateway(configuration: configuration, logger: logger)
     let router = Router(context: GatewayContext.self)
+    // Outermost, so that errors turned into problem responses are counted too.
+    router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory.gateway(registry: registry)))
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: RequestMetricsMiddleware())
     OperationalRoutes(gateway: gateway, registry: registry).add(to: router)
     let api = router.group("v1").add(middleware: AuthMiddleware(verifier: gateway.verifier))
     JobRoutes(gateway: gateway).add(to: api)
@@ -40,7 +41,7 @@ struct GatewayDuties: Service {
             var lastExpiry = ContinuousClock.now - .seconds(60)
             let probe = Task {
                 while !Task.isCancelled {
-                    await gateway.policyEngine.isHealthy()
+                    await gateway.policyEngine.isHealthy(marker: gateway.policySync.marker)
                     try? await Task.sleep(for: .milliseconds(500))
                 }
             }
@@ -73,8 +74,26 @@ struct GatewayShutdown: Service {
 
 /// Counts requests and their latency by route and status. Metric handles are made once per
 /// route and status (making one per request costs a registry lookup under a lock).
+extension PrometheusMetricsFactory {
+    /// The Dispatcher's metrics factory: latency buckets from 250 µs to 5 s.
+    static func gateway(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        return factory
+    }
+}
+
+/// Counts and times every request by route, method and status, into the registry `/metrics`
+/// serves.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let handles = RequestMetricHandles()
+    let handles: RequestMetricHandles
+
+    init(factory: any MetricsFactory) {
+        handles = RequestMetricHandles(factory: factory)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -90,6 +109,11 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
 final class RequestMetricHandles: Sendable {
     private let cache = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
+    private let factory: any MetricsFactory
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
 
     func handles(route: String, method: String, status: Int) -> (Metrics.Counter, Metrics.Timer) {
         let key = "\(method) \(route) \(status)"
@@ -97,8 +121,9 @@ final class RequestMetricHandles: Sendable {
             if let known = cache[key] { return known }
             let made = (
                 Metrics.Counter(
-                    label: "oc_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]),
-                Metrics.Timer(label: "oc_http_request_duration_seconds", dimensions: [("route", route)])
+                    label: "oc_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
+                    factory: factory),
+                Metrics.Timer(label: "oc_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             )
             cache[key] = made
             return made

@@ -36,6 +36,9 @@ struct JobRequest: Sendable {
         guard Self.isActionName(action) else {
             throw Problem.badRequest("'\(path)action' must be system.verb (e.g. gmail.read), not '\(action.prefix(60))'")
         }
+        if let problem = PayloadRules.problem(kind: kind, action: action) {
+            throw Problem.badRequest("'\(path)action' \(problem)", slug: "invalid-action")
+        }
         self.action = action
         let payloadObject: [String: JSONValue]
         switch object["payload"] {
@@ -45,6 +48,9 @@ struct JobRequest: Sendable {
         }
         if let problem = PayloadRules.problem(kind: kind, payload: payloadObject) {
             throw Problem.badRequest("'\(path)payload' \(problem)", slug: "invalid-payload")
+        }
+        if kind == .connectorSync, let connector = payloadObject["connector"]?.stringValue, !action.hasPrefix(connector + ".") {
+            throw Problem.badRequest("'\(path)payload' names connector \(connector) but the action is \(action)", slug: "invalid-payload")
         }
         payload = payloadObject.isEmpty ? Array("{}".utf8) : JSONValue.object(payloadObject).canonicalBytes
         switch object["classification"] {
@@ -75,8 +81,15 @@ struct JobRequest: Sendable {
         }
     }
 
-    /// Connector defaults (SPEC): Gmail, GCal, Jira, GitHub (private), GDrive are internal.
-    static func defaultClassification(for action: String) -> Classification { .internal }
+    /// Unclassified data is restricted, except what a connector reads or writes: Gmail, GCal,
+    /// Jira, GitHub (private repositories; public ones are public only when the caller says so)
+    /// and GDrive default to internal (SPEC).
+    static func defaultClassification(for action: String) -> Classification {
+        let system = action.prefix { $0 != "." }
+        return connectorSystems.contains(system) ? .internal : .restricted
+    }
+
+    static let connectorSystems: Set<Substring> = ["gmail", "gcal", "jira", "github", "gdrive"]
 
     static func parseTime(_ text: String) -> Date? {
         let fractional = ISO8601DateFormatter()
@@ -113,6 +126,26 @@ enum PayloadRules {
     ]
 
     static let connectors: Set<String> = ["gmail", "gcal", "jira", "github", "gdrive"]
+
+    static let connectorReads: Set<String> = ["gmail.read", "gcal.read", "jira.read", "github.read", "gdrive.read"]
+
+    /// The actions a job of each kind may be admitted under: the policy decides on the action,
+    /// so a kind is never admitted under an action it does not perform. `noop` acts on nothing
+    /// outside the fleet and takes any action name (tests and benchmarks).
+    static let actions: [JobKind: Set<String>] = [
+        .connectorSync: connectorReads,
+        .classifier: connectorReads.union(["model.call"]),
+        .autoResponder: ["autorespond.send", "gmail.send", "model.call"],
+        .standup: connectorReads.union(["model.call"]),
+        .briefing: connectorReads.union(["model.call"]),
+        .ocipRelay: ["ocip.send", "ocip.reply"],
+    ]
+
+    /// Why a job of `kind` may not be admitted under `action`, or nil.
+    static func problem(kind: JobKind, action: String) -> String? {
+        guard let allowed = actions[kind], !allowed.contains(action) else { return nil }
+        return "'\(action)' is not an action of kind \(kind); it performs: \(allowed.sorted().joined(separator: ", "))"
+    }
 
     /// Why `payload` does not fit `kind`, or nil.
     static func problem(kind: JobKind, payload: [String: JSONValue]) -> String? {

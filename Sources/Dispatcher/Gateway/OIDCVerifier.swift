@@ -133,7 +133,13 @@ actor OIDCVerifier {
         if time > expiry + leeway { throw .unauthorized("the token expired") }
         if let notBefore = claims["nbf"]?.number, time + leeway < notBefore { throw .unauthorized("the token is not valid yet (nbf)") }
         guard claims["iss"]?.string == configuration.issuer else { throw .unauthorized("the token was issued by another issuer") }
-        let audiences = claims["aud"]?.strings ?? []
+        // RFC 7519: one string or an array of strings; a string is one audience, spaces and all.
+        let audiences: [String] =
+            switch claims["aud"] {
+            case .string(let value)?: [value]
+            case .array(let values)?: values.compactMap(\.string)
+            default: []
+            }
         guard audiences.contains(configuration.audience) else { throw .unauthorized("the token is meant for another audience") }
         guard let tenantText = claims[configuration.tenantClaim]?.string else {
             throw .unauthorized("the token has no tenant claim '\(configuration.tenantClaim)'")

@@ -640,7 +640,7 @@ enum OpenAPIDocument {
                         }
                       }
                     },
-                    "description": "A dependency is unreachable"
+                    "description": "Redis or PostgreSQL is unreachable, or the policy engine does not hold this Dispatcher's policies"
                   }
                 },
                 "security": [],

@@ -24,15 +24,22 @@ struct OperationalRoutes {
         }
     }
 
-    /// Ready when Redis, PostgreSQL and the policy engine all answer.
     func ready() async throws -> Response {
-        async let redis: Bool = (try? await gateway.redis.send("PING")) != nil
-        async let database: Bool = (try? await gateway.database.query("SELECT 1")) != nil
-        async let engine: Bool = gateway.policyEngine.isHealthy()
-        let checks = ["redis": await redis, "postgresql": await database, "policy_engine": await engine]
+        let checks = await gateway.readiness()
         let ready = checks.values.allSatisfy { $0 }
         var body: [String: Any] = ["status": ready ? "ready" : "not ready"]
-        for (name, ok) in checks { body[name] = ok ? "ok" : "unreachable" }
+        for (name, ok) in checks { body[name] = ok ? "ok" : "unavailable" }
         return try json(ready ? .ok : .serviceUnavailable, body)
+    }
+}
+
+extension Gateway {
+    /// What readiness needs, by name: Redis and PostgreSQL answer, and the policy engine holds
+    /// this Dispatcher's policies.
+    func readiness() async -> [String: Bool] {
+        async let redis: Bool = (try? await self.redis.send("PING")) != nil
+        async let database: Bool = (try? await self.database.query("SELECT 1")) != nil
+        async let engine: Bool = policyEngine.isHealthy(marker: policySync.marker)
+        return ["redis": await redis, "postgresql": await database, "policy_engine": await engine]
     }
 }

@@ -1,4 +1,5 @@
 import Contracts
+import FleetConcurrency
 import Foundation
 import Logging
 import PolicyClient
@@ -9,14 +10,23 @@ import Synchronization
 /// tenant whose policy revision changed (polling Redis every `interval`, so a change is
 /// effective everywhere within seconds, well inside a minute). Decisions are cached under the
 /// revision pushed here, so the cache never outlives a change.
+///
+/// A complete load ends with a marker document of this Dispatcher in the engine. An engine that
+/// restarted (a sidecar holds everything in memory) has lost it: the next round loads the
+/// modules and every tenant again, and until then the engine is not healthy, so nothing is
+/// decided from the cache either. Pushes run one at a time, so a slower push of an older
+/// revision never lands after a newer one.
 final class PolicySync: Service, Sendable {
     let store: PolicyStore
     let engine: PolicyEngineClient
     let policyDirectory: String?
     let interval: Duration
     let logger: Logger
+    /// `data.<marker>` is `true` in the engine after this Dispatcher's complete load.
+    let marker = "openclaw/loaded/" + UUID().uuidString.lowercased()
     private let pushed = Mutex<[TenantID: Int64]>([:])
-    private let modulesLoaded = Atomic<Bool>(false)
+    private let loaded = Atomic<Bool>(false)
+    private let oneAtATime = Turnstile()
 
     init(store: PolicyStore, engine: PolicyEngineClient, policyDirectory: String?, interval: Duration, logger: Logger) {
         self.store = store
@@ -42,19 +52,44 @@ final class PolicySync: Service, Sendable {
         }
     }
 
-    /// Pushes the modules (once) and every tenant whose revision moved.
+    /// Loads everything when the engine does not hold this Dispatcher's load (first round, or
+    /// the engine restarted), then every tenant whose revision moved.
     func syncOnce() async throws {
-        if !modulesLoaded.load(ordering: .acquiring) {
-            try await pushModules()
-            modulesLoaded.store(true, ordering: .releasing)
-        }
-        for (tenant, revision) in try await store.revisions() where revision != self.revision(of: tenant) {
-            try await push(tenant, revision: revision)
+        try await serialized {
+            var complete = loaded.load(ordering: .acquiring)
+            if complete, await engine.holds(marker: marker) == false {
+                logger.warning("the policy engine no longer holds the policies (restarted?); loading them again")
+                complete = false
+                loaded.store(false, ordering: .releasing)
+            }
+            if !complete {
+                pushed.withLock { $0.removeAll() }
+                try await pushModules()
+            }
+            for (tenant, revision) in try await store.revisions() where revision != self.revision(of: tenant) {
+                try await load(tenant, revision: revision)
+            }
+            if !complete {
+                try await engine.putData(path: marker, json: Data("true".utf8))
+                loaded.store(true, ordering: .releasing)
+            }
         }
     }
 
     /// Loads `tenant`'s documents into the engine now.
     func push(_ tenant: TenantID, revision: Int64) async throws {
+        try await serialized { try await load(tenant, revision: revision) }
+    }
+
+    private func serialized<T>(_ body: () async throws -> T) async throws -> T {
+        let ticket = oneAtATime.ticket()
+        await oneAtATime.wait(for: ticket)
+        defer { oneAtATime.done(ticket) }
+        return try await body()
+    }
+
+    /// The documents are read after `revision` was, so the engine never holds less than it.
+    private func load(_ tenant: TenantID, revision: Int64) async throws {
         let document = try await store.engineDocument(tenant, revision: revision)
         try await engine.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: document)
         pushed.withLock { $0[tenant] = max($0[tenant] ?? 0, revision) }
