@@ -67,4 +67,40 @@ import Testing
             #expect(try await fixture.queued(gateway) == 0)
         }
     }
+
+    @Test func approvingChecksThePolicyAsItIsNowAndEnqueuesOnce() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let admin = Identity(tenant: fixture.tenant, user: "boss", org: "", team: "", roles: [.enterpriseAdmin])
+        @Sendable func setJiraComment(_ autonomy: String) async throws {
+            guard case .object(var actions) = GatewayFixture.enterpriseActions else { return }
+            actions["jira.comment"] = .object(["autonomy": .string(autonomy)])
+            let saved = try await gateway.policies.save(
+                by: admin, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "test: \(autonomy)")
+            try await gateway.policySync.push(fixture.tenant, revision: saved.revision)
+        }
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        try await app.test(.router) { client in
+            let id = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            // Blocked since it was parked: approving it is refused, and it stays pending.
+            try await setJiraComment("block")
+            let refused = try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"ok"}"#)
+            #expect(refused.status == 403, "\(refused.json)")
+            #expect(refused.json["type"] as? String == "https://openclaw.dev/problems/policy-denied")
+            #expect(try await boss.call(client, .get, "/v1/approvals/\(id)").json["status"] as? String == "pending")
+            #expect(try await fixture.queued(gateway) == 0)
+            // Allowed again: the job is the approval's, enqueued once.
+            try await setJiraComment("approve")
+            let approved = try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"ok now"}"#)
+            #expect(approved.status == 200, "\(approved.json)")
+            #expect(approved.json["job_id"] as? String == id)
+            #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"again"}"#).status == 409)
+            #expect(try await fixture.queued(gateway) == 1)
+            let audit = try await gateway.auditStore.query(tenant: fixture.tenant, filter: .init(userID: "boss"))
+            #expect(audit.records.filter { $0.event.actionType == "approval.approved" }.count == 1)
+        }
+    }
 }

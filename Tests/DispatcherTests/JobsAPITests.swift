@@ -78,6 +78,32 @@ struct APIClient {
             #expect(first.json["id"] as? String == second.json["id"] as? String)
             #expect(second.json["duplicate"] as? Bool == true)
             #expect(try await fixture.queued(gateway) == 1)
+            // The same key from another user is another key: bob's job is his own.
+            let bob = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "bob"))
+            let bobs = try await bob.call(
+                client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#, headers: [.init("Idempotency-Key")!: "order-7"])
+            #expect(bobs.status == 202 && bobs.json["duplicate"] as? Bool == false, "\(bobs.json)")
+            #expect(bobs.json["id"] as? String != first.json["id"] as? String)
+            #expect(try await fixture.queued(gateway) == 2)
+        }
+    }
+
+    @Test func aJobIsSeenAndCancelledByItsRequesterAndTheTenantsAdmins() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let bob = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "bob", roles: ["team_lead"]))
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        try await app.test(.router) { client in
+            let later = #"{"kind":"noop","action":"noop.run","run_at":"2099-01-01T00:00:00Z"}"#
+            let id = try #require(try await alice.call(client, .post, "/v1/jobs", later).json["id"] as? String)
+            #expect(try await bob.call(client, .get, "/v1/jobs/\(id)").status == 404)
+            #expect(try await bob.call(client, .delete, "/v1/jobs/\(id)").status == 404)
+            #expect(try await alice.call(client, .get, "/v1/jobs/\(id)").status == 200)
+            #expect(try await boss.call(client, .get, "/v1/jobs/\(id)").json["status"] as? String == "queued")
+            #expect(try await boss.call(client, .delete, "/v1/jobs/\(id)").status == 200)
+            #expect(try await alice.call(client, .get, "/v1/jobs/\(id)").json["status"] as? String == "cancelled")
         }
     }
 

@@ -114,7 +114,11 @@ struct ApprovalRoutes {
             throw Problem.badRequest("'reason' is required: say why you \(approve ? "approve" : "reject") this")
         }
         let requestID = RequestIDs.from(request)
-        let outcome: (row: PostgresRow, jobID: String?) = try await tenantSession(identity.tenant) { connection in
+        // One transaction holds the approval row: the decision is checked against the policy as
+        // it is now, audited, and only then is the job enqueued and the row updated. The job's id
+        // is the approval's and its enqueue idempotent, so a retry after a failure anywhere in
+        // between converges on one job and one audit entry (event keys are written once).
+        let jobID: String? = try await tenantSession(identity.tenant) { connection in
             guard
                 let row = try await connection.query(
                     "SELECT \(Self.columns), job::text AS job_json FROM approvals WHERE id = $1 FOR UPDATE", [id]
@@ -131,32 +135,47 @@ struct ApprovalRoutes {
             guard mayDecide(identity, row) else {
                 throw Problem.forbidden("\(identity.user) may not \(approve ? "approve" : "reject") approval \(id)")
             }
-            var jobID: String?
-            if approve {
-                let envelope = try Self.envelope(from: row, tenant: identity.tenant, approver: identity.user)
-                jobID = try await gateway.queue.enqueue(envelope).id
+            let envelope = approve ? try Self.envelope(from: row, tenant: identity.tenant, approver: identity.user) : nil
+            if let envelope {
+                try await recheck(envelope, approval: id, requestID: requestID)
             }
+            var detail: [String: JSONValue] = [
+                "approval_id": .string(id), "action": .string(row.string("action") ?? ""), "reason": .string(reason),
+                "requester": .string(row.string("requester_user") ?? ""),
+            ]
+            if let envelope { detail["job_id"] = .string(envelope.id) }
+            try await gateway.record(
+                AuditEvent(
+                    tenant: identity.tenant, eventKey: "approval:\(id)", userID: identity.user,
+                    actionType: approve ? "approval.approved" : "approval.rejected",
+                    actionDetail: String(decoding: JSONValue.object(detail).canonicalData, as: UTF8.self),
+                    policyApplied: row.string("policy_applied"), policyResult: approve ? "approved" : "rejected", policyReason: reason,
+                    outcome: .success, requestID: requestID))
+            var jobID: String?
+            if let envelope { jobID = try await gateway.queue.enqueue(envelope).id }
             try await connection.query(
                 "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4, job_id = $5 WHERE id = $1",
                 [id, approve ? "approved" : "rejected", identity.user, reason, jobID])
-            return (row, jobID)
+            return jobID
         }
-        try await gateway.redis.send(RedisCommand("ZREM", [Self.expiryKey, "\(identity.tenant.rawValue)/\(id)"]))
-        var detail: [String: JSONValue] = [
-            "approval_id": .string(id), "action": .string(outcome.row.string("action") ?? ""), "reason": .string(reason),
-            "requester": .string(outcome.row.string("requester_user") ?? ""),
-        ]
-        if let jobID = outcome.jobID { detail["job_id"] = .string(jobID) }
-        try await gateway.record(
-            AuditEvent(
-                tenant: identity.tenant, eventKey: "approval:\(id)", userID: identity.user,
-                actionType: approve ? "approval.approved" : "approval.rejected",
-                actionDetail: String(decoding: JSONValue.object(detail).canonicalData, as: UTF8.self),
-                policyApplied: outcome.row.string("policy_applied"), policyResult: approve ? "approved" : "rejected", policyReason: reason,
-                outcome: .success, requestID: requestID))
+        try? await gateway.redis.send(RedisCommand("ZREM", [Self.expiryKey, "\(identity.tenant.rawValue)/\(id)"]))
         var answer: [String: Any] = ["id": id, "status": approve ? "approved" : "rejected"]
-        if let jobID = outcome.jobID { answer["job_id"] = jobID }
-        return try json(.ok, answer, location: outcome.jobID.map { "/v1/jobs/\($0)" })
+        if let jobID { answer["job_id"] = jobID }
+        return try json(.ok, answer, location: jobID.map { "/v1/jobs/\($0)" })
+    }
+
+    /// Asks the policy again, for the requester, before an approved job is enqueued: an action
+    /// blocked since it was parked, or an engine that cannot answer, stops it (audited as denied).
+    private func recheck(_ job: JobEnvelope, approval: String, requestID: String) async throws {
+        let requester = Identity(
+            tenant: job.tenant, user: job.requester.user, org: job.requester.org, team: job.requester.team,
+            roles: Set(job.requester.roles.compactMap(Role.init(rawValue:))))
+        let decision = await gateway.decide(requester, action: job.action, classification: job.classification)
+        guard decision.decision == .deny else { return }
+        try await gateway.auditDecision(
+            requester, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
+            detail: ["kind": job.kind.rawValue, "approval_id": approval])
+        throw Problem.policyDenied(decision)
     }
 
     // MARK: - Rules
@@ -211,7 +230,7 @@ struct ApprovalRoutes {
 
     /// The job an approved request becomes (for its original requester).
     static func envelope(from row: PostgresRow, tenant: TenantID, approver: String) throws -> JobEnvelope {
-        guard let job = row.string("job_json").flatMap({ JSONValue.parse(Data($0.utf8))?.objectValue }),
+        guard let id = row.string("id"), let job = row.string("job_json").flatMap({ JSONValue.parse(Data($0.utf8))?.objectValue }),
             let kind = job["kind"]?.stringValue.flatMap({ try? JobKind($0) }), let action = job["action"]?.stringValue
         else {
             throw Problem(
@@ -220,12 +239,12 @@ struct ApprovalRoutes {
         }
         let roles = job["roles"]?.arrayValue?.compactMap(\.stringValue) ?? []
         return JobEnvelope(
-            tenant: tenant, kind: kind, action: action, payload: Array((job["payload"] ?? .object([:])).canonicalData),
+            id: id, tenant: tenant, kind: kind, action: action, payload: Array((job["payload"] ?? .object([:])).canonicalData),
             classification: Classification(parsing: job["classification"]?.stringValue),
             requester: Requester(
                 user: row.string("requester_user") ?? "", org: row.string("requester_org") ?? "", team: row.string("requester_team") ?? "",
                 roles: roles),
-            requestID: job["request_id"]?.stringValue ?? "", idempotencyKey: job["idempotency_key"]?.stringValue,
+            requestID: job["request_id"]?.stringValue ?? "", idempotencyKey: job["idempotency_key"]?.stringValue ?? "approval/\(id)",
             runAt: job["run_at"]?.integerValue,
             admission: PolicyDecision(
                 decision: .allow, policyApplied: row.string("policy_applied") ?? "", reason: "approved by \(approver)"))

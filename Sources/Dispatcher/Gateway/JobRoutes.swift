@@ -21,7 +21,7 @@ struct JobRoutes {
         let body = try await request.body.collect(upTo: gateway.configuration.maxBodyBytes)
         let job = try JobRequest(json: body.readableBytesView)
         let requestID = RequestIDs.from(request)
-        let idempotencyKey = try RequestIDs.idempotencyKey(request)
+        let idempotencyKey = try RequestIDs.idempotencyKey(request, user: identity.user)
         if let idempotencyKey, let earlier = try await earlierSubmission(identity, key: idempotencyKey) { return earlier }
 
         let decision = await gateway.decide(identity, action: job.action, classification: job.classification)
@@ -79,7 +79,9 @@ struct JobRoutes {
     func read(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
         let id = context.parameters.get("id") ?? ""
-        guard let status = try await gateway.queue.status(tenant: identity.tenant, id: id) else {
+        // Another user's job is not found, as another tenant's is, unless the caller administers
+        // the whole tenant.
+        guard let status = try await gateway.queue.status(tenant: identity.tenant, id: id), Self.mayAccess(identity, status) else {
             throw Problem.notFound("no job \(id.prefix(40))")
         }
         return try json(.ok, Self.representation(status))
@@ -88,11 +90,8 @@ struct JobRoutes {
     func cancel(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
         let id = context.parameters.get("id") ?? ""
-        guard let status = try await gateway.queue.status(tenant: identity.tenant, id: id) else {
+        guard let status = try await gateway.queue.status(tenant: identity.tenant, id: id), Self.mayAccess(identity, status) else {
             throw Problem.notFound("no job \(id.prefix(40))")
-        }
-        guard identity.user == status.requester || identity.has(.enterpriseAdmin) || status.requester == nil else {
-            throw Problem.forbidden("only the requester or an administrator may cancel job \(id)")
         }
         let requestID = RequestIDs.from(request)
         switch try await gateway.queue.cancel(tenant: identity.tenant, id: id) {
@@ -108,6 +107,12 @@ struct JobRoutes {
         case .notCancellable(let state):
             throw Problem.conflict("job \(id) is \(state.rawValue): only queued or delayed jobs can be cancelled")
         }
+    }
+
+    /// The requester and the tenant's enterprise admins see and cancel a job; a job with no
+    /// requester on record (fired by the fleet itself) is the tenant's.
+    static func mayAccess(_ identity: Identity, _ status: JobStatus) -> Bool {
+        status.requester == nil || status.requester == identity.user || identity.has(.enterpriseAdmin)
     }
 
     static func representation(_ status: JobStatus) -> [String: Any] {
@@ -134,12 +139,14 @@ enum RequestIDs {
         return JobID.make()
     }
 
-    static func idempotencyKey(_ request: Request) throws -> String? {
+    /// The caller's `Idempotency-Key`, made the caller's own: the same key from another user of
+    /// the tenant is another key.
+    static func idempotencyKey(_ request: Request, user: String) throws -> String? {
         guard let key = request.headers[.init("Idempotency-Key")!] else { return nil }
         guard (1...200).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
             throw Problem.badRequest("Idempotency-Key must be 1-200 printable ASCII characters")
         }
-        return key
+        return "\(user.utf8.count):\(user):\(key)"
     }
 
     static func trace(_ request: Request) -> TraceContext? {
