@@ -212,7 +212,7 @@ def main():
     Handler.store = store
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
-    print(f"policy engine listening on {args.host}:{args.port}", flush=True)
+    print(f"policy engine listening on {args.host}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import Logging
 import PostgresClient
 import RedisClient
 import ServiceLifecycle
+import Synchronization
 import TestSupport
 import _CryptoExtras
 
@@ -28,8 +29,6 @@ final class TestIssuer: Sendable {
         let backing = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         rsa = try JWTKit.Insecure.RSA.PrivateKey(backing: backing)
         rsaPublicPEM = backing.publicKey.pemRepresentation
-        port = PrivatePort.free()
-        issuer = "http://127.0.0.1:\(port)"
         let (n, e) = try JWTKit.Insecure.RSA.PublicKey(pem: rsaPublicPEM).getKeyPrimitives()
         let ec = es256.parameters!
         let jwks: [String: Any] = [
@@ -38,25 +37,40 @@ final class TestIssuer: Sendable {
                 ["kty": "RSA", "alg": "RS256", "use": "sig", "kid": "rsa-1", "n": Base64URL.encode(n), "e": Base64URL.encode(e)],
             ]
         ]
-        let discovery = ["issuer": issuer, "jwks_uri": issuer + "/jwks.json"]
         let jwksData = try JSONSerialization.data(withJSONObject: jwks)
-        let discoveryData = try JSONSerialization.data(withJSONObject: discovery)
+        // The server binds a port of its own choosing (a port picked beforehand could be taken
+        // by another test's issuer meanwhile, which would then answer for this one).
+        let bound = Mutex<Int?>(nil)
         let router = Router()
         router.get(".well-known/openid-configuration") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: discoveryData)))
+            let issuer = "http://127.0.0.1:\(bound.withLock { $0 } ?? 0)"
+            let discovery = try JSONSerialization.data(withJSONObject: ["issuer": issuer, "jwks_uri": issuer + "/jwks.json"])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: discovery)))
         }
         router.get("jwks.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: jwksData)))
         }
+        let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: TestEnvironment.logger)
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                bound.withLock { $0 = port }
+                portsContinuation.yield(port)
+                portsContinuation.finish()
+            }, logger: TestEnvironment.logger)
         serving = Task {
+            defer { portsContinuation.finish() }
             try await ServiceGroup(services: [app], logger: TestEnvironment.logger).run()
         }
-        for _ in 0..<250 {
-            if await HTTPProbe.answers(issuer + "/jwks.json") { break }
-            try await Task.sleep(for: .milliseconds(20))
+        var port: Int?
+        for await value in ports {
+            port = value
+            break
         }
+        guard let port, port > 0 else { throw FleetError(.invalidConfiguration, "the test issuer did not start") }
+        self.port = port
+        issuer = "http://127.0.0.1:\(port)"
     }
 
     deinit { serving.cancel() }
@@ -127,8 +141,10 @@ enum PrivatePort {
 
 /// A private policy engine process (for tests that stop it, or need one per Dispatcher).
 final class PrivatePolicyEngine: @unchecked Sendable {
-    // @unchecked Sendable: `process` is only touched by the owning test.
-    let port = PrivatePort.free()
+    // @unchecked Sendable: `port` and `process` are only touched by the owning test.
+    /// Chosen by the engine at its first start (port 0: no other test can take it meanwhile),
+    /// kept for restarts.
+    private(set) var port = 0
     private var process: ChildProcess?
 
     init() async throws {
@@ -153,12 +169,18 @@ final class PrivatePolicyEngine: @unchecked Sendable {
 
     func start() async throws {
         let lib = ProcessInfo.processInfo.environment["OC_OPA_LIB"] ?? FileManager.default.currentDirectoryPath + "/var/opa/lib"
-        process = try ChildProcess(executable: Self.python, arguments: ["scripts/opa_server.py", "--port", String(port), "--lib", lib])
+        let process = try ChildProcess(executable: Self.python, arguments: ["scripts/opa_server.py", "--port", String(port), "--lib", lib])
+        self.process = process
         for _ in 0..<400 {
-            if await HTTPProbe.answers(url + "/health") { return }
+            let said = process.output.components(separatedBy: "listening on 127.0.0.1:").dropFirst().first
+            if let bound = said.flatMap({ Int($0.prefix(while: \.isNumber)) }), bound > 0 {
+                port = bound
+                if await HTTPProbe.answers(url + "/health") { return }
+            }
+            if process.poll() != nil { break }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw FleetError(.policyUnavailable, "private policy engine did not start: \(process?.output ?? "")")
+        throw FleetError(.policyUnavailable, "private policy engine did not start: \(process.output)")
     }
 
     func stop() {

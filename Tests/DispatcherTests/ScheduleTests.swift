@@ -63,6 +63,27 @@ import Testing
         return id
     }
 
+    @Test func occurrencesThatCannotFireDoNotHoldUpTheOthers() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        try await app.test(.router) { client in
+            // A full page of older due entries that always fail (their tenant has no schema).
+            let past = Clock.milliseconds() - 3_600_000
+            for index in 0..<100 {
+                try await gateway.redis.send(
+                    RedisCommand("ZADD", [ScheduleRoutes.indexKey, String(past + Int64(index)), "ghost/\(index)"]))
+            }
+            _ = try await scheduleDue(fixture, client, gateway, due: Date().addingTimeInterval(-60))
+            try await ScheduleRunner(gateway: gateway).fireDue()
+            #expect(await eventually(timeout: .seconds(10)) { (try? await fixture.queued(gateway)) == 1 })
+            let stillDue = try await gateway.redis.send(
+                RedisCommand("ZRANGEBYSCORE", [ScheduleRoutes.indexKey, "-inf", String(Clock.milliseconds())]))
+            #expect(
+                (stillDue.array ?? []).compactMap(\.string).filter { $0.hasPrefix("ghost/") }.isEmpty, "failed entries were not put back")
+        }
+    }
+
     @Test func threeDispatchersFireEachOccurrenceOnce() async throws {
         let fixture = try await GatewayFixture.make()
         let dispatchers = try (0..<3).map { _ in try fixture.application() }

@@ -36,6 +36,10 @@ func buildApplication(
 struct GatewayDuties: Service {
     let gateway: Gateway
 
+    /// How long a schedule occurrence or an approval expiry that failed waits before it is
+    /// tried again.
+    static let retryDelay: Duration = .seconds(5)
+
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             var lastExpiry = ContinuousClock.now - .seconds(60)

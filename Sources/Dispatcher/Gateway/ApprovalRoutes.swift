@@ -146,7 +146,7 @@ struct ApprovalRoutes {
             if let envelope { detail["job_id"] = .string(envelope.id) }
             try await gateway.record(
                 AuditEvent(
-                    tenant: identity.tenant, eventKey: "approval:\(id)", userID: identity.user,
+                    tenant: identity.tenant, eventKey: "approval:\(id):\(approve ? "approved" : "rejected")", userID: identity.user,
                     actionType: approve ? "approval.approved" : "approval.rejected",
                     actionDetail: String(decoding: JSONValue.object(detail).canonicalData, as: UTF8.self),
                     policyApplied: row.string("policy_applied"), policyResult: approve ? "approved" : "rejected", policyReason: reason,
@@ -275,30 +275,46 @@ func withTenantSchema<T>(_ gateway: Gateway, _ tenant: TenantID, _ body: () asyn
 struct ApprovalExpiry: Sendable {
     let gateway: Gateway
 
+    /// Expires the approvals past their time, each in its own transaction with its audit entry
+    /// (if the audit cannot be written it stays pending and is tried again). One that fails is
+    /// put back a little later, so it never holds up the others.
     func sweepOnce() async throws {
         let due = try await gateway.redis.send(
             RedisCommand("ZRANGEBYSCORE", [ApprovalRoutes.expiryKey, "-inf", String(Clock.milliseconds()), "LIMIT", "0", "100"]))
         for member in (due.array ?? []).compactMap(\.string) {
             let parts = member.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let tenant = try? TenantID(parts[0]) else { continue }
-            let expired = try await gateway.tenants.session(tenant) { connection in
-                try await connection.query(
-                    "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' RETURNING requester_user, action",
-                    [parts[1]]
+            guard parts.count == 2, let tenant = try? TenantID(parts[0]) else {
+                try await gateway.redis.send(RedisCommand("ZREM", [ApprovalRoutes.expiryKey, member]))
+                continue
+            }
+            do {
+                try await expire(tenant: tenant, id: parts[1])
+                try await gateway.redis.send(RedisCommand("ZREM", [ApprovalRoutes.expiryKey, member]))
+            } catch {
+                gateway.logger.error(
+                    "approval could not expire; retrying",
+                    metadata: ["tenant": "\(tenant)", "approval": "\(parts[1])", "error": "\(error)"])
+                let later = Clock.milliseconds() + GatewayDuties.retryDelay.milliseconds
+                try await gateway.redis.send(RedisCommand("ZADD", [ApprovalRoutes.expiryKey, "XX", String(later), member]))
+            }
+        }
+    }
+
+    private func expire(tenant: TenantID, id: String) async throws {
+        try await gateway.tenants.session(tenant) { connection in
+            guard
+                let expired = try await connection.query(
+                    "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' RETURNING requester_user, action", [id]
                 ).first
-            }
-            if let expired {
-                try await gateway.record(
-                    AuditEvent(
-                        tenant: tenant, eventKey: "approval:\(parts[1])", userID: expired.string("requester_user") ?? "",
-                        actionType: "approval.expired",
-                        actionDetail: String(
-                            decoding: JSONValue.object([
-                                "approval_id": .string(parts[1]), "action": .string(expired.string("action") ?? ""),
-                            ]).canonicalData, as: UTF8.self),
-                        policyResult: "expired", outcome: .denied, requestID: parts[1]))
-            }
-            try await gateway.redis.send(RedisCommand("ZREM", [ApprovalRoutes.expiryKey, member]))
+            else { return }
+            try await gateway.record(
+                AuditEvent(
+                    tenant: tenant, eventKey: "approval:\(id):expired", userID: expired.string("requester_user") ?? "",
+                    actionType: "approval.expired",
+                    actionDetail: String(
+                        decoding: JSONValue.object(["approval_id": .string(id), "action": .string(expired.string("action") ?? "")])
+                            .canonicalData, as: UTF8.self),
+                    policyResult: "expired", outcome: .denied, requestID: id))
         }
     }
 }

@@ -167,8 +167,12 @@ struct ScheduleRunner: Sendable {
             do {
                 try await fire(tenant: tenant, id: parts[1], member: member, now: now)
             } catch {
+                // Tried again a little later (the occurrence stays due in PostgreSQL, so it still
+                // fires once), and meanwhile out of the way of the schedules behind it.
                 gateway.logger.error(
                     "schedule could not fire; retrying", metadata: ["tenant": "\(tenant)", "schedule": "\(parts[1])", "error": "\(error)"])
+                let later = Clock.milliseconds() + GatewayDuties.retryDelay.milliseconds
+                try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "XX", String(later), member]))
             }
         }
     }
