@@ -59,23 +59,25 @@ struct PolicyRoutes {
         }
         guard let content = object["content"] else { throw Problem.badRequest("'content' is required") }
         let requestID = RequestIDs.from(request)
+        let changeReason = object["change_reason"]?.stringValue ?? ""
         let saved = try await withTenantSchema(gateway, identity.tenant) {
             try await gateway.policies.save(
-                by: identity, scope: scope, scopeID: scopeID, domain: domain, content: content,
-                changeReason: object["change_reason"]?.stringValue ?? "")
+                by: identity, scope: scope, scopeID: scopeID, domain: domain, content: content, changeReason: changeReason
+            ) { version, revision in
+                try await gateway.record(
+                    AuditEvent(
+                        tenant: identity.tenant, eventKey: "policy:\(scope.rawValue):\(scopeID):\(domain.rawValue):\(version):\(revision)",
+                        userID: identity.user,
+                        actionType: AuditEvent.ActionType.policyChange,
+                        actionDetail: String(
+                            decoding: JSONValue.object([
+                                "scope": .string(scope.rawValue), "scope_id": .string(scopeID), "domain": .string(domain.rawValue),
+                                "version": .integer(Int64(version)), "revision": .integer(revision), "content": content,
+                            ]).canonicalData, as: UTF8.self),
+                        policyApplied: "\(scope.rawValue):\(scopeID)/\(domain.rawValue)", policyReason: changeReason,
+                        outcome: .success, requestID: requestID))
+            }
         }
-        try await gateway.record(
-            AuditEvent(
-                tenant: identity.tenant, eventKey: "policy:\(scope.rawValue):\(scopeID):\(domain.rawValue):\(saved.version)",
-                userID: identity.user,
-                actionType: AuditEvent.ActionType.policyChange,
-                actionDetail: String(
-                    decoding: JSONValue.object([
-                        "scope": .string(scope.rawValue), "scope_id": .string(scopeID), "domain": .string(domain.rawValue),
-                        "version": .integer(Int64(saved.version)), "revision": .integer(saved.revision), "content": content,
-                    ]).canonicalData, as: UTF8.self),
-                policyApplied: "\(scope.rawValue):\(scopeID)/\(domain.rawValue)", policyReason: object["change_reason"]?.stringValue,
-                outcome: .success, requestID: requestID))
         // Effective here at once; other Dispatchers pick the revision up within seconds.
         try? await gateway.policySync.push(identity.tenant, revision: saved.revision)
         return try json(.ok, ["version": saved.version, "revision": saved.revision])
