@@ -224,6 +224,9 @@ struct GatewayFixture {
         configuration.decisionCacheSize = cache ? 10_000 : 0
         configuration.policySyncInterval = .milliseconds(200)
         configuration.schedulerInterval = .milliseconds(100)
+        // The database is shared by every test, each with its own Redis: restoring the index
+        // from all tenants would bring other tests' schedules here.
+        configuration.scheduleReindexInterval = nil
         configuration.oidc.issuer = issuer.issuer
         configuration.oidc.audience = "openclaw"
         configuration.oidc.refreshInterval = .milliseconds(200)

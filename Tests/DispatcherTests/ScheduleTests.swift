@@ -84,6 +84,23 @@ import Testing
         }
     }
 
+    @Test func aLostIndexIsRestoredFromPostgreSQL() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        try await app.test(.router) { client in
+            let id = try await scheduleDue(fixture, client, gateway, due: Date().addingTimeInterval(3600))
+            let member = "\(fixture.tenant.rawValue)/\(id)"
+            let score = try await gateway.redis.send(RedisCommand("ZSCORE", [ScheduleRoutes.indexKey, member])).string.flatMap(Double.init)
+            try await gateway.redis.send(RedisCommand("DEL", [ScheduleRoutes.indexKey]))
+            try await ScheduleRunner(gateway: gateway).reindex(tenants: [fixture.tenant])
+            let restored = try await gateway.redis.send(RedisCommand("ZSCORE", [ScheduleRoutes.indexKey, member])).string.flatMap(
+                Double.init)
+            // The same time, to the millisecond PostgreSQL's microseconds round to.
+            #expect(abs((restored ?? 0) - (score ?? -10)) <= 1, "\(String(describing: restored)) vs \(String(describing: score))")
+        }
+    }
+
     @Test func threeDispatchersFireEachOccurrenceOnce() async throws {
         let fixture = try await GatewayFixture.make()
         let dispatchers = try (0..<3).map { _ in try fixture.application() }

@@ -43,6 +43,7 @@ struct GatewayDuties: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             var lastExpiry = ContinuousClock.now - .seconds(60)
+            var lastReindex = ContinuousClock.now - .seconds(86_400 * 365)
             let probe = Task {
                 while !Task.isCancelled {
                     await gateway.policyEngine.isHealthy(marker: gateway.policySync.marker)
@@ -52,6 +53,10 @@ struct GatewayDuties: Service {
             defer { probe.cancel() }
             while !Task.isCancelled {
                 do {
+                    if let every = gateway.configuration.scheduleReindexInterval, ContinuousClock.now - lastReindex >= every {
+                        lastReindex = .now
+                        try await ScheduleRunner(gateway: gateway).reindex()
+                    }
                     try await ScheduleRunner(gateway: gateway).fireDue()
                     if ContinuousClock.now - lastExpiry >= .seconds(10) {
                         lastExpiry = .now

@@ -24,6 +24,9 @@ struct GatewayConfiguration: Sendable {
     var rateLimitUserPerSecond = 1_000
     var approvalTTL: Duration = .seconds(72 * 3600)
     var schedulerInterval: Duration = .seconds(1)
+    /// How often active schedules missing from the Redis index are put back from PostgreSQL
+    /// (also at start); nil: never.
+    var scheduleReindexInterval: Duration? = .seconds(600)
 
     struct OIDCConfiguration: Sendable {
         /// Expected `iss`; discovery is `<issuer>/.well-known/openid-configuration`.
@@ -140,6 +143,7 @@ struct GatewayConfiguration: Sendable {
         if let value = try int("rate_limit_user_per_second") { rateLimitUserPerSecond = value }
         if let value = try int("approval_ttl_seconds") { approvalTTL = .seconds(value) }
         if let value = try milliseconds("scheduler_interval_ms") { schedulerInterval = value }
+        if let value = try int("schedule_reindex_seconds") { scheduleReindexInterval = value > 0 ? .seconds(value) : nil }
     }
 }
 

@@ -63,16 +63,17 @@ struct PolicyRoutes {
         let saved = try await withTenantSchema(gateway, identity.tenant) {
             try await gateway.policies.save(
                 by: identity, scope: scope, scopeID: scopeID, domain: domain, content: content, changeReason: changeReason
-            ) { version, revision in
+            ) { version in
                 try await gateway.record(
                     AuditEvent(
-                        tenant: identity.tenant, eventKey: "policy:\(scope.rawValue):\(scopeID):\(domain.rawValue):\(version):\(revision)",
+                        tenant: identity.tenant,
+                        eventKey: "policy:\(scope.rawValue):\(scopeID):\(domain.rawValue):\(version):\(JobID.make())",
                         userID: identity.user,
                         actionType: AuditEvent.ActionType.policyChange,
                         actionDetail: String(
                             decoding: JSONValue.object([
                                 "scope": .string(scope.rawValue), "scope_id": .string(scopeID), "domain": .string(domain.rawValue),
-                                "version": .integer(Int64(version)), "revision": .integer(revision), "content": content,
+                                "version": .integer(Int64(version)), "content": content,
                             ]).canonicalData, as: UTF8.self),
                         policyApplied: "\(scope.rawValue):\(scopeID)/\(domain.rawValue)", policyReason: changeReason,
                         outcome: .success, requestID: requestID))

@@ -59,13 +59,13 @@ struct PolicyStore: Sendable {
     }
 
     /// Saves a new version after checking that it does not widen its parents; returns the
-    /// version and the tenant's new revision. The revision moves and `audit` runs (with the
-    /// version and revision) inside the transaction that stores the version, so a stored
-    /// version is always audited and always reaches the engines; a failure in between stores
-    /// nothing (at worst the revision moved with no change, and the same documents are loaded again).
+    /// version and the tenant's new revision. `audit` runs (with the version) inside the
+    /// transaction that stores it, so a stored version is always audited. The revision moves
+    /// after the commit, never before: an engine loading the new revision must read the new
+    /// documents. (If that fails the error says so; the next change moves it.)
     func save(
         by identity: Identity, scope: PolicyScope, scopeID: String, domain: PolicyDomain, content: JSONValue, changeReason: String,
-        audit: @Sendable (_ version: Int, _ revision: Int64) async throws -> Void = { _, _ in }
+        audit: @Sendable (_ version: Int) async throws -> Void = { _ in }
     ) async throws -> (version: Int, revision: Int64) {
         guard Self.mayGovern(identity, scope: scope, scopeID: scopeID) else {
             throw Problem.forbidden("\(identity.user) may not change \(scope.rawValue) policies of '\(scopeID)'")
@@ -104,7 +104,7 @@ struct PolicyStore: Sendable {
                 status: .unprocessableContent, slug: "policy-widens-parent", title: "A lower scope may only restrict its parents",
                 detail: problems.joined(separator: "; "))
         }
-        return try await tenants.session(identity.tenant) { connection in
+        let version = try await tenants.session(identity.tenant) { connection in
             let rows = try await connection.query(
                 """
                 INSERT INTO policies (scope, scope_id, domain, name, version, content, author, change_reason)
@@ -114,10 +114,19 @@ struct PolicyStore: Sendable {
                 """,
                 [scope.rawValue, scopeID, domain.rawValue, String(decoding: content.canonicalData, as: UTF8.self), identity.user, reason])
             let version = rows.first?.int("version") ?? 0
-            let revision = try await redis.send(RedisCommand("HINCRBY", [Self.revisionsKey, identity.tenant.rawValue, "1"])).int ?? 0
-            try await audit(version, revision)
-            return (version, revision)
+            try await audit(version)
+            return version
         }
+        let revision: Int64
+        do {
+            revision = try await redis.send(RedisCommand("HINCRBY", [Self.revisionsKey, identity.tenant.rawValue, "1"])).int ?? 0
+        } catch {
+            throw Problem.unavailable(
+                "queue",
+                "version \(version) is saved and audited, but Redis could not announce it to the Dispatchers; it takes effect with the next change"
+            )
+        }
+        return (version, revision)
     }
 
     /// The tenant's documents as the decision policy reads them (`data.openclaw.tenants[t]`).

@@ -58,24 +58,25 @@ struct ScheduleRoutes {
             "payload": JSONValue.parse(job.payload) ?? .object([:]), "user": .string(identity.user), "org": .string(identity.org),
             "team": .string(identity.team), "roles": .array(identity.roles.map { .string($0.rawValue) }),
         ])
+        // Indexed and audited before the row commits: a schedule that exists is always both.
         try await withTenantSchema(gateway, identity.tenant) {
             try await gateway.tenants.session(identity.tenant) { connection in
                 try await connection.query(
                     "INSERT INTO schedules (id, cron, time_zone, template, created_by, next_fire_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
                     [id, cronText, zoneName, String(decoding: stored.canonicalData, as: UTF8.self), identity.user, PostgresTimestamp(next)])
+                try await gateway.redis.send(
+                    RedisCommand("ZADD", [Self.indexKey, String(Clock.milliseconds(next)), "\(identity.tenant.rawValue)/\(id)"]))
+                try await gateway.record(
+                    AuditEvent(
+                        tenant: identity.tenant, eventKey: "schedule:\(id):created", userID: identity.user, actionType: "schedule.created",
+                        actionDetail: String(
+                            decoding: JSONValue.object([
+                                "schedule_id": .string(id), "cron": .string(cronText), "time_zone": .string(zoneName),
+                                "action": .string(job.action),
+                            ]).canonicalData, as: UTF8.self),
+                        dataClassification: job.classification, outcome: .success, requestID: requestID))
             }
         }
-        try await gateway.redis.send(
-            RedisCommand("ZADD", [Self.indexKey, String(Clock.milliseconds(next)), "\(identity.tenant.rawValue)/\(id)"]))
-        try await gateway.record(
-            AuditEvent(
-                tenant: identity.tenant, eventKey: "schedule:\(id):created", userID: identity.user, actionType: "schedule.created",
-                actionDetail: String(
-                    decoding: JSONValue.object([
-                        "schedule_id": .string(id), "cron": .string(cronText), "time_zone": .string(zoneName),
-                        "action": .string(job.action),
-                    ]).canonicalData, as: UTF8.self),
-                dataClassification: job.classification, outcome: .success, requestID: requestID))
         return try json(
             .created, ["id": id, "cron": cronText, "time_zone": zoneName, "next_fire_at": iso(Clock.milliseconds(next)), "active": true],
             location: "/v1/schedules/\(id)")
@@ -110,21 +111,27 @@ struct ScheduleRoutes {
     func delete(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
         let id = context.parameters.get("id") ?? ""
+        let requestID = RequestIDs.from(request)
         let removed = try await withTenantSchema(gateway, identity.tenant) {
             try await gateway.tenants.session(identity.tenant) { connection in
-                try await connection.query(
+                let removed = try await connection.query(
                     "UPDATE schedules SET active = false WHERE id = $1 AND active AND ($2::boolean OR created_by = $3) RETURNING id",
                     [id, identity.has(.enterpriseAdmin), identity.user]
                 ).first
+                if removed != nil {
+                    try await gateway.record(
+                        AuditEvent(
+                            tenant: identity.tenant, eventKey: "schedule:\(id):deleted", userID: identity.user,
+                            actionType: "schedule.deleted",
+                            actionDetail: String(decoding: JSONValue.object(["schedule_id": .string(id)]).canonicalData, as: UTF8.self),
+                            outcome: .success, requestID: requestID))
+                }
+                return removed
             }
         }
         guard removed != nil else { throw Problem.notFound("no schedule \(id.prefix(40))") }
-        try await gateway.redis.send(RedisCommand("ZREM", [Self.indexKey, "\(identity.tenant.rawValue)/\(id)"]))
-        try await gateway.record(
-            AuditEvent(
-                tenant: identity.tenant, eventKey: "schedule:\(id):deleted", userID: identity.user, actionType: "schedule.deleted",
-                actionDetail: String(decoding: JSONValue.object(["schedule_id": .string(id)]).canonicalData, as: UTF8.self),
-                outcome: .success, requestID: RequestIDs.from(request)))
+        // A member left behind (this failing) is dropped when it comes due: the row is inactive.
+        try? await gateway.redis.send(RedisCommand("ZREM", [Self.indexKey, "\(identity.tenant.rawValue)/\(id)"]))
         return Response(status: .noContent)
     }
 
@@ -156,6 +163,29 @@ struct ScheduleRoutes {
 /// once per missed occurrence) and continues from the next future time.
 struct ScheduleRunner: Sendable {
     let gateway: Gateway
+
+    /// Puts every active schedule of `tenants` (none given: every tenant) back in the index where
+    /// it is missing (the index lives in Redis; PostgreSQL holds the schedules). Members present
+    /// keep their time.
+    func reindex(tenants: [TenantID] = []) async throws {
+        var tenants = tenants
+        if tenants.isEmpty { tenants = try await gateway.tenants.all() }
+        for tenant in tenants {
+            let rows = try await gateway.tenants.session(tenant) { connection in
+                try await connection.query(
+                    """
+                    SELECT id, (extract(epoch FROM next_fire_at) * 1000)::bigint AS next_ms FROM schedules
+                    WHERE active AND next_fire_at IS NOT NULL
+                    """)
+            }
+            let members = rows.compactMap { row -> [String]? in
+                guard let id = row.string("id"), let next = row.int64("next_ms") else { return nil }
+                return [String(next), "\(tenant.rawValue)/\(id)"]
+            }
+            guard !members.isEmpty else { continue }
+            try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "NX"] + members.flatMap { $0 }))
+        }
+    }
 
     func fireDue(now: Date = Date()) async throws {
         let nowMs = Clock.milliseconds(now)
