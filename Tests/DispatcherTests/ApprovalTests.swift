@@ -18,6 +18,8 @@ import Testing
         let coworker = APIClient(token: try await issuer.token(tenant: fixture.tenant, user: "carol", org: "eng", team: "core"))
         let otherLead = APIClient(
             token: try await issuer.token(tenant: fixture.tenant, user: "ted", roles: ["team_lead"], org: "eng", team: "web"))
+        let otherOrgsLead = APIClient(
+            token: try await issuer.token(tenant: fixture.tenant, user: "sam", roles: ["team_lead"], org: "sales", team: "core"))
         let lead = APIClient(
             token: try await issuer.token(tenant: fixture.tenant, user: "lena", roles: ["team_lead"], org: "eng", team: "core"))
         try await app.test(.router) { client in
@@ -26,6 +28,8 @@ import Testing
             // Not visible to a coworker or another team's lead; the requester may not approve it.
             #expect(try await coworker.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
             #expect(try await otherLead.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
+            #expect(try await otherOrgsLead.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
+            #expect((try await otherOrgsLead.call(client, .get, "/v1/approvals").json["approvals"] as? [Any])?.isEmpty == true)
             #expect(try await alice.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"me"}"#).status == 403)
             #expect(try await lead.call(client, .post, "/v1/approvals/\(id)/approve", #"{}"#).status == 400)
             let leadList = try await lead.call(client, .get, "/v1/approvals")

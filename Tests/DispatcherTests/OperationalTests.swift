@@ -69,4 +69,92 @@ import Testing
             try JSONSerialization.jsonObject(with: repository) as? NSDictionary == document as NSDictionary,
             "openapi.json is stale: run `Dispatcher openapi > openapi.json`")
     }
+
+    /// Every status a route answered across a spread of good and bad requests is one its
+    /// operation documents.
+    @Test func everyAnswerIsDocumented() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
+        let templates = gateway.routes.all.map { route in
+            (method: route.method, segments: route.path.split(separator: "/").map(String.init))
+        }
+        func operation(_ method: String, _ uri: String) -> [String: Any]? {
+            let segments = uri.split(separator: "?")[0].split(separator: "/").map(String.init)
+            guard
+                let route = templates.first(where: { route in
+                    route.method == method && route.segments.count == segments.count
+                        && zip(route.segments, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+                })
+            else { return nil }
+            let path = "/" + route.segments.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : $0 }.joined(separator: "/")
+            return paths[path]?[method.lowercased()]
+        }
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let nobody = APIClient(token: "not-a-token")
+        let seen = try await app.test(.router) { client in
+            var seen: [(method: String, uri: String, status: Int)] = []
+            @discardableResult
+            func call(_ caller: APIClient, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil) async throws -> [String: Any]
+            {
+                let answer = try await caller.call(client, method, uri, body)
+                seen.append((method.rawValue, uri, answer.status))
+                return answer.json
+            }
+            let oversized = "{\"x\":\"" + String(repeating: "a", count: 70_000) + "\"}"
+            for route in gateway.routes.all where route.path.hasPrefix("v1") || route.path.hasPrefix("/v1") {
+                let uri =
+                    "/"
+                    + route.path.split(separator: "/").map { $0.hasPrefix(":") ? "01NOSUCHTHING0000000000000" : String($0) }
+                    .joined(separator: "/")
+                let method = HTTPRequest.Method(route.method)!
+                try await call(nobody, method, uri)
+                for body in [nil, "{broken", "[]", oversized] { try await call(alice, method, uri, body) }
+                try await call(boss, method, uri, "{}")
+            }
+            let job = try await call(alice, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run","run_at":"2099-01-01T00:00:00Z"}"#)
+            let id = job["id"] as? String ?? ""
+            try await call(alice, .get, "/v1/jobs/\(id)")
+            try await call(alice, .delete, "/v1/jobs/\(id)")
+            try await call(alice, .delete, "/v1/jobs/\(id)")
+            try await call(alice, .post, "/v1/jobs", #"{"kind":"noop","action":"gmail.send"}"#)
+            let parked = try await call(alice, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
+            let approval = parked["approval_id"] as? String ?? ""
+            try await call(alice, .get, "/v1/approvals")
+            try await call(alice, .get, "/v1/approvals/\(approval)")
+            try await call(alice, .post, "/v1/approvals/\(approval)/approve", #"{"reason":"mine"}"#)
+            try await call(boss, .post, "/v1/approvals/\(approval)/approve", #"{"reason":"fine"}"#)
+            try await call(boss, .post, "/v1/approvals/\(approval)/reject", #"{"reason":"late"}"#)
+            let schedule = try await call(
+                alice, .post, "/v1/schedules",
+                #"{"cron":"0 8 * * *","time_zone":"Europe/Berlin","job":{"kind":"noop","action":"noop.run"}}"#)
+            let scheduleID = schedule["id"] as? String ?? ""
+            try await call(alice, .get, "/v1/schedules")
+            try await call(alice, .get, "/v1/schedules/\(scheduleID)")
+            try await call(alice, .delete, "/v1/schedules/\(scheduleID)")
+            try await call(alice, .get, "/v1/policies")
+            try await call(alice, .put, "/v1/policies/enterprise/*/actions", #"{"content":{},"change_reason":"mine"}"#)
+            try await call(
+                alice, .put, "/v1/policies/user/alice/actions",
+                #"{"content":{"noop.run":{"autonomy":"autonomous"},"x.y":{"autonomy":"autonomous"}},"change_reason":"wider"}"#)
+            try await call(
+                alice, .put, "/v1/policies/user/alice/actions",
+                #"{"content":{"noop.run":{"autonomy":"notify"}},"change_reason":"narrower"}"#)
+            try await call(alice, .get, "/v1/audit")
+            try await call(alice, .get, "/v1/audit?user_id=boss")
+            try await call(boss, .get, "/v1/audit?limit=5")
+            return seen
+        }
+        for answer in seen {
+            let documented = operation(answer.method, answer.uri)
+            #expect(documented != nil, "\(answer.method) \(answer.uri) is not documented")
+            let responses = documented?["responses"] as? [String: Any] ?? [:]
+            #expect(responses[String(answer.status)] != nil, "\(answer.method) \(answer.uri) answered \(answer.status), not documented")
+        }
+        let statuses = Set(seen.map(\.status))
+        #expect(statuses.isSuperset(of: [200, 201, 202, 204, 400, 401, 403, 404, 409, 413, 422]), "\(statuses.sorted())")
+    }
 }

@@ -17,7 +17,7 @@ func buildApplication(
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory.gateway(registry: registry)))
     router.add(middleware: ProblemMiddleware())
     OperationalRoutes(gateway: gateway, registry: registry).add(to: router)
-    let api = router.group("v1").add(middleware: AuthMiddleware(verifier: gateway.verifier))
+    let api = router.group("v1").add(middleware: AuthMiddleware(verifier: gateway.verifier, rateLimiter: gateway.rateLimiter))
     JobRoutes(gateway: gateway).add(to: api)
     ApprovalRoutes(gateway: gateway).add(to: api)
     ScheduleRoutes(gateway: gateway).add(to: api)

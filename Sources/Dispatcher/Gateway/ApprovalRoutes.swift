@@ -83,9 +83,10 @@ struct ApprovalRoutes {
                 """
                 SELECT \(Self.columns) FROM approvals
                 WHERE status = $1 AND ($2::boolean OR requester_user = $3
-                    OR ($4::text IS NOT NULL AND requester_org = $4) OR ($5::text IS NOT NULL AND requester_team = $5))
+                    OR ($4::text IS NOT NULL AND requester_org = $4)
+                    OR ($5::text IS NOT NULL AND requester_team = $5 AND requester_org = $6))
                 ORDER BY created_at DESC LIMIT 500
-                """, [status, scope.all, identity.user, scope.org, scope.team])
+                """, [status, scope.all, identity.user, scope.org, scope.team, identity.org])
         }
         return try json(.ok, ["approvals": rows.map(Self.representation)])
     }
@@ -186,6 +187,8 @@ struct ApprovalRoutes {
         var team: String?
     }
 
+    /// Enterprise admins see the tenant's approvals, org admins their org's, team leads their
+    /// team's (a team is named within its org: `core` of `eng` is not `core` of `sales`).
     func visibility(_ identity: Identity) -> Visibility {
         Visibility(
             all: identity.has(.enterpriseAdmin), org: identity.has(.orgAdmin) && !identity.org.isEmpty ? identity.org : nil,
@@ -199,7 +202,7 @@ struct ApprovalRoutes {
     func mayDecideAsAdmin(_ identity: Identity, _ row: PostgresRow) -> Bool {
         let scope = visibility(identity)
         return scope.all || (scope.org != nil && row.string("requester_org") == scope.org)
-            || (scope.team != nil && row.string("requester_team") == scope.team)
+            || (scope.team != nil && row.string("requester_team") == scope.team && row.string("requester_org") == identity.org)
     }
 
     func mayDecide(_ identity: Identity, _ row: PostgresRow) -> Bool {

@@ -17,7 +17,6 @@ struct JobRoutes {
 
     func submit(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        try await gateway.rateLimiter.check(identity)
         let body = try await request.body.collect(upTo: gateway.configuration.maxBodyBytes)
         let job = try JobRequest(json: body.readableBytesView)
         let requestID = RequestIDs.from(request)

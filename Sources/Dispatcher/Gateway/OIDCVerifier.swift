@@ -288,9 +288,12 @@ final class VerifiedTokens: Sendable {
 }
 
 /// Puts the caller's identity into the context of every `/v1` route.
+/// Authenticates every `/v1` request, then counts it against its tenant's and user's rate
+/// limits (429 with `Retry-After` when over).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let verifier: OIDCVerifier
+    let rateLimiter: RateLimiter
 
     func handle(
         _ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response
@@ -299,7 +302,9 @@ struct AuthMiddleware: RouterMiddleware {
             throw Problem.unauthorized("send `Authorization: Bearer <token>` with an OIDC access token")
         }
         var context = context
-        context.identity = try await verifier.identity(String(header.utf8.dropFirst(7).drop { $0 == 32 }).map { String($0) } ?? "")
+        let identity = try await verifier.identity(String(header.utf8.dropFirst(7).drop { $0 == 32 }).map { String($0) } ?? "")
+        try await rateLimiter.check(identity)
+        context.identity = identity
         return try await next(request, context)
     }
 }

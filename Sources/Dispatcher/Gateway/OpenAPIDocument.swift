@@ -23,7 +23,7 @@ enum OpenAPIDocument {
                     }
                   }
                 },
-                "description": "The object is in another state"
+                "description": "The object is in another state, or the tenant is not provisioned yet"
               },
               "Forbidden": {
                 "content": {
@@ -686,8 +686,14 @@ enum OpenAPIDocument {
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Approvals you may decide, and your own requests",
@@ -729,8 +735,14 @@ enum OpenAPIDocument {
                   "404": {
                     "$ref": "#/components/responses/NotFound"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "One approval",
@@ -788,8 +800,14 @@ enum OpenAPIDocument {
                   "409": {
                     "$ref": "#/components/responses/Conflict"
                   },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Approve: the job is enqueued",
@@ -847,8 +865,14 @@ enum OpenAPIDocument {
                   "409": {
                     "$ref": "#/components/responses/Conflict"
                   },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Reject",
@@ -962,8 +986,14 @@ enum OpenAPIDocument {
                   "403": {
                     "$ref": "#/components/responses/Forbidden"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Audit entries, newest first (enterprise admins: the tenant's; others: their own)",
@@ -1049,6 +1079,9 @@ enum OpenAPIDocument {
                   "403": {
                     "$ref": "#/components/responses/PolicyDenied"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "413": {
                     "$ref": "#/components/responses/TooLarge"
                   },
@@ -1103,6 +1136,9 @@ enum OpenAPIDocument {
                   },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Cancel a job that has not started",
@@ -1142,8 +1178,14 @@ enum OpenAPIDocument {
                   "404": {
                     "$ref": "#/components/responses/NotFound"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "A job's status",
@@ -1171,8 +1213,14 @@ enum OpenAPIDocument {
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Current policy documents you may see",
@@ -1259,11 +1307,17 @@ enum OpenAPIDocument {
                   "409": {
                     "$ref": "#/components/responses/Conflict"
                   },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
                   "422": {
                     "$ref": "#/components/responses/Widens"
                   },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Save a new version of a policy document",
@@ -1291,8 +1345,14 @@ enum OpenAPIDocument {
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Your schedules (all for an enterprise admin)",
@@ -1334,8 +1394,14 @@ enum OpenAPIDocument {
                   "409": {
                     "$ref": "#/components/responses/Conflict"
                   },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Create a schedule (cron + IANA time zone + job template)",
@@ -1370,8 +1436,14 @@ enum OpenAPIDocument {
                   "404": {
                     "$ref": "#/components/responses/NotFound"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "Delete a schedule",
@@ -1411,8 +1483,14 @@ enum OpenAPIDocument {
                   "404": {
                     "$ref": "#/components/responses/NotFound"
                   },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
                   "429": {
                     "$ref": "#/components/responses/RateLimited"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 },
                 "summary": "One schedule",

@@ -76,13 +76,18 @@ struct PolicyStore: Sendable {
         let existing = try await current(identity.tenant)
         var parents: [(label: String, content: Data)] = []
         if scope > .enterprise {
+            // The parents are known from the token when the scope is the caller's own (their
+            // team, their user): an org's or team's place above another scope is not on record,
+            // so an admin's save for someone else's team or user is checked against the
+            // enterprise policy (the decision still takes the strictest of all scopes).
+            let own = (scope == .team && scopeID == identity.team) || (scope == .user && scopeID == identity.user)
             for parentScope in PolicyScope.allCases where parentScope < scope {
                 let parentID: String
                 switch parentScope {
                 case .enterprise: parentID = "*"
-                case .org: parentID = identity.org
-                case .team: parentID = identity.team
-                case .user: parentID = identity.user
+                case .org: parentID = own ? identity.org : ""
+                case .team: parentID = own ? identity.team : ""
+                case .user: parentID = ""
                 }
                 if parentScope != .enterprise && parentID.isEmpty { continue }
                 let document = existing.first { $0.scope == parentScope && $0.scopeID == parentID && $0.domain == domain }

@@ -23,7 +23,6 @@ struct ScheduleRoutes {
 
     func create(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        try await gateway.rateLimiter.check(identity)
         let body = try await request.body.collect(upTo: gateway.configuration.maxBodyBytes)
         guard let object = JSONValue.parse(body.readableBytesView)?.objectValue else {
             throw Problem.badRequest("the body must be a JSON object", slug: "malformed-json")
