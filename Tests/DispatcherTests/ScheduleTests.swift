@@ -84,6 +84,29 @@ import Testing
         }
     }
 
+    /// Each creation holds a transaction while it audits: more of them at once than the
+    /// gateway has database connections must not wait on each other.
+    @Test(.timeLimit(.minutes(1))) func moreConcurrentCreationsThanConnectionsAllFinish() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.router) { client in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<100 {
+                    group.addTask {
+                        try await alice.call(
+                            client, .post, "/v1/schedules",
+                            #"{"cron":"0 8 * * *","time_zone":"UTC","job":{"kind":"noop","action":"noop.run"}}"#
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 201, count: 100), "\(statuses)")
+        }
+    }
+
     @Test func aLostIndexIsRestoredFromPostgreSQL() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()

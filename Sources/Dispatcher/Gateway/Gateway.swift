@@ -16,6 +16,7 @@ final class Gateway: Sendable {
     let redis: RedisClient
     let queue: JobQueue
     let database: PostgresClient
+    let auditDatabase: PostgresClient
     let tenants: TenantDirectory
     let audit: AuditWriter
     let auditStore: AuditStore
@@ -47,8 +48,15 @@ final class Gateway: Sendable {
         } catch {
             throw FleetError(.invalidConfiguration, "OC_DATABASE_URL: \(error.message)")
         }
+        // The audit log has connections of its own: requests append to it from inside their
+        // transactions, which must never wait for a connection they hold themselves.
+        do {
+            auditDatabase = try PostgresClient(url: configuration.databaseURL, size: 4, logger: logger)
+        } catch {
+            throw FleetError(.invalidConfiguration, "OC_DATABASE_URL: \(error.message)")
+        }
         tenants = TenantDirectory(database: database)
-        audit = AuditWriter(database: database, logger: logger)
+        audit = AuditWriter(database: auditDatabase, logger: logger)
         auditStore = AuditStore(database: database)
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
@@ -85,6 +93,7 @@ final class Gateway: Sendable {
         try? await http.shutdown()
         redis.close()
         database.close()
+        auditDatabase.close()
     }
 
     /// The decision for `identity` doing `action` (fail closed), under the revision of the
