@@ -64,6 +64,10 @@ import Testing
             let audited = try await gateway.auditStore.query(
                 tenant: fixture.tenant, filter: .init(actionType: AuditEvent.ActionType.policyDecision))
             #expect(audited.records.count == 1)
+            // Reads need only PostgreSQL: the audit log stays readable.
+            let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+            let read = try await boss.call(client, .get, "/v1/audit")
+            #expect(read.status == 200, "\(read.json)")
         }
     }
 }

@@ -68,7 +68,8 @@ import Testing
         let (app, gateway) = try fixture.application()
         try await fixture.provisionPolicies(gateway)
         try await app.test(.router) { client in
-            // A full page of older due entries that always fail (their tenant has no schema).
+            // A full page of older due entries that can never fire (their tenant does not exist):
+            // they are dropped, and the schedule behind them fires.
             let past = Clock.milliseconds() - 3_600_000
             for index in 0..<100 {
                 try await gateway.redis.send(

@@ -117,9 +117,10 @@ struct ApprovalRoutes {
         let requestID = RequestIDs.from(request)
         // One transaction holds the approval row: the decision is checked against the policy as
         // it is now, audited, and only then is the job enqueued and the row updated. The job's id
-        // is the approval's and its enqueue idempotent, so a retry after a failure anywhere in
-        // between converges on one job and one audit entry (event keys are written once).
-        let jobID: String? = try await tenantSession(identity.tenant) { connection in
+        // is the approval's and its enqueue idempotent (for the queue's idempotency retention), so
+        // a retry after a failure in between converges on one job and one audit entry (event keys
+        // are written once).
+        let outcome: (jobID: String?, expired: Bool) = try await tenantSession(identity.tenant) { connection in
             guard
                 let row = try await connection.query(
                     "SELECT \(Self.columns), job::text AS job_json FROM approvals WHERE id = $1 FOR UPDATE", [id]
@@ -130,15 +131,19 @@ struct ApprovalRoutes {
                 throw Problem.conflict("approval \(id) is already \(row.string("status") ?? "decided")")
             }
             if let expires = row.string("expires_at_ms").flatMap(Int64.init), expires < Clock.milliseconds() {
-                try await connection.query("UPDATE approvals SET status = 'expired' WHERE id = $1", [id])
-                throw Problem.conflict("approval \(id) expired")
+                // Left to the expiry sweep, which audits it; answered once this transaction ends.
+                return (nil, true)
             }
             guard mayDecide(identity, row) else {
                 throw Problem.forbidden("\(identity.user) may not \(approve ? "approve" : "reject") approval \(id)")
             }
-            let envelope = approve ? try Self.envelope(from: row, tenant: identity.tenant, approver: identity.user) : nil
-            if let envelope {
-                try await recheck(envelope, approval: id, requestID: requestID)
+            var envelope = approve ? try Self.envelope(from: row, tenant: identity.tenant, approver: identity.user) : nil
+            if let job = envelope {
+                // The job carries the decision as it is now (its constraints), approved.
+                let now = try await recheck(job, approval: id, requestID: requestID)
+                envelope?.admission = PolicyDecision(
+                    decision: .allow, policyApplied: now.policyApplied, reason: "approved by \(identity.user)", constraints: now.constraints
+                )
             }
             var detail: [String: JSONValue] = [
                 "approval_id": .string(id), "action": .string(row.string("action") ?? ""), "reason": .string(reason),
@@ -153,26 +158,38 @@ struct ApprovalRoutes {
                     policyApplied: row.string("policy_applied"), policyResult: approve ? "approved" : "rejected", policyReason: reason,
                     outcome: .success, requestID: requestID))
             var jobID: String?
-            if let envelope { jobID = try await gateway.queue.enqueue(envelope).id }
+            if let envelope {
+                do {
+                    jobID = try await gateway.queue.enqueue(envelope).id
+                } catch {
+                    gateway.logger.error("approved job could not be queued", metadata: ["approval": "\(id)", "error": "\(error)"])
+                    throw Problem.unavailable(
+                        "queue", "the job queue cannot be reached right now; approval \(id) is still pending: approve it again")
+                }
+            }
             try await connection.query(
                 "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4, job_id = $5 WHERE id = $1",
                 [id, approve ? "approved" : "rejected", identity.user, reason, jobID])
-            return jobID
+            return (jobID, false)
+        }
+        if outcome.expired {
+            try? await ApprovalExpiry(gateway: gateway).sweepOnce()
+            throw Problem.conflict("approval \(id) expired")
         }
         try? await gateway.redis.send(RedisCommand("ZREM", [Self.expiryKey, "\(identity.tenant.rawValue)/\(id)"]))
         var answer: [String: Any] = ["id": id, "status": approve ? "approved" : "rejected"]
-        if let jobID { answer["job_id"] = jobID }
-        return try json(.ok, answer, location: jobID.map { "/v1/jobs/\($0)" })
+        if let jobID = outcome.jobID { answer["job_id"] = jobID }
+        return try json(.ok, answer)
     }
 
     /// Asks the policy again, for the requester, before an approved job is enqueued: an action
     /// blocked since it was parked, or an engine that cannot answer, stops it (audited as denied).
-    private func recheck(_ job: JobEnvelope, approval: String, requestID: String) async throws {
+    private func recheck(_ job: JobEnvelope, approval: String, requestID: String) async throws -> PolicyDecision {
         let requester = Identity(
             tenant: job.tenant, user: job.requester.user, org: job.requester.org, team: job.requester.team,
             roles: Set(job.requester.roles.compactMap(Role.init(rawValue:))))
         let decision = await gateway.decide(requester, action: job.action, classification: job.classification)
-        guard decision.decision == .deny else { return }
+        guard decision.decision == .deny else { return decision }
         try await gateway.auditDecision(
             requester, action: job.action, decision: decision, classification: job.classification, requestID: requestID,
             detail: ["kind": job.kind.rawValue, "approval_id": approval])

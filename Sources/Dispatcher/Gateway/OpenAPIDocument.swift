@@ -93,7 +93,7 @@ enum OpenAPIDocument {
                     }
                   }
                 },
-                "description": "Identity provider, policy engine, queue, database or audit log unavailable; nothing was done"
+                "description": "Identity provider, policy engine, queue, database or audit log unavailable; the detail says what was done, if anything, and whether to retry"
               },
               "Widens": {
                 "content": {
@@ -644,7 +644,7 @@ enum OpenAPIDocument {
                   }
                 },
                 "security": [],
-                "summary": "Readiness: Redis, PostgreSQL and the policy engine answer",
+                "summary": "Readiness: Redis and PostgreSQL answer, and the policy engine holds this Dispatcher's policies",
                 "tags": [
                   "operations"
                 ]

@@ -53,7 +53,9 @@ final class PolicySync: Service, Sendable {
     }
 
     /// Loads everything when the engine does not hold this Dispatcher's load (first round, or
-    /// the engine restarted), then every tenant whose revision moved.
+    /// the engine restarted), then every tenant whose revision moved. Tenants load before the
+    /// modules, so nothing is decided (or cached) on modules without their data. A tenant that
+    /// fails to load is logged and tried again next round; it does not hold up the others.
     func syncOnce() async throws {
         try await serialized {
             var complete = loaded.load(ordering: .acquiring)
@@ -62,14 +64,16 @@ final class PolicySync: Service, Sendable {
                 complete = false
                 loaded.store(false, ordering: .releasing)
             }
-            if !complete {
-                pushed.withLock { $0.removeAll() }
-                try await pushModules()
-            }
+            if !complete { pushed.withLock { $0.removeAll() } }
             for (tenant, revision) in try await store.revisions() where revision != self.revision(of: tenant) {
-                try await load(tenant, revision: revision)
+                do {
+                    try await load(tenant, revision: revision)
+                } catch {
+                    logger.error("cannot load a tenant's policies; retrying", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+                }
             }
             if !complete {
+                try await pushModules()
                 try await engine.putData(path: marker, json: Data("true".utf8))
                 loaded.store(true, ordering: .releasing)
             }

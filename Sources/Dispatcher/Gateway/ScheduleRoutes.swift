@@ -57,14 +57,14 @@ struct ScheduleRoutes {
             "payload": JSONValue.parse(job.payload) ?? .object([:]), "user": .string(identity.user), "org": .string(identity.org),
             "team": .string(identity.team), "roles": .array(identity.roles.map { .string($0.rawValue) }),
         ])
-        // Indexed and audited before the row commits: a schedule that exists is always both.
+        // Audited before the row commits, so a schedule that exists is audited; indexed after,
+        // so no scheduler finds it before it exists (one lost between the two is restored by
+        // the periodic reindex).
         try await withTenantSchema(gateway, identity.tenant) {
             try await gateway.tenants.session(identity.tenant) { connection in
                 try await connection.query(
                     "INSERT INTO schedules (id, cron, time_zone, template, created_by, next_fire_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
                     [id, cronText, zoneName, String(decoding: stored.canonicalData, as: UTF8.self), identity.user, PostgresTimestamp(next)])
-                try await gateway.redis.send(
-                    RedisCommand("ZADD", [Self.indexKey, String(Clock.milliseconds(next)), "\(identity.tenant.rawValue)/\(id)"]))
                 try await gateway.record(
                     AuditEvent(
                         tenant: identity.tenant, eventKey: "schedule:\(id):created", userID: identity.user, actionType: "schedule.created",
@@ -76,6 +76,8 @@ struct ScheduleRoutes {
                         dataClassification: job.classification, outcome: .success, requestID: requestID))
             }
         }
+        try await gateway.redis.send(
+            RedisCommand("ZADD", [Self.indexKey, String(Clock.milliseconds(next)), "\(identity.tenant.rawValue)/\(id)"]))
         return try json(
             .created, ["id": id, "cron": cronText, "time_zone": zoneName, "next_fire_at": iso(Clock.milliseconds(next)), "active": true],
             location: "/v1/schedules/\(id)")
@@ -170,19 +172,26 @@ struct ScheduleRunner: Sendable {
         var tenants = tenants
         if tenants.isEmpty { tenants = try await gateway.tenants.all() }
         for tenant in tenants {
-            let rows = try await gateway.tenants.session(tenant) { connection in
-                try await connection.query(
-                    """
-                    SELECT id, (extract(epoch FROM next_fire_at) * 1000)::bigint AS next_ms FROM schedules
-                    WHERE active AND next_fire_at IS NOT NULL
-                    """)
-            }
-            let members = rows.compactMap { row -> [String]? in
-                guard let id = row.string("id"), let next = row.int64("next_ms") else { return nil }
-                return [String(next), "\(tenant.rawValue)/\(id)"]
+            var members: [String] = []
+            do {
+                members = try await gateway.tenants.session(tenant) { connection -> [String] in
+                    let rows = try await connection.query(
+                        """
+                        SELECT id, (extract(epoch FROM next_fire_at) * 1000)::bigint AS next_ms FROM schedules
+                        WHERE active AND next_fire_at IS NOT NULL
+                        """)
+                    return rows.flatMap { row -> [String] in
+                        guard let id = row.string("id"), let next = row.int64("next_ms") else { return [] }
+                        return [String(next), "\(tenant.rawValue)/\(id)"]
+                    }
+                }
+            } catch {
+                gateway.logger.error(
+                    "cannot restore a tenant's schedules to the index", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+                continue
             }
             guard !members.isEmpty else { continue }
-            try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "NX"] + members.flatMap { $0 }))
+            try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "NX"] + members))
         }
     }
 
@@ -192,9 +201,15 @@ struct ScheduleRunner: Sendable {
             RedisCommand("ZRANGEBYSCORE", [ScheduleRoutes.indexKey, "-inf", String(nowMs), "LIMIT", "0", "100"]))
         for member in (due.array ?? []).compactMap(\.string) {
             let parts = member.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let tenant = try? TenantID(parts[0]) else { continue }
+            guard parts.count == 2, let tenant = try? TenantID(parts[0]), try await gateway.tenants.exists(tenant) else {
+                try await gateway.redis.send(RedisCommand("ZREM", [ScheduleRoutes.indexKey, member]))
+                continue
+            }
             do {
                 try await fire(tenant: tenant, id: parts[1], member: member, now: now)
+            } catch let problem as Problem where (400..<500).contains(problem.status.code) {
+                // The stored job is no longer one the gateway accepts: it would never fire.
+                try await disable(tenant: tenant, id: parts[1], member: member, because: problem.detail)
             } catch {
                 // Tried again a little later (the occurrence stays due in PostgreSQL, so it still
                 // fires once), and meanwhile out of the way of the schedules behind it.
@@ -204,6 +219,28 @@ struct ScheduleRunner: Sendable {
                 try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "XX", String(later), member]))
             }
         }
+    }
+
+    /// Deactivates a schedule whose job can no longer be submitted, with an audit entry saying why.
+    private func disable(tenant: TenantID, id: String, member: String, because reason: String) async throws {
+        gateway.logger.error(
+            "schedule disabled: its job is no longer accepted",
+            metadata: ["tenant": "\(tenant)", "schedule": "\(id)", "reason": "\(reason)"])
+        try await gateway.tenants.session(tenant) { connection in
+            guard
+                let row = try await connection.query(
+                    "UPDATE schedules SET active = false WHERE id = $1 AND active RETURNING created_by", [id]
+                ).first
+            else { return }
+            try await gateway.record(
+                AuditEvent(
+                    tenant: tenant, eventKey: "schedule:\(id):disabled", userID: row.string("created_by") ?? "",
+                    actionType: "schedule.disabled",
+                    actionDetail: String(
+                        decoding: JSONValue.object(["schedule_id": .string(id), "reason": .string(reason)]).canonicalData, as: UTF8.self),
+                    outcome: .error, requestID: "schedule-\(id)"))
+        }
+        try await gateway.redis.send(RedisCommand("ZREM", [ScheduleRoutes.indexKey, member]))
     }
 
     private func fire(tenant: TenantID, id: String, member: String, now: Date) async throws {
