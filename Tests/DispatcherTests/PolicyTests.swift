@@ -44,6 +44,35 @@ import Testing
         }
     }
 
+    @Test func aTeamIsNamedWithinItsOrg() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let issuer = fixture.issuer
+        let engLead = APIClient(
+            token: try await issuer.token(tenant: fixture.tenant, user: "lena", roles: ["team_lead"], org: "eng", team: "core"))
+        let salesLead = APIClient(
+            token: try await issuer.token(tenant: fixture.tenant, user: "sam", roles: ["team_lead"], org: "sales", team: "core"))
+        let salesOrgAdmin = APIClient(
+            token: try await issuer.token(tenant: fixture.tenant, user: "sue", roles: ["org_admin"], org: "sales"))
+        let boss = APIClient(token: try await issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let engUser = APIClient(token: try await issuer.token(tenant: fixture.tenant, user: "alice", org: "eng", team: "core"))
+        let salesUser = APIClient(token: try await issuer.token(tenant: fixture.tenant, user: "bob", org: "sales", team: "core"))
+        let block = #"{"content":{"noop.run":{"autonomy":"block"}},"change_reason":"freeze"}"#
+        try await app.test(.router) { client in
+            #expect(try await salesLead.call(client, .put, "/v1/policies/team/eng:core/actions", block).status == 403)
+            #expect(try await salesOrgAdmin.call(client, .put, "/v1/policies/team/eng:core/actions", block).status == 403)
+            #expect(try await boss.call(client, .put, "/v1/policies/team/core/actions", block).status == 400)
+            let saved = try await engLead.call(client, .put, "/v1/policies/team/eng:core/actions", block)
+            #expect(saved.status == 200, "\(saved.json)")
+            // Only eng's core team is blocked.
+            #expect(try await engUser.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 403)
+            #expect(try await salesUser.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 202)
+            #expect(try await salesOrgAdmin.call(client, .put, "/v1/policies/team/sales:core/actions", block).status == 200)
+            #expect(try await salesUser.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 403)
+        }
+    }
+
     @Test func aPolicyChangeIsEnforcedOnTwoRunningDispatchersWithinAMinute() async throws {
         let fixture = try await GatewayFixture.make()
         let engineA = try await PrivatePolicyEngine()

@@ -3,7 +3,7 @@
 # input: {tenant, user, org, team, roles, action, classification, target, channel,
 #         model: {name, external}}
 # data.openclaw.tenants[<tenant>]: the tenant's policy documents by scope:
-#   {enterprise: DOC, orgs: {<org>: DOC}, teams: {<team>: DOC}, users: {<user>: DOC}, revision}
+#   {enterprise: DOC, orgs: {<org>: DOC}, teams: {"<org>:<team>": DOC}, users: {<user>: DOC}, revision}
 #   DOC (every domain optional):
 #     actions:      {<action> | "default": {autonomy, max_classification, allowed_transitions}}
 #     integrations: {write: [<write action>, ...]}
@@ -38,9 +38,10 @@ scopes contains {"label": sprintf("org:%s", [input.org]), "doc": doc} if {
 	doc := tenant.orgs[input.org]
 }
 
-scopes contains {"label": sprintf("team:%s", [input.team]), "doc": doc} if {
+# A team is named within its org: its documents are under "<org>:<team>".
+scopes contains {"label": sprintf("team:%s:%s", [input.org, input.team]), "doc": doc} if {
 	input.team != ""
-	doc := tenant.teams[input.team]
+	doc := tenant.teams[sprintf("%s:%s", [input.org, input.team])]
 }
 
 scopes contains {"label": sprintf("user:%s", [input.user]), "doc": doc} if {

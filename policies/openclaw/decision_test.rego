@@ -21,7 +21,7 @@ policies := {"acme": {
 		"data": {"max_classification": "restricted"},
 	},
 	"orgs": {"eng": {"actions": {"gmail.send": {"autonomy": "block"}}}},
-	"teams": {"core": {
+	"teams": {"sales:core": {
 		"actions": {"jira.transition": {"autonomy": "approve", "allowed_transitions": ["In Review"]}},
 		"integrations": {"write": ["jira.transition"]},
 	}},
@@ -96,7 +96,7 @@ test_write_needs_enterprise_permission if {
 test_team_can_withdraw_a_write if {
 	d := decision.decision with data.openclaw.tenants as policies with input as request({"action": "jira.comment", "team": "core"})
 	d.decision == "deny"
-	d.policy_applied == "team:core/integrations"
+	d.policy_applied == "team:sales:core/integrations"
 }
 
 test_classification_ceiling_per_action if {
@@ -145,4 +145,9 @@ test_lower_scope_can_withdraw_self_approval if {
 	withdrawn := json.patch(policies, [{"op": "add", "path": "/acme/users/alice", "value": {"actions": {"gcal.create_event": {"self_approval": false}}}}])
 	d := decision.decision with data.openclaw.tenants as withdrawn with input as request({"action": "gcal.create_event"})
 	d.constraints.self_approval == false
+}
+
+test_a_team_is_named_within_its_org if {
+	d := decision.decision with data.openclaw.tenants as policies with input as request({"action": "jira.comment", "org": "support", "team": "core"})
+	d.decision == "allow"
 }

@@ -1248,7 +1248,7 @@ enum OpenAPIDocument {
                     }
                   },
                   {
-                    "description": "'*' for the enterprise, else the org, team or user id",
+                    "description": "'*' for the enterprise, else the org id, '<org>:<team>' for a team, or the user id",
                     "in": "path",
                     "name": "scopeID",
                     "required": true,

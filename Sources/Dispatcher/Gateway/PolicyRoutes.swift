@@ -19,7 +19,9 @@ struct PolicyRoutes {
         let visible = documents.filter { document in
             identity.has(.enterpriseAdmin) || document.scope == .enterprise
                 || (document.scope == .org && document.scopeID == identity.org)
-                || (document.scope == .team && document.scopeID == identity.team)
+                || (document.scope == .team
+                    && (document.scopeID == PolicyStore.teamScopeID(identity)
+                        || (identity.has(.orgAdmin) && document.scopeID.hasPrefix(identity.org + ":"))))
                 || (document.scope == .user && document.scopeID == identity.user)
         }
         return try json(

@@ -27,12 +27,17 @@ struct PolicyStore: Sendable {
     }
 
     /// Who may govern `scope`/`scopeID`: admins within their scope, users over their own.
+    /// A team is named within its org: its scope id is `<org>:<team>`.
+    static func teamScopeID(_ identity: Identity) -> String { "\(identity.org):\(identity.team)" }
+
     static func mayGovern(_ identity: Identity, scope: PolicyScope, scopeID: String) -> Bool {
         if identity.has(.enterpriseAdmin) { return true }
         switch scope {
         case .enterprise: return false
         case .org: return identity.has(.orgAdmin) && identity.org == scopeID
-        case .team: return (identity.has(.teamLead) || identity.has(.orgAdmin)) && identity.team == scopeID
+        case .team:
+            return (identity.has(.teamLead) && scopeID == teamScopeID(identity))
+                || (identity.has(.orgAdmin) && !identity.org.isEmpty && scopeID.hasPrefix(identity.org + ":"))
         case .user: return identity.user == scopeID
         }
     }
@@ -71,22 +76,29 @@ struct PolicyStore: Sendable {
             throw Problem.forbidden("\(identity.user) may not change \(scope.rawValue) policies of '\(scopeID)'")
         }
         guard content.objectValue != nil else { throw Problem.badRequest("'content' must be a JSON object") }
+        if scope == .team {
+            let parts = scopeID.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw Problem.badRequest(
+                    "a team's scope id is '<org>:<team>' (a team is named within its org), not '\(scopeID.prefix(60))'")
+            }
+        }
         let reason = changeReason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else { throw Problem.badRequest("'change_reason' is required: say why the policy changes") }
         let existing = try await current(identity.tenant)
         var parents: [(label: String, content: Data)] = []
         if scope > .enterprise {
-            // The parents are known from the token when the scope is the caller's own (their
-            // team, their user): an org's or team's place above another scope is not on record,
-            // so an admin's save for someone else's team or user is checked against the
-            // enterprise policy (the decision still takes the strictest of all scopes).
-            let own = (scope == .team && scopeID == identity.team) || (scope == .user && scopeID == identity.user)
+            // A team's org is in its scope id; a user's org and team are known from the token
+            // when the scope is the caller's own. An admin's save for someone else's user scope
+            // is checked against the enterprise policy (the decision still takes the strictest
+            // of all scopes).
+            let ownUser = scope == .user && scopeID == identity.user
             for parentScope in PolicyScope.allCases where parentScope < scope {
                 let parentID: String
                 switch parentScope {
                 case .enterprise: parentID = "*"
-                case .org: parentID = own ? identity.org : ""
-                case .team: parentID = own ? identity.team : ""
+                case .org: parentID = scope == .team ? String(scopeID.prefix { $0 != ":" }) : ownUser ? identity.org : ""
+                case .team: parentID = ownUser && !identity.team.isEmpty ? Self.teamScopeID(identity) : ""
                 case .user: parentID = ""
                 }
                 if parentScope != .enterprise && parentID.isEmpty { continue }
