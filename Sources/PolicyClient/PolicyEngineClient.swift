@@ -44,6 +44,9 @@ public final class PolicyEngineClient: Sendable {
         self.cache = cacheSize > 0 ? DecisionCache(capacity: cacheSize, ttl: cacheTTL) : nil
     }
 
+    /// Forgets every cached decision.
+    public func clearCache() { cache?.clear() }
+
     public func shutdown() async {
         if ownsClient { try? await http.shutdown() }
     }
@@ -175,6 +178,8 @@ final class DecisionCache: Sendable {
             return entry.decision
         }
     }
+
+    func clear() { entries.withLock { $0.removeAll() } }
 
     func put(_ key: Key, _ decision: PolicyDecision) {
         entries.withLock { entries in

@@ -69,6 +69,36 @@ import Testing
             #expect(read.json["status"] as? String == "expired")
             #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"late"}"#).status == 409)
             #expect(try await fixture.queued(gateway) == 0)
+            // Found expired by a decision before any sweep: expired there, and audited.
+            let late = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await boss.call(client, .post, "/v1/approvals/\(late)/approve", #"{"reason":"late"}"#).status == 409)
+            #expect(try await boss.call(client, .get, "/v1/approvals/\(late)").json["status"] as? String == "expired")
+            let expiries = try await gateway.auditStore.query(tenant: fixture.tenant, filter: .init(actionType: "approval.expired"))
+            #expect(expiries.records.count == 2)
+            #expect(try await fixture.queued(gateway) == 0)
+        }
+    }
+
+    @Test func aRequesterMayApproveTheirOwnOnlyWhileThePolicySaysSo() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.router) { client in
+            let id = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"gcal.create_event"}"#).json["approval_id"]
+                    as? String)
+            // Withdrawn at alice's own scope since she parked it.
+            let withdrawn = try await alice.call(
+                client, .put, "/v1/policies/user/alice/actions",
+                #"{"content":{"gcal.create_event":{"autonomy":"approve","self_approval":false}},"change_reason":"ask my lead"}"#)
+            #expect(withdrawn.status == 200, "\(withdrawn.json)")
+            let own = try await alice.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"mine"}"#)
+            #expect(own.status == 403, "\(own.json)")
+            #expect(try await alice.call(client, .get, "/v1/approvals/\(id)").json["status"] as? String == "pending")
+            #expect(try await fixture.queued(gateway) == 0)
         }
     }
 

@@ -56,6 +56,7 @@ struct GatewayDuties: Service {
                     if let every = gateway.configuration.scheduleReindexInterval, ContinuousClock.now - lastReindex >= every {
                         lastReindex = .now
                         try await ScheduleRunner(gateway: gateway).reindex()
+                        try await ApprovalExpiry(gateway: gateway).reindex()
                     }
                     try await ScheduleRunner(gateway: gateway).fireDue()
                     if ContinuousClock.now - lastExpiry >= .seconds(10) {

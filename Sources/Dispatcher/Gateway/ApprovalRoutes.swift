@@ -131,7 +131,8 @@ struct ApprovalRoutes {
                 throw Problem.conflict("approval \(id) is already \(row.string("status") ?? "decided")")
             }
             if let expires = row.string("expires_at_ms").flatMap(Int64.init), expires < Clock.milliseconds() {
-                // Left to the expiry sweep, which audits it; answered once this transaction ends.
+                // Expired here and now, audited as the sweep would; answered once this commits.
+                try await ApprovalExpiry(gateway: gateway).markExpired(connection, tenant: identity.tenant, id: id)
                 return (nil, true)
             }
             guard mayDecide(identity, row) else {
@@ -141,6 +142,9 @@ struct ApprovalRoutes {
             if let job = envelope {
                 // The job carries the decision as it is now (its constraints), approved.
                 let now = try await recheck(job, approval: id, requestID: requestID)
+                if row.string("requester_user") == identity.user && !now.constraints.selfApproval {
+                    throw Problem.forbidden("the policy no longer lets \(identity.user) approve their own request \(id)")
+                }
                 envelope?.admission = PolicyDecision(
                     decision: .allow, policyApplied: now.policyApplied, reason: "approved by \(identity.user)", constraints: now.constraints
                 )
@@ -164,19 +168,21 @@ struct ApprovalRoutes {
                 } catch {
                     gateway.logger.error("approved job could not be queued", metadata: ["approval": "\(id)", "error": "\(error)"])
                     throw Problem.unavailable(
-                        "queue", "the job queue cannot be reached right now; approval \(id) is still pending: approve it again")
+                        "queue",
+                        "the job queue cannot be reached right now; approval \(id) is still pending (the approval may be audited): approve it again, which queues job \(id) once"
+                    )
                 }
+            } else {
+                // A job queued by an approval whose answer was lost does not outlive a rejection.
+                _ = try? await gateway.queue.cancel(tenant: identity.tenant, id: id)
             }
             try await connection.query(
                 "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4, job_id = $5 WHERE id = $1",
                 [id, approve ? "approved" : "rejected", identity.user, reason, jobID])
             return (jobID, false)
         }
-        if outcome.expired {
-            try? await ApprovalExpiry(gateway: gateway).sweepOnce()
-            throw Problem.conflict("approval \(id) expired")
-        }
         try? await gateway.redis.send(RedisCommand("ZREM", [Self.expiryKey, "\(identity.tenant.rawValue)/\(id)"]))
+        if outcome.expired { throw Problem.conflict("approval \(id) expired") }
         var answer: [String: Any] = ["id": id, "status": approve ? "approved" : "rejected"]
         if let jobID = outcome.jobID { answer["job_id"] = jobID }
         return try json(.ok, answer)
@@ -295,6 +301,14 @@ func withTenantSchema<T>(_ gateway: Gateway, _ tenant: TenantID, _ body: () asyn
 struct ApprovalExpiry: Sendable {
     let gateway: Gateway
 
+    /// Puts every pending approval of `tenants` (none given: every tenant) back in the expiry
+    /// index where it is missing.
+    func reindex(tenants: [TenantID] = []) async throws {
+        try await gateway.restoreIndex(
+            ApprovalRoutes.expiryKey, tenants: tenants,
+            from: "SELECT id, (extract(epoch FROM expires_at) * 1000)::bigint AS at_ms FROM approvals WHERE status = 'pending'")
+    }
+
     /// Expires the approvals past their time, each in its own transaction with its audit entry
     /// (if the audit cannot be written it stays pending and is tried again). One that fails is
     /// put back a little later, so it never holds up the others.
@@ -321,20 +335,23 @@ struct ApprovalExpiry: Sendable {
     }
 
     private func expire(tenant: TenantID, id: String) async throws {
-        try await gateway.tenants.session(tenant) { connection in
-            guard
-                let expired = try await connection.query(
-                    "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' RETURNING requester_user, action", [id]
-                ).first
-            else { return }
-            try await gateway.record(
-                AuditEvent(
-                    tenant: tenant, eventKey: "approval:\(id):expired", userID: expired.string("requester_user") ?? "",
-                    actionType: "approval.expired",
-                    actionDetail: String(
-                        decoding: JSONValue.object(["approval_id": .string(id), "action": .string(expired.string("action") ?? "")])
-                            .canonicalData, as: UTF8.self),
-                    policyResult: "expired", outcome: .denied, requestID: id))
-        }
+        try await gateway.tenants.session(tenant) { connection in try await markExpired(connection, tenant: tenant, id: id) }
+    }
+
+    /// Marks a pending approval expired and audits it, in the caller's transaction.
+    func markExpired(_ connection: PostgresConnection, tenant: TenantID, id: String) async throws {
+        guard
+            let expired = try await connection.query(
+                "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' RETURNING requester_user, action", [id]
+            ).first
+        else { return }
+        try await gateway.record(
+            AuditEvent(
+                tenant: tenant, eventKey: "approval:\(id):expired", userID: expired.string("requester_user") ?? "",
+                actionType: "approval.expired",
+                actionDetail: String(
+                    decoding: JSONValue.object(["approval_id": .string(id), "action": .string(expired.string("action") ?? "")])
+                        .canonicalData, as: UTF8.self),
+                policyResult: "expired", outcome: .denied, requestID: id))
     }
 }

@@ -103,6 +103,9 @@ final class Gateway: Sendable {
     )
         async -> PolicyDecision
     {
+        guard policySync.isLoaded(for: identity.tenant) else {
+            return .unavailable("this Dispatcher has not loaded the tenant's policies into the policy engine yet")
+        }
         let input = PolicyInput(
             tenant: identity.tenant, requester: identity.requester, action: action, classification: classification, target: target,
             channel: channel)
@@ -202,5 +205,33 @@ final class Admission: Sendable {
     enum Failure: Error {
         case audit(any Error)
         case queue(any Error)
+    }
+}
+
+extension Gateway {
+    /// Adds to the sorted set `key` the members `query` finds in each of `tenants` (none given:
+    /// every tenant), as `<tenant>/<id>` scored by `at_ms`, where they are missing: an index in
+    /// Redis restored from the rows in PostgreSQL it indexes. A tenant that fails is logged and
+    /// skipped.
+    func restoreIndex(_ key: String, tenants: [TenantID], from query: String) async throws {
+        let all = tenants.isEmpty ? try await self.tenants.all() : tenants
+        for tenant in all {
+            let members: [String]
+            do {
+                members = try await self.tenants.session(tenant) { connection -> [String] in
+                    try await connection.query(query).flatMap { row -> [String] in
+                        guard let id = row.string("id"), let at = row.int64("at_ms") else { return [] }
+                        return [String(at), "\(tenant.rawValue)/\(id)"]
+                    }
+                }
+            } catch {
+                logger.error(
+                    "cannot restore an index from a tenant's rows",
+                    metadata: ["index": "\(key)", "tenant": "\(tenant)", "error": "\(error)"])
+                continue
+            }
+            guard !members.isEmpty else { continue }
+            try await redis.send(RedisCommand("ZADD", [key, "NX"] + members))
+        }
     }
 }

@@ -25,6 +25,8 @@ final class PolicySync: Service, Sendable {
     /// `data.<marker>` is `true` in the engine after this Dispatcher's complete load.
     let marker = "openclaw/loaded/" + UUID().uuidString.lowercased()
     private let pushed = Mutex<[TenantID: Int64]>([:])
+    /// Tenants whose last load failed.
+    private let failed = Mutex<Set<TenantID>>([])
     private let loaded = Atomic<Bool>(false)
     private let oneAtATime = Turnstile()
 
@@ -38,6 +40,12 @@ final class PolicySync: Service, Sendable {
 
     /// The revision of `tenant`'s policies in this Dispatcher's engine (0: none pushed).
     func revision(of tenant: TenantID) -> Int64 { pushed.withLock { $0[tenant] ?? 0 } }
+
+    /// Whether the engine holds this Dispatcher's load and `tenant`'s policies did not fail to
+    /// load: until then nothing is decided for the tenant (fail closed, as unavailable).
+    func isLoaded(for tenant: TenantID) -> Bool {
+        loaded.load(ordering: .acquiring) && !failed.withLock { $0.contains(tenant) }
+    }
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
@@ -68,13 +76,17 @@ final class PolicySync: Service, Sendable {
             for (tenant, revision) in try await store.revisions() where revision != self.revision(of: tenant) {
                 do {
                     try await load(tenant, revision: revision)
+                    _ = failed.withLock { $0.remove(tenant) }
                 } catch {
+                    _ = failed.withLock { $0.insert(tenant) }
                     logger.error("cannot load a tenant's policies; retrying", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
                 }
             }
             if !complete {
                 try await pushModules()
                 try await engine.putData(path: marker, json: Data("true".utf8))
+                // Nothing decided while the engine was being loaded is kept.
+                engine.clearCache()
                 loaded.store(true, ordering: .releasing)
             }
         }

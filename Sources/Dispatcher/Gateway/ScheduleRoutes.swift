@@ -76,8 +76,13 @@ struct ScheduleRoutes {
                         dataClassification: job.classification, outcome: .success, requestID: requestID))
             }
         }
-        try await gateway.redis.send(
-            RedisCommand("ZADD", [Self.indexKey, String(Clock.milliseconds(next)), "\(identity.tenant.rawValue)/\(id)"]))
+        do {
+            try await gateway.redis.send(
+                RedisCommand("ZADD", [Self.indexKey, String(Clock.milliseconds(next)), "\(identity.tenant.rawValue)/\(id)"]))
+        } catch {
+            // Created and audited all the same: the periodic reindex puts it in the index.
+            gateway.logger.error("a new schedule could not be indexed yet", metadata: ["schedule": "\(id)", "error": "\(error)"])
+        }
         return try json(
             .created, ["id": id, "cron": cronText, "time_zone": zoneName, "next_fire_at": iso(Clock.milliseconds(next)), "active": true],
             location: "/v1/schedules/\(id)")
@@ -169,30 +174,12 @@ struct ScheduleRunner: Sendable {
     /// it is missing (the index lives in Redis; PostgreSQL holds the schedules). Members present
     /// keep their time.
     func reindex(tenants: [TenantID] = []) async throws {
-        var tenants = tenants
-        if tenants.isEmpty { tenants = try await gateway.tenants.all() }
-        for tenant in tenants {
-            var members: [String] = []
-            do {
-                members = try await gateway.tenants.session(tenant) { connection -> [String] in
-                    let rows = try await connection.query(
-                        """
-                        SELECT id, (extract(epoch FROM next_fire_at) * 1000)::bigint AS next_ms FROM schedules
-                        WHERE active AND next_fire_at IS NOT NULL
-                        """)
-                    return rows.flatMap { row -> [String] in
-                        guard let id = row.string("id"), let next = row.int64("next_ms") else { return [] }
-                        return [String(next), "\(tenant.rawValue)/\(id)"]
-                    }
-                }
-            } catch {
-                gateway.logger.error(
-                    "cannot restore a tenant's schedules to the index", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
-                continue
-            }
-            guard !members.isEmpty else { continue }
-            try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "NX"] + members))
-        }
+        try await gateway.restoreIndex(
+            ScheduleRoutes.indexKey, tenants: tenants,
+            from: """
+                SELECT id, (extract(epoch FROM next_fire_at) * 1000)::bigint AS at_ms FROM schedules
+                WHERE active AND next_fire_at IS NOT NULL
+                """)
     }
 
     func fireDue(now: Date = Date()) async throws {
@@ -201,46 +188,34 @@ struct ScheduleRunner: Sendable {
             RedisCommand("ZRANGEBYSCORE", [ScheduleRoutes.indexKey, "-inf", String(nowMs), "LIMIT", "0", "100"]))
         for member in (due.array ?? []).compactMap(\.string) {
             let parts = member.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let tenant = try? TenantID(parts[0]), try await gateway.tenants.exists(tenant) else {
+            guard parts.count == 2, let tenant = try? TenantID(parts[0]) else {
                 try await gateway.redis.send(RedisCommand("ZREM", [ScheduleRoutes.indexKey, member]))
                 continue
             }
+            var delay = GatewayDuties.retryDelay
             do {
+                guard try await gateway.tenants.exists(tenant) else {
+                    try await gateway.redis.send(RedisCommand("ZREM", [ScheduleRoutes.indexKey, member]))
+                    continue
+                }
                 try await fire(tenant: tenant, id: parts[1], member: member, now: now)
+                continue
             } catch let problem as Problem where (400..<500).contains(problem.status.code) {
-                // The stored job is no longer one the gateway accepts: it would never fire.
-                try await disable(tenant: tenant, id: parts[1], member: member, because: problem.detail)
+                // The stored job is not one this Dispatcher accepts (a newer one may): the
+                // occurrence stays due, tried again in an hour, and said loudly meanwhile.
+                gateway.logger.error(
+                    "schedule's job is not accepted; retrying in an hour",
+                    metadata: ["tenant": "\(tenant)", "schedule": "\(parts[1])", "problem": "\(problem.detail)"])
+                delay = .seconds(3600)
             } catch {
                 // Tried again a little later (the occurrence stays due in PostgreSQL, so it still
                 // fires once), and meanwhile out of the way of the schedules behind it.
                 gateway.logger.error(
                     "schedule could not fire; retrying", metadata: ["tenant": "\(tenant)", "schedule": "\(parts[1])", "error": "\(error)"])
-                let later = Clock.milliseconds() + GatewayDuties.retryDelay.milliseconds
-                try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "XX", String(later), member]))
             }
+            let later = Clock.milliseconds() + delay.milliseconds
+            try await gateway.redis.send(RedisCommand("ZADD", [ScheduleRoutes.indexKey, "XX", String(later), member]))
         }
-    }
-
-    /// Deactivates a schedule whose job can no longer be submitted, with an audit entry saying why.
-    private func disable(tenant: TenantID, id: String, member: String, because reason: String) async throws {
-        gateway.logger.error(
-            "schedule disabled: its job is no longer accepted",
-            metadata: ["tenant": "\(tenant)", "schedule": "\(id)", "reason": "\(reason)"])
-        try await gateway.tenants.session(tenant) { connection in
-            guard
-                let row = try await connection.query(
-                    "UPDATE schedules SET active = false WHERE id = $1 AND active RETURNING created_by", [id]
-                ).first
-            else { return }
-            try await gateway.record(
-                AuditEvent(
-                    tenant: tenant, eventKey: "schedule:\(id):disabled", userID: row.string("created_by") ?? "",
-                    actionType: "schedule.disabled",
-                    actionDetail: String(
-                        decoding: JSONValue.object(["schedule_id": .string(id), "reason": .string(reason)]).canonicalData, as: UTF8.self),
-                    outcome: .error, requestID: "schedule-\(id)"))
-        }
-        try await gateway.redis.send(RedisCommand("ZREM", [ScheduleRoutes.indexKey, member]))
     }
 
     private func fire(tenant: TenantID, id: String, member: String, now: Date) async throws {
