@@ -137,4 +137,23 @@ import Testing
             #expect(audit.records.filter { $0.event.actionType == "approval.approved" }.count == 1)
         }
     }
+
+    @Test func aRejectionCancelsAJobALostApproveQueued() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        try await app.test(.router) { client in
+            let id = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            // As if an approve queued the job and failed before its row was updated.
+            _ = try await gateway.queue.enqueue(
+                JobEnvelope(
+                    id: id, tenant: fixture.tenant, kind: .noop, action: "jira.comment", requester: Requester(user: "alice"),
+                    idempotencyKey: "approval/\(id)", runAt: Clock.milliseconds() + 60_000))
+            #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/reject", #"{"reason":"no"}"#).status == 200)
+            #expect(try await gateway.queue.status(tenant: fixture.tenant, id: id)?.state == .cancelled)
+        }
+    }
 }

@@ -55,8 +55,12 @@ struct GatewayDuties: Service {
                 do {
                     if let every = gateway.configuration.scheduleReindexInterval, ContinuousClock.now - lastReindex >= every {
                         lastReindex = .now
-                        try await ScheduleRunner(gateway: gateway).reindex()
-                        try await ApprovalExpiry(gateway: gateway).reindex()
+                        do { try await ScheduleRunner(gateway: gateway).reindex() } catch {
+                            gateway.logger.warning("schedule index not restored; retrying later", metadata: ["error": "\(error)"])
+                        }
+                        do { try await ApprovalExpiry(gateway: gateway).reindex() } catch {
+                            gateway.logger.warning("approval expiry index not restored; retrying later", metadata: ["error": "\(error)"])
+                        }
                     }
                     try await ScheduleRunner(gateway: gateway).fireDue()
                     if ContinuousClock.now - lastExpiry >= .seconds(10) {

@@ -2,6 +2,7 @@ import AuditLog
 import Contracts
 import Foundation
 import Hummingbird
+import JobQueue
 import PostgresClient
 import RedisClient
 
@@ -173,8 +174,17 @@ struct ApprovalRoutes {
                     )
                 }
             } else {
-                // A job queued by an approval whose answer was lost does not outlive a rejection.
-                _ = try? await gateway.queue.cancel(tenant: identity.tenant, id: id)
+                // A job an approve queued before failing (its answer lost) does not outlive a
+                // rejection; one that already started cannot be rejected.
+                let cancelled: JobQueue.CancelOutcome
+                do {
+                    cancelled = try await gateway.queue.cancel(tenant: identity.tenant, id: id)
+                } catch {
+                    throw Problem.unavailable("queue", "the job queue cannot be reached right now; approval \(id) is still pending")
+                }
+                if case .notCancellable(let state) = cancelled {
+                    throw Problem.conflict("approval \(id) was approved already: its job is \(state.rawValue)")
+                }
             }
             try await connection.query(
                 "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4, job_id = $5 WHERE id = $1",

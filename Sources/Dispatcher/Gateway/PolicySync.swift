@@ -72,11 +72,13 @@ final class PolicySync: Service, Sendable {
                 complete = false
                 loaded.store(false, ordering: .releasing)
             }
-            if !complete { pushed.withLock { $0.removeAll() } }
+            if !complete {
+                pushed.withLock { $0.removeAll() }
+                failed.withLock { $0.removeAll() }
+            }
             for (tenant, revision) in try await store.revisions() where revision != self.revision(of: tenant) {
                 do {
                     try await load(tenant, revision: revision)
-                    _ = failed.withLock { $0.remove(tenant) }
                 } catch {
                     _ = failed.withLock { $0.insert(tenant) }
                     logger.error("cannot load a tenant's policies; retrying", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
@@ -108,7 +110,11 @@ final class PolicySync: Service, Sendable {
     private func load(_ tenant: TenantID, revision: Int64) async throws {
         let document = try await store.engineDocument(tenant, revision: revision)
         try await engine.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: document)
-        pushed.withLock { $0[tenant] = max($0[tenant] ?? 0, revision) }
+        // Pushes run one at a time and read the documents after the revision, so the engine
+        // holds at least this revision (a revision that went backwards, as after Redis lost
+        // its hash, is taken as it is: decisions cached under the old one are not reused).
+        pushed.withLock { $0[tenant] = revision }
+        _ = failed.withLock { $0.remove(tenant) }
         logger.info("policies loaded into the engine", metadata: ["tenant": "\(tenant)", "revision": "\(revision)"])
     }
 

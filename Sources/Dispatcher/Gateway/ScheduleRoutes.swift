@@ -82,6 +82,10 @@ struct ScheduleRoutes {
         } catch {
             // Created and audited all the same: the periodic reindex puts it in the index.
             gateway.logger.error("a new schedule could not be indexed yet", metadata: ["schedule": "\(id)", "error": "\(error)"])
+            if gateway.configuration.scheduleReindexInterval == nil {
+                throw Problem.unavailable(
+                    "queue", "schedule \(id) is created but Redis could not index it, and reindexing is off: it will not fire until it is")
+            }
         }
         return try json(
             .created, ["id": id, "cron": cronText, "time_zone": zoneName, "next_fire_at": iso(Clock.milliseconds(next)), "active": true],
