@@ -9,6 +9,20 @@ import Testing
 @testable import Dispatcher
 
 @Suite struct ApprovalTests {
+    /// A user, alice, and an enterprise admin, boss, of the fixture's tenant.
+    func requesterAndAdmin(_ fixture: GatewayFixture) async throws -> (alice: APIClient, boss: APIClient) {
+        (
+            APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice")),
+            APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        )
+    }
+
+    /// Submits a job the standard policy parks for approval; returns the approval id.
+    func park(_ caller: APIClient, _ client: some TestClientProtocol) async throws -> String {
+        let answer = try await caller.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
+        return try #require(answer.json["approval_id"] as? String, "\(answer.json)")
+    }
+
     @Test func whoMayApproveFollowsRoleAndScope() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()
@@ -23,8 +37,7 @@ import Testing
         let lead = APIClient(
             token: try await issuer.token(tenant: fixture.tenant, user: "lena", roles: ["team_lead"], org: "eng", team: "core"))
         try await app.test(.router) { client in
-            let parked = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
-            let id = try #require(parked.json["approval_id"] as? String)
+            let id = try await park(alice, client)
             // Not visible to a coworker or another team's lead; the requester may not approve it.
             #expect(try await coworker.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
             #expect(try await otherLead.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"sure"}"#).status == 404)
@@ -46,8 +59,7 @@ import Testing
             let ownID = try #require(own.json["approval_id"] as? String)
             #expect(try await alice.call(client, .post, "/v1/approvals/\(ownID)/approve", #"{"reason":"my own calendar"}"#).status == 200)
 
-            let rejectedID = try #require(
-                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            let rejectedID = try await park(alice, client)
             #expect(try await lead.call(client, .post, "/v1/approvals/\(rejectedID)/reject", #"{"reason":"not now"}"#).status == 200)
             let audit = try await gateway.auditStore.query(tenant: fixture.tenant, filter: .init(userID: "lena"))
             #expect(Set(audit.records.map(\.event.actionType)) == ["approval.approved", "approval.rejected"])
@@ -58,11 +70,9 @@ import Testing
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application { $0.approvalTTL = .milliseconds(300) }
         try await fixture.provisionPolicies(gateway)
-        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
-        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let (alice, boss) = try await requesterAndAdmin(fixture)
         try await app.test(.router) { client in
-            let id = try #require(
-                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            let id = try await park(alice, client)
             try await Task.sleep(for: .milliseconds(400))
             try await ApprovalExpiry(gateway: gateway).sweepOnce()
             let read = try await boss.call(client, .get, "/v1/approvals/\(id)")
@@ -70,8 +80,7 @@ import Testing
             #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"late"}"#).status == 409)
             #expect(try await fixture.queued(gateway) == 0)
             // Found expired by a decision before any sweep: expired there, and audited.
-            let late = try #require(
-                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            let late = try await park(alice, client)
             try await Task.sleep(for: .milliseconds(400))
             #expect(try await boss.call(client, .post, "/v1/approvals/\(late)/approve", #"{"reason":"late"}"#).status == 409)
             #expect(try await boss.call(client, .get, "/v1/approvals/\(late)").json["status"] as? String == "expired")
@@ -114,11 +123,9 @@ import Testing
                 by: admin, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "test: \(autonomy)")
             try await gateway.policySync.push(fixture.tenant, revision: saved.revision)
         }
-        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
-        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let (alice, boss) = try await requesterAndAdmin(fixture)
         try await app.test(.router) { client in
-            let id = try #require(
-                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            let id = try await park(alice, client)
             // Blocked since it was parked: approving it is refused, and it stays pending.
             try await setJiraComment("block")
             let refused = try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"ok"}"#)
@@ -142,11 +149,9 @@ import Testing
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()
         try await fixture.provisionPolicies(gateway)
-        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
-        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let (alice, boss) = try await requesterAndAdmin(fixture)
         try await app.test(.router) { client in
-            let id = try #require(
-                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#).json["approval_id"] as? String)
+            let id = try await park(alice, client)
             // As if an approve queued the job and failed before its row was updated.
             _ = try await gateway.queue.enqueue(
                 JobEnvelope(
