@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -23,27 +23,36 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        // Wire types and rules, no I/O.
         .target(name: "Contracts"),
         .target(name: "FleetConcurrency"),
-        .systemLibrary(
-            name: "CHiredis", pkgConfig: "hiredis",
-            providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(
-            name: "CLibPQ", pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]),
+        .target(name: "Settings", dependencies: ["Contracts", .product(name: "Yams", package: "Yams")]),
+
+        // C libraries.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CEventPoll"),
+
+        // Clients, as services, on the shared blocking-call executor.
         .target(
             name: "RedisClient",
-            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
-        .target(
-            name: "JobQueue",
             dependencies: [
-                "Contracts", "RedisClient",
-                .product(name: "Logging", package: "swift-log"),
+                "CHiredis", "Contracts", "FleetConcurrency", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(
             name: "PostgresClient",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "CLibPQ", "Contracts", "FleetConcurrency", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(name: "OutboundHTTP", dependencies: ["CCurl", "FleetConcurrency"]),
+
+        // Engines.
+        .target(
+            name: "JobQueue",
+            dependencies: ["Contracts", "RedisClient", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AuditLog",
             dependencies: [
@@ -52,34 +61,50 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
-            name: "PolicyClient",
+            name: "Policy",
             dependencies: [
-                "Contracts",
+                "Contracts", "AuditLog", "FleetConcurrency", "PostgresClient", "RedisClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(
+            name: "Admission",
+            dependencies: [
+                "Contracts", "AuditLog", "FleetConcurrency", "JobQueue", "Policy", "PostgresClient", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "FleetConcurrency",
+                "Contracts", "AuditLog", "FleetConcurrency", "JobQueue", "OutboundHTTP", "Policy", "PostgresClient", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        .target(name: "Connectors", dependencies: ["Contracts", "OutboundHTTP"]),
+
+        // Executables.
         .executableTarget(
             name: "Workers",
             dependencies: [
-                "WorkerRuntime", "AuditLog", "PostgresClient",
+                "Admission", "AuditLog", "Settings", "Connectors", "Contracts", "JobQueue", "OutboundHTTP", "Policy",
+                "PostgresClient", "RedisClient", "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "PolicyClient", "FleetConcurrency",
+                "Admission", "AuditLog", "Settings", "Contracts", "FleetConcurrency", "JobQueue", "Policy", "PostgresClient",
+                "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -90,24 +115,36 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("HTTP/openapi.json")]),
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // Tests: one target per source target; TestSupport has the fakes and the servers.
         .target(
             name: "TestSupport",
             dependencies: [
-                "Contracts", "RedisClient", "PostgresClient", "AuditLog", .product(name: "Logging", package: "swift-log"),
+                "Contracts", "AuditLog", "OutboundHTTP", "Policy", "PostgresClient", "RedisClient", "WorkerRuntime",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Contracts"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "TestSupport"]),
         .testTarget(name: "FleetConcurrencyTests", dependencies: ["FleetConcurrency"]),
-        .testTarget(name: "PolicyClientTests", dependencies: ["PolicyClient", "TestSupport"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "TestSupport"]),
+        .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "TestSupport"]),
+        .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "OutboundHTTP"]),
         .testTarget(
             name: "DispatcherTests",
             dependencies: [
-                "Dispatcher", "TestSupport", "JobQueue", "AuditLog", "PolicyClient",
+                "Dispatcher", "Admission", "AuditLog", "Contracts", "JobQueue", "Policy", "PostgresClient", "RedisClient", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -115,12 +152,11 @@ let package = Package(
             ]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "AuditLog", "TestSupport"]),
-        .executableTarget(
-            name: "Bench",
-            dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "AuditLog", "TestSupport", "WorkerRuntime"]),
     ]
 )
+
+// Swift 6 language mode everywhere; a warning is an error in our own targets.
+for target in package.targets where target.type != .system && target.name != "CEventPoll" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}

@@ -67,7 +67,9 @@ public struct AuditRetention: Sendable {
         let store = AuditStore(database: database)
         let file = directory.appendingPathComponent("audit-\(month).jsonl")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
+            throw FleetError(.invalidConfiguration, "cannot create \(file.path): check the directory's permissions")
+        }
         let handle = try FileHandle(forWritingTo: file)
         var total = 0
         for tenant in try await store.tenants() {

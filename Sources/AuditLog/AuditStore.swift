@@ -57,7 +57,7 @@ public struct AuditStore: Sendable {
         if let cursor {
             let parts = cursor.split(separator: ".")
             guard parts.count == 2, let ts = Int64(parts[0]), let seq = Int64(parts[1]) else {
-                throw FleetError(.invalidJob, "malformed cursor '\(cursor.prefix(40))': pass the nextCursor of the previous page")
+                throw FleetError(.invalidRequest, "malformed cursor '\(cursor.prefix(40))': pass the nextCursor of the previous page")
             }
             after = (ts, seq)
         }

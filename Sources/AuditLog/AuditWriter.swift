@@ -30,7 +30,7 @@ import Synchronization
 public final class AuditWriter: Sendable {
     let database: PostgresClient
     let logger: Logger
-    private let commit: GroupCommit<AuditEvent>
+    private let commit: GroupCommit<AuditEvent, Void>
     /// The head each tenant's chain will have once the batches in flight commit.
     private let heads = Mutex<[TenantID: Head]>([:])
     private let chaining = Turnstile()
@@ -385,3 +385,12 @@ private final class WriterBox: @unchecked Sendable {
     // @unchecked Sendable: set once in AuditWriter.init before any flush can run.
     var writer: AuditWriter?
 }
+
+/// Where audit events go: the audit writer, or an in-memory log in tests.
+public protocol AuditSink: Sendable {
+    /// Appends `events`; returns once they are durable (or were already there: an event whose
+    /// key was written before is not written again).
+    func append(_ events: [AuditEvent]) async throws
+}
+
+extension AuditWriter: AuditSink {}

@@ -7,7 +7,7 @@ public struct Migration: Sendable {
 
 /// Every migration, in order. Never edit one that has shipped: add a new one.
 public enum Migrations {
-    public static let all: [Migration] = [auditLog, tenants, auditBatchCheck, auditAppendBatch]
+    public static let all: [Migration] = [auditLog, tenants, auditBatchCheck, auditAppendBatch, tenantSchemaVersions]
 
     /// The audit log: append-only, partitioned by month, one hash chain per tenant.
     static let auditLog = Migration(

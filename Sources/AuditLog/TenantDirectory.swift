@@ -12,16 +12,45 @@ public struct TenantDirectory: Sendable {
         self.database = database
     }
 
-    /// Creates the tenant's schema, role and tables (idempotent). Needs the administrator
-    /// connection used for migrations.
+    /// Creates the tenant's schema, role and tables and brings them to the latest tenant
+    /// migration (idempotent). Needs the administrator connection used for migrations.
     @discardableResult
     public func create(_ tenant: TenantID) async throws -> String {
-        try await database.transaction { connection in
+        let schema = try await database.transaction { connection in
             try await connection.query("SET LOCAL ROLE openclaw_owner")
             let rows = try await connection.query(
                 "SELECT openclaw_meta.create_tenant($1, $2) AS schema_name", [tenant.rawValue, tenant.schemaName])
             return rows.first?.string("schema_name") ?? tenant.schemaName
         }
+        try await migrate(tenant)
+        return schema
+    }
+
+    /// Applies the tenant migrations `tenant` lacks, each in its own transaction; returns the
+    /// versions applied. Needs the administrator connection used for migrations.
+    @discardableResult
+    public func migrate(_ tenant: TenantID) async throws -> [Int] {
+        var applied: [Int] = []
+        for migration in TenantMigrations.all {
+            let changed = try await database.transaction { connection in
+                try await connection.query("SET LOCAL ROLE openclaw_owner")
+                return try await connection.query(
+                    "SELECT openclaw_meta.apply_tenant_migration($1, $2, $3) AS applied",
+                    [tenant.rawValue, migration.version, migration.sql.description]
+                ).first?.bool("applied") == true
+            }
+            if changed { applied.append(migration.version) }
+        }
+        return applied
+    }
+
+    /// The tenant schema version of every tenant.
+    public func schemaVersions() async throws -> [TenantID: Int] {
+        var out: [TenantID: Int] = [:]
+        for row in try await database.query("SELECT tenant_id, schema_version FROM openclaw_meta.tenants") {
+            if let tenant = row.string("tenant_id").flatMap({ try? TenantID($0) }) { out[tenant] = row.int("schema_version") ?? 0 }
+        }
+        return out
     }
 
     /// Whether the tenant has been created.
@@ -37,11 +66,22 @@ public struct TenantDirectory: Sendable {
     }
 
     /// Runs `body` in a transaction as `tenant`'s role with its schema first on the search path.
+    /// A tenant without a schema yet is refused with `tenant-not-provisioned`, saying what the
+    /// operator runs.
     public func session<T: Sendable>(_ tenant: TenantID, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await database.transaction { connection in
-            try await connection.query(
-                "SELECT set_config('role', $1, true), set_config('search_path', $1, true)", [tenant.schemaName])
-            return try await body(connection)
+        do {
+            return try await database.transaction { connection in
+                try await connection.query(
+                    "SELECT set_config('role', $1, true), set_config('search_path', $1, true)", [tenant.schemaName])
+                return try await body(connection)
+            }
+        } catch let error as PostgresError
+            where error.sqlState == "42P01" || error.sqlState == "3F000" || error.sqlState == "22023"
+            || (error.sqlState == "42704" && error.message.contains("role"))
+        {
+            throw FleetError(
+                .tenantNotProvisioned,
+                "tenant \(tenant) has no database schema yet; an operator runs `Dispatcher tenant create \(tenant)`")
         }
     }
 }

@@ -33,7 +33,7 @@ struct QueueBench: AsyncParsableCommand {
 
         // Phase 1: bulk enqueue, one producer.
         let allJobs = (0..<jobs).map { index in
-            JobEnvelope(tenant: tenantIDs[index % tenantIDs.count], kind: .noop, action: "noop.run", requester: Requester(user: "bench"))
+            JobEnvelope(tenant: tenantIDs[index % tenantIDs.count], kind: .noop, action: .noopRun, requester: Requester(user: "bench"))
         }
         let enqueueStart = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -129,7 +129,7 @@ struct QueueBench: AsyncParsableCommand {
                 let batch = (sent..<due).map { _ -> JobEnvelope in
                     index += 1
                     return JobEnvelope(
-                        tenant: tenants[index % tenants.count], kind: .noop, action: "noop.run", requester: Requester(user: "bench"))
+                        tenant: tenants[index % tenants.count], kind: .noop, action: .noopRun, requester: Requester(user: "bench"))
                 }
                 _ = try await queue.enqueue(batch)
                 ids += batch.map { ($0.tenant, $0.id) }

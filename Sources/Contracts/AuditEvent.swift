@@ -110,7 +110,7 @@ extension AuditEvent {
     public init(lifecycle event: JobLifecycleEvent) {
         let job = event.job
         var detail: [String: Any] = [
-            "job_id": job.id, "kind": job.kind.rawValue, "action": job.action, "attempt": event.attempt,
+            "job_id": job.id, "kind": job.kind.rawValue, "action": job.action.rawValue, "attempt": event.attempt,
             "generation": job.attempt,
         ]
         if let error = event.error { detail["error"] = String(error.prefix(2000)) }

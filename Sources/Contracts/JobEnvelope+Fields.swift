@@ -12,8 +12,8 @@ extension JobEnvelope {
     /// The metadata field (`e`).
     public var header: [UInt8] {
         let values: [String] = [
-            id, tenant.rawValue, kind.rawValue, action, classification.rawValue, requester.user, requester.org, requester.team,
-            requester.roles.joined(separator: ","), requestID, idempotencyKey ?? "", String(attempt), String(enqueuedAt),
+            id, tenant.rawValue, kind.rawValue, action.rawValue, classification.rawValue, requester.user, requester.org, requester.team,
+            requester.roles.map(\.rawValue).joined(separator: ","), requestID, idempotencyKey ?? "", String(attempt), String(enqueuedAt),
             runAt.map { String($0) } ?? "", trace?.traceparent ?? "", trace?.tracestate ?? "",
             admission?.decision.rawValue ?? "", admission?.policyApplied ?? "", admission?.reason ?? "",
             admission?.constraints.disclosureRequired == true ? "1" : "0",
@@ -90,6 +90,8 @@ extension JobEnvelope {
             throw FleetError(.invalidJob, "job envelope has a malformed attempt")
         }
         guard let enqueued = Int64(try required(12)) else { throw FleetError(.invalidJob, "job envelope has a malformed enqueued time") }
+        let action: Action
+        do { action = try Action(try required(3)) } catch { throw FleetError(.invalidJob, "job envelope has a malformed action") }
         var admission: PolicyDecision?
         if let outcome = PolicyDecision.Outcome(rawValue: values[16]) {
             admission = PolicyDecision(
@@ -100,11 +102,11 @@ extension JobEnvelope {
                     allowedTransitions: values[21].isEmpty ? [] : values[21].split(separator: ",").map(String.init)))
         }
         self.init(
-            id: try required(0), tenant: tenant, kind: kind, action: try required(3), payload: payload,
+            id: try required(0), tenant: tenant, kind: kind, action: action, payload: payload,
             classification: Classification(parsing: values[4]),
             requester: Requester(
                 user: values[5], org: values[6], team: values[7],
-                roles: values[8].isEmpty ? [] : values[8].split(separator: ",").map(String.init)),
+                roles: values[8].split(separator: ",").compactMap { Role(rawValue: String($0)) }),
             requestID: values[9], idempotencyKey: values[10].isEmpty ? nil : values[10], attempt: attempt, enqueuedAt: enqueued,
             runAt: values[13].isEmpty ? nil : Int64(values[13]),
             trace: values[14].isEmpty ? nil : TraceContext(traceparent: values[14], tracestate: values[15]), admission: admission)

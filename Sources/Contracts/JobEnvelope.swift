@@ -6,8 +6,8 @@ public struct JobEnvelope: Sendable, Equatable {
     public var id: String
     public var tenant: TenantID
     public var kind: JobKind
-    /// The `system.verb` action the job performs, e.g. `gmail.read`.
-    public var action: String
+    /// The action the job was admitted under, e.g. `gmail.read`.
+    public var action: Action
     /// The job's input: a JSON document, kept as raw bytes so the queue never re-encodes it.
     public var payload: [UInt8]
     public var classification: Classification
@@ -26,7 +26,7 @@ public struct JobEnvelope: Sendable, Equatable {
     public var admission: PolicyDecision?
 
     public init(
-        id: String = JobID.make(), tenant: TenantID, kind: JobKind, action: String, payload: [UInt8] = Array("{}".utf8),
+        id: String = JobID.make(), tenant: TenantID, kind: JobKind, action: Action, payload: [UInt8] = Array("{}".utf8),
         classification: Classification = .internal, requester: Requester, requestID: String = "",
         idempotencyKey: String? = nil, attempt: Int = 1, enqueuedAt: Int64 = Clock.milliseconds(),
         runAt: Int64? = nil, trace: TraceContext? = nil, admission: PolicyDecision? = nil
@@ -65,5 +65,13 @@ public enum Clock {
 
     public static func date(milliseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    public var milliseconds: Int64 {
+        let parts = components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
     }
 }

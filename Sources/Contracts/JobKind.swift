@@ -26,8 +26,8 @@ public struct JobKind: Hashable, Sendable, Codable, CustomStringConvertible, Com
     /// Does nothing but count itself; used by benchmarks and tests.
     public static let noop = JobKind(uncheckedRawValue: "noop")
 
-    /// Every kind the fleet knows, in a stable order.
-    public static let all: [JobKind] = [connectorSync, classifier, autoResponder, standup, ocipRelay, briefing, noop]
+    /// Every kind the fleet knows, in a stable order: the kind catalog's.
+    public static var all: [JobKind] { KindCatalog.contracts.map { $0.kind } }
 
     public var description: String { rawValue }
 

@@ -52,11 +52,6 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
         self.constraints = constraints
     }
 
-    /// The decision used whenever the policy engine cannot answer: fail closed.
-    public static func unavailable(_ why: String) -> PolicyDecision {
-        PolicyDecision(decision: .deny, policyApplied: "engine-unavailable", reason: "policy engine unavailable: \(why)")
-    }
-
     enum CodingKeys: String, CodingKey {
         case decision
         case policyApplied = "policy_applied"
@@ -70,5 +65,29 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
         policyApplied = try container.decodeIfPresent(String.self, forKey: .policyApplied) ?? ""
         reason = try container.decodeIfPresent(String.self, forKey: .reason) ?? ""
         constraints = try container.decodeIfPresent(Constraints.self, forKey: .constraints) ?? .init()
+    }
+}
+
+/// What asking the policy engine gives: a decision, or the fact that there is none to be had
+/// (the engine is unreachable, slow, erroring, has no answer, or does not hold the tenant's
+/// policies yet). Callers fail closed on `.unavailable`: the action is not taken.
+public enum PolicyAnswer: Sendable, Equatable {
+    case decided(PolicyDecision)
+    case unavailable(reason: String)
+
+    /// The decision, when there is one.
+    public var decision: PolicyDecision? {
+        if case .decided(let decision) = self { return decision }
+        return nil
+    }
+
+    /// How the answer is written to the audit log: an unavailable engine is a denial by
+    /// `engine-unavailable` with its reason.
+    public var audited: PolicyDecision {
+        switch self {
+        case .decided(let decision): decision
+        case .unavailable(let reason):
+            PolicyDecision(decision: .deny, policyApplied: "engine-unavailable", reason: "policy engine unavailable: \(reason)")
+        }
     }
 }

@@ -17,8 +17,7 @@ public struct PolicyInput: Sendable, Codable, Equatable, Hashable {
     public var org: String
     public var team: String
     public var roles: [String]
-    /// `system.verb`.
-    public var action: String
+    public var action: Action
     public var classification: Classification
     /// What the action touches (a channel, a ticket, a recipient), when known.
     public var target: String
@@ -27,14 +26,14 @@ public struct PolicyInput: Sendable, Codable, Equatable, Hashable {
     public var model: Model?
 
     public init(
-        tenant: TenantID, requester: Requester, action: String, classification: Classification, target: String = "",
+        tenant: TenantID, requester: Requester, action: Action, classification: Classification, target: String = "",
         channel: String = "api", model: Model? = nil
     ) {
         self.tenant = tenant.rawValue
         self.user = requester.user
         self.org = requester.org
         self.team = requester.team
-        self.roles = requester.roles
+        self.roles = requester.roles.map(\.rawValue)
         self.action = action
         self.classification = classification
         self.target = target

@@ -44,8 +44,14 @@ public enum RedisKeys {
         "\(tenantPrefix(tenant)):ratelimit:\(subject)"
     }
 
+    /// A handler's counter `name` under the tenant's prefix (`oc:{t:<tenant>}:<name>`).
+    public static func counter(tenant: TenantID, name: String) -> String { "\(tenantPrefix(tenant)):\(name)" }
+
     /// The counter the `noop` job increments.
-    public static func noopCounter(tenant: TenantID) -> String { "\(tenantPrefix(tenant)):noop:done" }
+    public static func noopCounter(tenant: TenantID) -> String { counter(tenant: tenant, name: NoopKind.doneCounter) }
+
+    /// Runs per job id of `noop` jobs that ask to be recorded.
+    public static func noopRuns(tenant: TenantID) -> String { counter(tenant: tenant, name: NoopKind.runsCounter) }
 
     /// The pattern matching every key of `tenant` (for SCAN in tests and admin tools).
     public static func tenantPattern(_ tenant: TenantID) -> String { "\(root):{t:\(tenant.rawValue)}:*" }
@@ -66,4 +72,13 @@ public enum RedisKeys {
 
     /// Sorted set of live consumers of `kind`, scored by their last heartbeat (ms).
     public static func consumers(kind: JobKind) -> String { "\(root):consumers:\(kind.rawValue)" }
+
+    /// Sorted set of `<tenant>/<schedule id>` by next firing time (ms): the scheduler's index.
+    public static let scheduleIndex = "\(root):schedules"
+
+    /// Sorted set of `<tenant>/<approval id>` by expiry time (ms): the expiry sweep's index.
+    public static let approvalExpiry = "\(root):approvals:expiry"
+
+    /// Hash tenant → policy revision (a number moved by every policy change).
+    public static let policyRevisions = "\(root):policy-revisions"
 }

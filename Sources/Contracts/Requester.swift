@@ -3,9 +3,9 @@ public struct Requester: Sendable, Codable, Equatable {
     public var user: String
     public var org: String
     public var team: String
-    public var roles: [String]
+    public var roles: [Role]
 
-    public init(user: String, org: String = "", team: String = "", roles: [String] = []) {
+    public init(user: String, org: String = "", team: String = "", roles: [Role] = []) {
         self.user = user
         self.org = org
         self.team = team

@@ -3,13 +3,16 @@ import Synchronization
 /// Gathers items submitted concurrently and flushes them together (group commit): the first
 /// submitter of an idle batch starts a flusher that keeps flushing everything pending until
 /// nothing is left; with `concurrentFlushes` above 1, items arriving while a flush runs start
-/// another (pipelining; the flush function must cope with running concurrently). `submit` returns once the flush holding its items finished (or rethrows its
-/// error); `add` does not wait. At most `maxPending` items wait at once: further submitters wait
-/// for room, so a slow sink slows its producers instead of growing memory.
-public final class GroupCommit<Item: Sendable>: Sendable {
+/// another (pipelining; the flush function must cope with running concurrently).
+///
+/// The flush returns one result per item, in order; `submit` returns its items' results once
+/// the flush holding them finished (or rethrows its error); `add` does not wait. At most
+/// `maxPending` items wait at once: further submitters wait for room, so a slow sink slows its
+/// producers instead of growing memory.
+public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     private struct Submission {
         let count: Int
-        let continuation: CheckedContinuation<Void, any Error>?
+        let continuation: CheckedContinuation<[Output], any Error>?
     }
 
     private struct State {
@@ -21,7 +24,7 @@ public final class GroupCommit<Item: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
-    private let flush: @Sendable ([Item]) async throws -> Void
+    private let flush: @Sendable ([Item]) async throws -> [Output]
     private let onError: @Sendable ([Item], any Error) -> Void
     private let maxPending: Int
     private let concurrentFlushes: Int
@@ -29,10 +32,10 @@ public final class GroupCommit<Item: Sendable>: Sendable {
     /// - Parameters:
     ///   - maxPending: most items waiting at once (back-pressure beyond it).
     ///   - concurrentFlushes: flushes allowed to run at once.
-    ///   - flush: writes a batch; returns once it is durable.
+    ///   - flush: writes a batch; returns once it is durable, with one result per item.
     ///   - onError: told about failed flushes of items added with `add` (nobody waits for them).
     public init(
-        maxPending: Int = 10_000, concurrentFlushes: Int = 1, flush: @escaping @Sendable ([Item]) async throws -> Void,
+        maxPending: Int = 10_000, concurrentFlushes: Int = 1, flush: @escaping @Sendable ([Item]) async throws -> [Output],
         onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in }
     ) {
         self.maxPending = max(1, maxPending)
@@ -44,17 +47,19 @@ public final class GroupCommit<Item: Sendable>: Sendable {
     /// Items waiting for the next flush.
     public var pendingCount: Int { state.withLock { $0.items.count } }
 
-    /// Adds `items` to the next flush and waits until they are flushed.
-    public func submit(_ items: [Item]) async throws {
-        if items.isEmpty { return }
+    /// Adds `items` to the next flush and waits until they are flushed; returns their results.
+    @discardableResult
+    public func submit(_ items: [Item]) async throws -> [Output] {
+        if items.isEmpty { return [] }
         await waitForRoom(items.count)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Output], any Error>) in
             enqueue(items, continuation)
         }
     }
 
-    /// Adds one item to the next flush and waits until it is flushed.
-    public func submit(_ item: Item) async throws { try await submit([item]) }
+    /// Adds one item to the next flush and waits until it is flushed; returns its result.
+    @discardableResult
+    public func submit(_ item: Item) async throws -> Output { try await submit([item])[0] }
 
     /// Adds `item` to the next flush without waiting for it (see `idle()`).
     public func add(_ item: Item) { enqueue([item], nil) }
@@ -83,7 +88,7 @@ public final class GroupCommit<Item: Sendable>: Sendable {
         }
     }
 
-    private func enqueue(_ items: [Item], _ continuation: CheckedContinuation<Void, any Error>?) {
+    private func enqueue(_ items: [Item], _ continuation: CheckedContinuation<[Output], any Error>?) {
         let lead = state.withLock { state in
             state.items += items
             state.submissions.append(Submission(count: items.count, continuation: continuation))
@@ -123,8 +128,13 @@ public final class GroupCommit<Item: Sendable>: Sendable {
                 return
             }
             do {
-                try await flush(items)
-                for submission in submissions { submission.continuation?.resume() }
+                let outputs = try await flush(items)
+                precondition(outputs.count == items.count, "a group commit flush returns one result per item")
+                var offset = 0
+                for submission in submissions {
+                    submission.continuation?.resume(returning: Array(outputs[offset..<offset + submission.count]))
+                    offset += submission.count
+                }
             } catch {
                 var unwaited: [Item] = []
                 var offset = 0
@@ -139,5 +149,18 @@ public final class GroupCommit<Item: Sendable>: Sendable {
                 if !unwaited.isEmpty { onError(unwaited, error) }
             }
         }
+    }
+}
+
+extension GroupCommit where Output == Void {
+    /// A group commit whose flush has no per-item result.
+    public convenience init(
+        maxPending: Int = 10_000, concurrentFlushes: Int = 1, flush: @escaping @Sendable ([Item]) async throws -> Void,
+        onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in }
+    ) {
+        self.init(maxPending: maxPending, concurrentFlushes: concurrentFlushes, flush: { items in
+            try await flush(items)
+            return Array(repeating: (), count: items.count)
+        }, onError: onError)
     }
 }

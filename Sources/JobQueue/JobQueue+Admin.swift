@@ -206,3 +206,10 @@ enum StreamEntry {
         return out
     }
 }
+
+extension JobQueue {
+    /// The job an idempotency key names, if it is still remembered.
+    public func idempotentJob(tenant: TenantID, key: String) async throws -> String? {
+        try await redis.send(RedisCommand("GET", [RedisKeys.idempotency(tenant: tenant, key: key)])).string
+    }
+}

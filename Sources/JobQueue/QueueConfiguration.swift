@@ -50,11 +50,3 @@ public struct RetryBackoff: Sendable {
         return value
     }
 }
-
-extension Duration {
-    /// Whole milliseconds.
-    public var milliseconds: Int64 {
-        let parts = components
-        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
-    }
-}

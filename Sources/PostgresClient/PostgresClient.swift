@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A pool of PostgreSQL connections. Each connection serves one task at a time
@@ -83,5 +84,14 @@ public final class PostgresClient: Sendable {
             return nil
         }
         waiter?.resume(returning: index)
+    }
+}
+
+extension PostgresClient: Service {
+    /// Keeps the pool until graceful shutdown, then closes it: started first in a service group,
+    /// it closes last, after everything that uses it stopped.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        close()
     }
 }

@@ -1,36 +1,35 @@
 import CLibPQ
+import FleetConcurrency
 import Foundation
 import Logging
+import Synchronization
 
-/// One libpq connection, owned by its own thread: libpq calls block, so they never run on
-/// Swift's cooperative pool. A connection is leased to one task at a time by `PostgresClient`;
-/// its statements run in order on its thread. A broken connection is re-established on the
-/// next statement.
+/// One libpq connection, served by a lane of the process's blocking executor: libpq calls
+/// block, so they never run on Swift's cooperative pool. A connection is leased to one task at a
+/// time by `PostgresClient`; its statements run in order on its lane. A broken connection is
+/// re-established on the next statement.
 public final class PostgresConnection: @unchecked Sendable {
-    // @unchecked Sendable: `connection` is used only on the thread; `work` and `isClosed` only
-    // while holding `condition`.
+    // @unchecked Sendable: `connection` and `prepared` are used only by work on the lane (one
+    // item at a time).
     private let url: String
     private let logger: Logger
-    private let condition = NSCondition()
-    private var work: [@Sendable () -> Void] = []
-    private var isClosed = false
+    private let lane: BlockingLane
+    private let isClosed = Atomic<Bool>(false)
     private var connection: OpaquePointer?
     /// Statements prepared on `connection` (SQL text to statement name); emptied on reconnect.
     private var prepared: [String: String] = [:]
 
-    init(url: String, logger: Logger) {
+    init(url: String, executor: BlockingExecutor = .shared, logger: Logger) {
         self.url = url
         self.logger = logger
-        let thread = Thread { [self] in self.run() }
-        thread.name = "postgres-connection"
-        thread.start()
+        self.lane = executor.lane()
     }
 
     /// Runs `sql` with `parameters` bound as `$1, $2, ...` and returns the rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
         let texts = parameters.map(\.postgresText)
-        return try await onThread { [self] in try execute(sql, texts, raw: false).rows! }
+        return try await onLane { [self] in try execute(sql, texts, raw: false).rows! }
     }
 
     /// Like `query`, for a statement that is always the same text: prepared on this connection
@@ -39,20 +38,20 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(prepared sql: StaticString, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRows {
         let text = sql.description
         let texts = parameters.map(\.postgresText)
-        return try await onThread { [self] in try execute(text, texts, raw: false, prepare: true).rows! }
+        return try await onLane { [self] in try execute(text, texts, raw: false, prepare: true).rows! }
     }
 
     /// Like `query`, but returns the rows as one buffer (`PostgresRawRows`).
     public func queryRaw(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresRawRows {
         let texts = parameters.map(\.postgresText)
-        return try await onThread { [self] in try execute(sql, texts, raw: true).raw! }
+        return try await onLane { [self] in try execute(sql, texts, raw: true).raw! }
     }
 
     /// Runs a script of several statements without parameters. Only for SQL that ships with the
     /// program (migrations); anything carrying values goes through `query` and its parameters.
     public func executeScript(_ sql: StaticString) async throws {
         let text = sql.description
-        _ = try await onThread { [self] in try execute(text, nil, raw: false) }
+        _ = try await onLane { [self] in try execute(text, nil, raw: false) }
     }
 
     /// Streams `data` (COPY text format: tab-separated columns, `\N` for NULL, one row per line)
@@ -61,7 +60,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func copyIn(_ copy: StaticString, data: [UInt8]) async throws -> Int {
         let sql = copy.description
-        return try await onThread { [self] in try executeCopy(sql, data) }
+        return try await onLane { [self] in try executeCopy(sql, data) }
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -83,39 +82,18 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     func close() {
-        condition.lock()
-        isClosed = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    // MARK: - The connection's thread
-
-    private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            if isClosed {
-                condition.unlock()
-                continuation.resume(throwing: PostgresError(.closed, operation: "query", message: "the PostgreSQL client was shut down"))
-                return
-            }
-            work.append { continuation.resume(with: Result { try body() }) }
-            condition.signal()
-            condition.unlock()
+        isClosed.store(true, ordering: .releasing)
+        lane.submit { [self] in
+            if let connection { PQfinish(connection) }
+            connection = nil
         }
     }
 
-    private func run() {
-        while true {
-            condition.lock()
-            while work.isEmpty && !isClosed { condition.wait() }
-            let next = work.isEmpty ? nil : work.removeFirst()
-            condition.unlock()
-            guard let next else { break }
-            next()
-        }
-        if let connection { PQfinish(connection) }
-        connection = nil
+    // MARK: - On the lane
+
+    private func onLane<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        if isClosed.load(ordering: .acquiring) { throw PostgresError(.closed, operation: "query", message: "the PostgreSQL client was shut down") }
+        return try await lane.run(body)
     }
 
     private func connected(_ operation: @autoclosure () -> String) throws -> OpaquePointer {

@@ -1,3 +1,5 @@
+import Contracts
+
 /// An error from PostgreSQL or from talking to it, naming the operation.
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
@@ -31,4 +33,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// A permission error (`42501`), or a trigger refusing a change to the audit log (`P0001`
     /// raised by our triggers).
     public var isPermissionDenied: Bool { sqlState == "42501" }
+}
+
+extension PostgresError: DescribedError, FleetErrorConvertible {
+    public var fleetError: FleetError {
+        switch code {
+        case .connection, .closed: FleetError(.databaseUnavailable, "the database cannot be reached right now", retryAfter: 5)
+        case .configuration: FleetError(.invalidConfiguration, message)
+        case .server: FleetError(.databaseError, description)
+        }
+    }
 }

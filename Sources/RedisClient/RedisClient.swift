@@ -1,4 +1,5 @@
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A pool of pipelined Redis connections, safe to share across tasks.
@@ -63,5 +64,14 @@ public final class RedisClient: Sendable {
     /// Closes every pooled connection (queued commands still run).
     public func close() {
         for connection in connections { connection.close() }
+    }
+}
+
+extension RedisClient: Service {
+    /// Keeps the client until graceful shutdown, then closes it: started first in a service
+    /// group, it closes last, after everything that uses it stopped.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        close()
     }
 }

@@ -1,22 +1,25 @@
 import CHiredis
+import FleetConcurrency
 import Foundation
 import Logging
 
-/// One connection to Redis, owned by its own thread.
+/// One connection to Redis, served by a lane of the process's blocking executor.
 ///
-/// hiredis calls block, so they never run on Swift's cooperative pool: callers hand commands to
-/// the connection's thread and await the replies. Everything queued while the thread is busy is
+/// hiredis calls block, so they never run on Swift's cooperative pool: callers queue commands
+/// and await the replies while the lane runs them. Everything queued while the lane is busy is
 /// written as one pipeline, so concurrent callers share round trips without asking for it.
 /// A broken connection fails the commands in flight and is re-established, with exponential
 /// backoff, on the next command.
 public final class RedisConnection: @unchecked Sendable {
-    // @unchecked Sendable: `context`, `failures` and `retryAt` are used only by the connection's
-    // own thread; `pending` and `isClosed` only while holding `condition`.
+    // @unchecked Sendable: `context`, `failures` and `retryAt` are used only by work on the
+    // lane (one item at a time); `pending`, `draining` and `isClosed` only while holding `lock`.
     private let configuration: RedisConfiguration
     private let timeout: Duration
     private let logger: Logger
-    private let condition = NSCondition()
+    private let lane: BlockingLane
+    private let lock = NSLock()
     private var pending: [Request] = []
+    private var draining = false
     private var isClosed = false
     private var context: UnsafeMutablePointer<redisContext>?
     private var failures = 0
@@ -29,13 +32,13 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Opens a connection lazily: the first command connects.
     /// - Parameter timeout: the reply timeout; blocking commands need it longer than their block.
-    public init(configuration: RedisConfiguration, timeout: Duration? = nil, logger: Logger) {
+    public init(
+        configuration: RedisConfiguration, timeout: Duration? = nil, executor: BlockingExecutor = .shared, logger: Logger
+    ) {
         self.configuration = configuration
         self.timeout = timeout ?? configuration.commandTimeout
         self.logger = logger
-        let thread = Thread { [self] in self.run() }
-        thread.name = "redis-connection"
-        thread.start()
+        self.lane = executor.lane()
     }
 
     /// Sends `commands` as one pipeline and returns their replies in order. Error replies are
@@ -43,41 +46,43 @@ public final class RedisConnection: @unchecked Sendable {
     public func send(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         if commands.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
+            lock.lock()
             if isClosed {
-                condition.unlock()
+                lock.unlock()
                 continuation.resume(throwing: RedisError(.closed, operation: commands[0].name, message: "the Redis client was shut down"))
                 return
             }
             pending.append(Request(commands: commands, continuation: continuation))
-            condition.signal()
-            condition.unlock()
+            let start = !draining
+            draining = true
+            lock.unlock()
+            if start { lane.submit { [self] in drain() } }
         }
     }
 
-    /// Stops the thread after the queued commands ran; later commands fail with `.closed`.
+    /// Closes the connection after the queued commands ran; later commands fail with `.closed`.
     public func close() {
-        condition.lock()
+        lock.lock()
         isClosed = true
-        condition.signal()
-        condition.unlock()
+        lock.unlock()
+        lane.submit { [self] in
+            if let context { redisFree(context) }
+            context = nil
+        }
     }
 
-    // MARK: - The connection's thread
+    // MARK: - On the lane
 
-    private func run() {
+    private func drain() {
         while true {
-            condition.lock()
-            while pending.isEmpty && !isClosed { condition.wait() }
+            lock.lock()
             let batch = pending
             pending.removeAll(keepingCapacity: true)
-            let closing = isClosed
-            condition.unlock()
-            if !batch.isEmpty { execute(batch) }
-            if closing && batch.isEmpty { break }
+            if batch.isEmpty { draining = false }
+            lock.unlock()
+            if batch.isEmpty { return }
+            execute(batch)
         }
-        if let context { redisFree(context) }
-        context = nil
     }
 
     private func execute(_ batch: [Request]) {

@@ -1,3 +1,5 @@
+import Contracts
+
 /// Errors from the Redis client, each naming the operation that failed.
 public struct RedisError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable {
@@ -31,4 +33,17 @@ public struct RedisError: Error, Sendable, CustomStringConvertible, Equatable {
     public var isTransient: Bool { code == .connection || code == .timeout }
 
     public var description: String { "redis \(operation): \(message)" }
+}
+
+extension RedisError: DescribedError, FleetErrorConvertible {
+    /// Any Redis failure, to a caller: the queue (and what lives beside it) is unavailable; the
+    /// details stay in the logs.
+    public var fleetError: FleetError {
+        switch code {
+        case .configuration: FleetError(.invalidConfiguration, message)
+        case .reply: FleetError(.redisError, description)
+        case .connection, .timeout, .closed:
+            FleetError(.queueUnavailable, "the job queue (Redis) cannot be reached right now; nothing was done", retryAfter: 5)
+        }
+    }
 }

@@ -10,7 +10,8 @@ import Synchronization
 /// events, then acknowledges; retries, dead-letters, recovers stalled jobs and moves due ones.
 final class KindProcessor: Sendable {
     let consumer: JobConsumer
-    let handler: any JobHandler
+    let handler: RegisteredHandler
+    let services: HandlerServices
     let slots: Slots
     let recorder: (any LifecycleRecorder)?
     let configuration: WorkerConfiguration
@@ -18,30 +19,34 @@ final class KindProcessor: Sendable {
     let logger: Logger
     let stop: StopSignal
     private let running = Mutex<[String: (job: DeliveredJob, since: ContinuousClock.Instant)]>([:])
-    private let completions: GroupCommit<DeliveredJob>
+    private let completions: GroupCommit<DeliveredJob, Void>
     /// When the reader last completed a round without a Redis error (for `/healthz`).
     let lastHealthyRound = Mutex<ContinuousClock.Instant>(.now)
 
+    /// A job ready to run: its delivery and its handler with the payload decoded.
+    typealias Prepared = (job: DeliveredJob, run: @Sendable (HandlerContext) async throws -> Void)
+
     init(
-        consumer: JobConsumer, handler: any JobHandler, slots: Slots, recorder: (any LifecycleRecorder)?,
+        consumer: JobConsumer, handler: RegisteredHandler, services: HandlerServices, slots: Slots, recorder: (any LifecycleRecorder)?,
         configuration: WorkerConfiguration, stop: StopSignal, logger: Logger
     ) {
         self.consumer = consumer
         self.handler = handler
+        self.services = services
         self.slots = slots
         self.recorder = recorder
         self.configuration = configuration
         self.stop = stop
         self.logger = logger
         self.metrics = WorkerMetrics(kind: consumer.kind)
-        self.completions = GroupCommit { [consumer, recorder] jobs in
+        self.completions = GroupCommit { [consumer, recorder] (jobs: [DeliveredJob]) async throws -> Void in
             if let recorder {
                 try await recorder.record(
                     jobs.compactMap { job in
                         job.envelope.map { JobLifecycleEvent(name: .succeeded, job: $0, attempt: job.attempt) }
                     })
             }
-            try await consumer.complete(jobs)
+            _ = try await consumer.complete(jobs)
         }
     }
 
@@ -80,10 +85,10 @@ final class KindProcessor: Sendable {
                         slots.release()
                         continue
                     }
-                    for (index, job) in runnable.enumerated() {
+                    for (index, prepared) in runnable.enumerated() {
                         if index > 0 { await slots.acquire() }
                         group.addTask {
-                            await self.run(job)
+                            await self.run(prepared)
                             self.slots.release()
                         }
                     }
@@ -100,9 +105,10 @@ final class KindProcessor: Sendable {
         await completions.idle()
     }
 
-    /// Dead-letters what cannot run (undecodable, out of attempts) and marks the rest started.
-    private func prepare(_ jobs: [DeliveredJob]) async throws -> [DeliveredJob] {
-        var candidates: [DeliveredJob] = []
+    /// Dead-letters what cannot run (undecodable, a payload that does not fit its kind, out of
+    /// attempts) and marks the rest started.
+    private func prepare(_ jobs: [DeliveredJob]) async throws -> [Prepared] {
+        var candidates: [Prepared] = []
         for job in jobs {
             if let error = job.decodeError {
                 logger.error(
@@ -120,19 +126,32 @@ final class KindProcessor: Sendable {
                 try await consumer.settle(job, error: message, outcome: .deadLetter)
                 metrics.deadLettered.increment()
             } else {
-                candidates.append(job)
+                do throws(PayloadError) {
+                    candidates.append((job, try handler.prepare(job.envelope!)))
+                } catch {
+                    // Dead-lettered before any handler runs: it can be fixed and replayed.
+                    logger.error(
+                        "job with a payload that does not fit its kind dead-lettered",
+                        metadata: ["job.id": "\(job.envelope!.id)", "tenant": "\(job.tenant)", "error": "\(error.message)"])
+                    try await recordEvents([
+                        JobLifecycleEvent(name: .failed, job: job.envelope!, attempt: job.attempt, error: error.message),
+                        JobLifecycleEvent(name: .deadLettered, job: job.envelope!, attempt: job.attempt, error: error.message),
+                    ])
+                    try await consumer.settle(job, error: error.message, outcome: .deadLetter)
+                    metrics.deadLettered.increment()
+                }
             }
         }
         if candidates.isEmpty { return [] }
-        let started = try await consumer.markStarted(candidates)
+        let started = try await consumer.markStarted(candidates.map(\.job))
         let startedIDs = Set(started.map(\.entryID))
-        for job in candidates where !startedIDs.contains(job.entryID) {
+        for (job, _) in candidates where !startedIDs.contains(job.entryID) {
             if let envelope = job.envelope {
                 try? await recordEvents([JobLifecycleEvent(name: .cancelled, job: envelope, attempt: job.attempt)])
             }
             metrics.cancelled.increment()
         }
-        return started
+        return candidates.filter { startedIDs.contains($0.job.entryID) }
     }
 
     private func recordEvents(_ events: [JobLifecycleEvent]) async throws {
@@ -142,7 +161,8 @@ final class KindProcessor: Sendable {
 
     // MARK: - Running one job
 
-    private func run(_ job: DeliveredJob) async {
+    private func run(_ prepared: Prepared) async {
+        let job = prepared.job
         guard let envelope = job.envelope else { return }
         let logger = JobLogger(base: self.logger, jobID: envelope.id, kind: kind, tenant: envelope.tenant, attempt: job.attempt)
         let key = "\(job.tenant.rawValue)/\(job.entryID)"
@@ -164,12 +184,16 @@ final class KindProcessor: Sendable {
             return
         }
         do {
-            try await handler.handle(envelope, context: JobContext(logger: logger, attempt: job.attempt, redis: consumer.queue.redis))
+            try await prepared.run(HandlerContext(job: envelope, attempt: job.attempt, logger: logger, services: services))
         } catch is CancellationError where Task.isCancelled || stop.isSet {
             logger.warning("job interrupted by shutdown; it stays pending for another worker")
             return
         } catch let error as JobFailure {
             failure = error
+        } catch let error as any FleetErrorConvertible where error.fleetError.isUnavailable {
+            // A backing service (policy engine, database, audit, queue) is away: wait for it
+            // without using up an attempt.
+            failure = JobFailure(.postpone(HandlerContext.policyRetry), error.fleetError.message)
         } catch {
             if Task.isCancelled {
                 logger.warning("job interrupted by shutdown; it stays pending for another worker")
@@ -192,10 +216,16 @@ final class KindProcessor: Sendable {
     }
 
     private func settle(_ job: DeliveredJob, envelope: JobEnvelope, failure: JobFailure, logger: JobLogger) async throws {
-        metrics.failed.increment()
+        if case .postpone = failure.disposition {} else { metrics.failed.increment() }
         var outcome: JobConsumer.FailureOutcome
         var events = [JobLifecycleEvent(name: .failed, job: envelope, attempt: job.attempt, error: failure.message)]
         switch failure.disposition {
+        case .postpone(let delay):
+            // Not a failure of the job: no attempt is used up and nothing is audited as failed.
+            logger.warning("job postponed", metadata: ["reason": "\(failure.message)", "retry.in": "\(delay)"])
+            try await consumer.settle(job, error: failure.message, outcome: .postpone(after: delay))
+            metrics.retried.increment()
+            return
         case .retry where job.attempt < configuration.queue.maxAttempts:
             var rng = SystemRandomNumberGenerator()
             let delay = configuration.queue.retryBackoff.delay(afterAttempt: job.attempt, using: &rng)

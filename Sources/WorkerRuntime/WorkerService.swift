@@ -17,7 +17,7 @@ public final class WorkerService: Service, Sendable {
     private let logger: Logger
 
     public init(
-        configuration: WorkerConfiguration, queue: JobQueue, handlers: [any JobHandler],
+        configuration: WorkerConfiguration, queue: JobQueue, handlers: [RegisteredHandler], services: HandlerServices,
         recorder: (any LifecycleRecorder)? = nil, logger: Logger
     ) throws(FleetError) {
         self.configuration = configuration
@@ -36,8 +36,8 @@ public final class WorkerService: Service, Sendable {
             let consumer = JobConsumer(queue: queue, kind: kind, name: consumerName, tenants: configuration.tenants)
             processors.append(
                 KindProcessor(
-                    consumer: consumer, handler: handler, slots: slots, recorder: recorder, configuration: configuration,
-                    stop: stop, logger: logger))
+                    consumer: consumer, handler: handler, services: services, slots: slots, recorder: recorder,
+                    configuration: configuration, stop: stop, logger: logger))
         }
         self.processors = processors
     }

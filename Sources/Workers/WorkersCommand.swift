@@ -1,67 +1,74 @@
+import Admission
 import ArgumentParser
 import AuditLog
+import Settings
 import Contracts
 import Foundation
 import JobQueue
 import Logging
 import Metrics
+import OutboundHTTP
+import Policy
 import PostgresClient
 import Prometheus
 import RedisClient
 import ServiceLifecycle
 import WorkerRuntime
 
-/// Every handler this executable has.
-let allHandlers: [any JobHandler] = [NoopHandler()]
-
 @main
 struct WorkersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Workers",
         abstract: "Runs OpenClaw job workers: consumes job streams from Redis and runs their handlers.",
-        discussion: "Every option can also be set through the environment variable named in its help.")
+        discussion: """
+            Every option can also be set through the environment variable named in its help, or in the YAML file \
+            OC_CONFIG_FILE (snake_case, without OC_), as the Dispatcher reads them.
+            """)
 
     @Option(help: "Job kinds to consume, comma-separated (env OC_WORKER_KINDS). Default: every kind this build handles.")
-    var kinds: String = env("OC_WORKER_KINDS") ?? allHandlers.map(\.kind.rawValue).joined(separator: ",")
+    var kinds: String = setting("worker_kinds") ?? registeredHandlers.map(\.kind.rawValue).joined(separator: ",")
 
     @Option(help: "Jobs run at once by this process (env OC_WORKER_CONCURRENCY).")
-    var concurrency: Int = env("OC_WORKER_CONCURRENCY").flatMap(Int.init) ?? 32
+    var concurrency: Int = setting("worker_concurrency").flatMap(Int.init) ?? 32
 
     @Option(help: "Serve only these tenants, comma-separated (env OC_WORKER_TENANTS). Default: all.")
-    var tenants: String? = env("OC_WORKER_TENANTS")
+    var tenants: String?
 
     @Option(help: "Redis URL redis://[user:password@]host:port/db (env OC_REDIS_URL).")
-    var redisURL: String = env("OC_REDIS_URL") ?? "redis://127.0.0.1:6379/0"
+    var redisURL: String = setting("redis_url") ?? FleetSettings().redisURL
 
-    @Option(help: "PostgreSQL URL for the audit log, as the application role (env OC_DATABASE_URL).")
-    var databaseURL: String? = env("OC_DATABASE_URL")
+    @Option(help: "PostgreSQL URL as the application role: the audit log and the tenants' tables (env OC_DATABASE_URL).")
+    var databaseURL: String?
 
-    @Flag(help: "Run without writing job lifecycle events to the audit log (benchmarks only).")
+    @Option(help: "The policy engine's REST API, for kinds that act outside the fleet (env OC_OPA_URL).")
+    var opaURL: String = setting("opa_url") ?? FleetSettings().policy.engineURL
+
+    @Flag(help: "Run without writing job lifecycle events to the audit log (benchmarks only; noop jobs only).")
     var noAudit = false
 
     @Option(help: "Address for /metrics and /healthz (env OC_METRICS_HOST).")
-    var metricsHost: String = env("OC_METRICS_HOST") ?? "127.0.0.1"
+    var metricsHost: String = setting("metrics_host") ?? "127.0.0.1"
 
     @Option(help: "Port for /metrics and /healthz; 0 picks a free one, -1 disables (env OC_METRICS_PORT).")
-    var metricsPort: Int = env("OC_METRICS_PORT").flatMap(Int.init) ?? 9101
+    var metricsPort: Int = setting("metrics_port").flatMap(Int.init) ?? 9101
 
     @Option(help: "Seconds running jobs get to finish after SIGTERM (env OC_WORKER_GRACE_SECONDS).")
-    var graceSeconds: Double = env("OC_WORKER_GRACE_SECONDS").flatMap(Double.init) ?? 30
+    var graceSeconds: Double = setting("worker_grace_seconds").flatMap(Double.init) ?? 30
 
     @Option(help: "Milliseconds a delivered job may sit idle before another worker reclaims it (env OC_VISIBILITY_TIMEOUT_MS).")
-    var visibilityTimeoutMs: Int = env("OC_VISIBILITY_TIMEOUT_MS").flatMap(Int.init) ?? 30_000
+    var visibilityTimeoutMs: Int = setting("visibility_timeout_ms").flatMap(Int.init) ?? 30_000
 
     @Option(help: "Attempts before a job is dead-lettered (env OC_MAX_ATTEMPTS).")
-    var maxAttempts: Int = env("OC_MAX_ATTEMPTS").flatMap(Int.init) ?? 5
+    var maxAttempts: Int = setting("max_attempts").flatMap(Int.init) ?? 5
 
     @Option(help: "First retry delay in milliseconds; doubles per attempt, with jitter (env OC_RETRY_BASE_MS).")
-    var retryBaseMs: Int = env("OC_RETRY_BASE_MS").flatMap(Int.init) ?? 1000
+    var retryBaseMs: Int = setting("retry_base_ms").flatMap(Int.init) ?? 1000
 
     @Option(help: "Longest retry delay in milliseconds (env OC_RETRY_MAX_MS).")
-    var retryMaxMs: Int = env("OC_RETRY_MAX_MS").flatMap(Int.init) ?? 300_000
+    var retryMaxMs: Int = setting("retry_max_ms").flatMap(Int.init) ?? 300_000
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env OC_LOG_LEVEL).")
-    var logLevel: String = env("OC_LOG_LEVEL") ?? "info"
+    var logLevel: String = setting("log_level") ?? "info"
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -75,24 +82,58 @@ struct WorkersCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         let configuration = try workerConfiguration()
+        var settings: FleetSettings
+        do { settings = try FleetSettings(ConfigurationValues.process) } catch { throw ValidationError(error.message) }
+        settings.redisURL = redisURL
+        settings.policy.engineURL = opaURL
         let redis = RedisClient(configuration: try redisConfiguration(), logger: Logger(label: "openclaw.redis"))
         let queue = JobQueue(redis: redis, configuration: configuration.queue, logger: logger)
+        let served = registeredHandlers.filter { configuration.kinds.contains($0.kind) }
+        var services: [any Service] = [redis]
+        var ports = HandlerServices(
+            policy: UnconfiguredPort("--opa-url (or OC_OPA_URL) and --database-url"), audit: DiscardedAudit(),
+            database: UnconfiguredPort("--database-url (or OC_DATABASE_URL)"),
+            followUps: UnconfiguredPort("--database-url and --opa-url"), http: CurlTransport(), counters: RedisCounters(redis: redis))
         var recorder: (any LifecycleRecorder)?
-        var database: PostgresClient?
-        if !noAudit {
-            guard let databaseURL else {
+        if noAudit {
+            guard served.allSatisfy({ !$0.needsPolicy }) else {
+                throw ValidationError("--no-audit is for benchmarks of kinds that act on nothing (noop); drop it for \(kinds)")
+            }
+        } else {
+            guard let databaseURL = databaseURL ?? setting("database_url") else {
                 throw ValidationError("set --database-url (or OC_DATABASE_URL) for the audit log, or pass --no-audit")
             }
+            let database: PostgresClient
             do {
-                database = try PostgresClient(url: databaseURL, size: 2, logger: Logger(label: "openclaw.postgres"))
+                database = try PostgresClient(url: databaseURL, size: 4, logger: Logger(label: "openclaw.postgres"))
             } catch {
                 throw ValidationError("--database-url: \(error.message)")
             }
-            recorder = AuditRecorder(writer: AuditWriter(database: database!, logger: logger))
+            services.append(database)
+            let audit = AuditWriter(database: database, logger: logger)
+            let tenants = TenantDirectory(database: database)
+            recorder = AuditRecorder(writer: audit)
+            ports.audit = audit
+            ports.database = tenants
+            if served.contains(where: \.needsPolicy) {
+                // Kinds that act outside the fleet check each action at run time against an
+                // engine this process keeps loaded, as the Dispatcher does its own.
+                let engine = PolicyEngineClient(
+                    baseURL: settings.policy.engineURL, timeout: settings.policy.timeout, cacheSize: settings.policy.decisionCacheSize,
+                    cacheTTL: settings.policy.decisionCacheTTL, logger: logger)
+                let sync = PolicySync(
+                    store: PolicyStore(tenants: tenants, redis: redis), engine: engine, policyDirectory: settings.policy.directory,
+                    interval: settings.policy.syncInterval, logger: logger)
+                let decider = PolicyDecider(engine: engine, sync: sync)
+                services.append(sync)
+                ports.policy = decider
+                let approvals = ApprovalStore(tenants: tenants, redis: redis, ttl: .seconds(72 * 3600))
+                ports.followUps = AdmittedFollowUps(
+                    admission: AdmissionService(decider: decider, audit: audit, queue: queue, approvals: approvals, logger: logger))
+            }
         }
         let worker = try WorkerService(
-            configuration: configuration, queue: queue, handlers: allHandlers, recorder: recorder, logger: logger)
-        var services: [any Service] = []
+            configuration: configuration, queue: queue, handlers: registeredHandlers, services: ports, recorder: recorder, logger: logger)
         if metricsPort >= 0 {
             services.append(
                 MetricsEndpoint.application(registry: registry, worker: worker, host: metricsHost, port: metricsPort, logger: logger))
@@ -101,8 +142,6 @@ struct WorkersCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        redis.close()
-        database?.close()
     }
 
     private func redisConfiguration() throws -> RedisConfiguration {
@@ -120,7 +159,7 @@ struct WorkersCommand: AsyncParsableCommand {
         }
         guard !parsedKinds.isEmpty else { throw ValidationError("--kinds: name at least one job kind") }
         var parsedTenants: [TenantID]?
-        if let tenants, !tenants.isEmpty {
+        if let tenants = tenants ?? setting("worker_tenants"), !tenants.isEmpty {
             parsedTenants = []
             for name in tenants.split(separator: ",") {
                 do { parsedTenants!.append(try TenantID(String(name))) } catch { throw ValidationError("--tenants: \(error.message)") }
@@ -138,18 +177,11 @@ struct WorkersCommand: AsyncParsableCommand {
     }
 }
 
-func env(_ name: String) -> String? {
-    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
-}
+/// A setting as every executable reads it: `OC_<NAME>` in the environment, else `name` in the
+/// YAML file `OC_CONFIG_FILE`.
+func setting(_ key: String) -> String? { ConfigurationValues.process.string(key) }
 
-extension Error {
-    /// The user-facing message of a fleet or Redis error.
-    var message: String {
-        switch self {
-        case let error as FleetError: error.message
-        case let error as RedisError: error.message
-        case let error as PostgresError: error.description
-        default: "\(self)"
-        }
-    }
+/// Where handler audit entries go with `--no-audit` (benchmarks of `noop`, which audits nothing).
+struct DiscardedAudit: AuditSink {
+    func append(_ events: [AuditEvent]) async throws {}
 }

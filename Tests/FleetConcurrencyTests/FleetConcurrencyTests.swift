@@ -1,4 +1,5 @@
 import FleetConcurrency
+import Foundation
 import Synchronization
 import Testing
 
@@ -28,7 +29,7 @@ import Testing
     @Test func groupCommitBatchesConcurrentSubmissions() async throws {
         final class Batches: Sendable { let all = Mutex<[[Int]]>([]) }
         let batches = Batches()
-        let commit = GroupCommit<Int> { items in
+        let commit = GroupCommit<Int, Void> { items in
             try await Task.sleep(for: .milliseconds(10))
             batches.all.withLock { $0.append(items) }
         }
@@ -40,9 +41,23 @@ import Testing
         #expect(all.count < 50)
     }
 
+    @Test func eachSubmitterGetsItsOwnItemsResults() async throws {
+        let commit = GroupCommit<Int, String> { items in
+            try await Task.sleep(for: .milliseconds(5))
+            return items.map { "r\($0)" }
+        }
+        let results = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for index in 0..<100 { group.addTask { (index, try await commit.submit([index, index + 1000])) } }
+            var out: [Int: [String]] = [:]
+            for try await (index, result) in group { out[index] = result }
+            return out
+        }
+        for index in 0..<100 { #expect(results[index] == ["r\(index)", "r\(index + 1000)"]) }
+    }
+
     @Test func groupCommitReportsFailuresToEveryWaiter() async {
         struct Broken: Error {}
-        let commit = GroupCommit<Int> { _ in throw Broken() }
+        let commit = GroupCommit<Int, Void> { _ in throw Broken() }
         await #expect(throws: Broken.self) { try await commit.submit(1) }
     }
 }
@@ -51,7 +66,7 @@ import Testing
     @Test func submittersWaitForRoomWhenTheSinkIsSlow() async throws {
         final class Flushed: Sendable { let count = Mutex(0) }
         let flushed = Flushed()
-        let commit = GroupCommit<Int>(maxPending: 50) { items in
+        let commit = GroupCommit<Int, Void>(maxPending: 50) { items in
             try await Task.sleep(for: .milliseconds(5))
             flushed.count.withLock { $0 += items.count }
         }
@@ -81,7 +96,7 @@ import Testing
     @Test func addedItemsAreFlushedBeforeIdleReturns() async {
         final class Seen: Sendable { let items = Mutex<[Int]>([]) }
         let seen = Seen()
-        let commit = GroupCommit<Int> { items in
+        let commit = GroupCommit<Int, Void> { items in
             try await Task.sleep(for: .milliseconds(2))
             seen.items.withLock { $0 += items }
         }
@@ -113,5 +128,51 @@ import Testing
         let next = turnstile.ticket()
         await turnstile.wait(for: next)
         turnstile.done(next)
+    }
+}
+
+@Suite struct BlockingExecutorTests {
+    @Test func aLaneRunsItsWorkInOrderOneAtATime() async throws {
+        let executor = BlockingExecutor(name: "test-blocking")
+        let lane = executor.lane()
+        final class Trace: Sendable { let seen = Mutex<[Int]>([]); let running = Mutex(0); let overlap = Mutex(false) }
+        let trace = Trace()
+        try await withThrowingDiscardingTaskGroup { group in
+            for index in 0..<50 {
+                // Submitted in order from one task, so the lane must run them in that order.
+                lane.submit {
+                    if trace.running.withLock({ $0 += 1; return $0 }) > 1 { trace.overlap.withLock { $0 = true } }
+                    usleep(200)
+                    trace.seen.withLock { $0.append(index) }
+                    trace.running.withLock { $0 -= 1 }
+                }
+            }
+            group.addTask { _ = try await lane.run { 0 } }
+        }
+        #expect(trace.seen.withLock { $0 } == Array(0..<50))
+        #expect(trace.overlap.withLock { $0 } == false)
+    }
+
+    @Test func aBlockedLaneDoesNotHoldUpAnother() async throws {
+        let executor = BlockingExecutor(name: "test-blocking")
+        let blocked = executor.lane()
+        let other = executor.lane()
+        let gate = NSCondition()
+        final class Flag: @unchecked Sendable { var open = false }
+        let flag = Flag()
+        blocked.submit {
+            gate.lock()
+            while !flag.open { gate.wait() }
+            gate.unlock()
+        }
+        // Runs while the first lane's thread is still blocked.
+        let answer = try await other.run { 42 }
+        #expect(answer == 42)
+        #expect(executor.threadCount >= 2)
+        gate.lock()
+        flag.open = true
+        gate.broadcast()
+        gate.unlock()
+        _ = try await blocked.run { 0 }
     }
 }

@@ -1,3 +1,4 @@
+import Admission
 import ArgumentParser
 import Contracts
 import Foundation
@@ -53,17 +54,6 @@ func printJSON(_ object: Any) {
     }
 }
 
-extension Error {
-    var message: String {
-        switch self {
-        case let error as FleetError: error.message
-        case let error as RedisError: error.message
-        case let error as PostgresError: error.description
-        default: "\(self)"
-        }
-    }
-}
-
 extension JobStatus {
     var json: [String: Any] {
         var out: [String: Any] = [
@@ -78,8 +68,4 @@ extension JobStatus {
     }
 }
 
-func iso(_ milliseconds: Int64) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: Clock.date(milliseconds: milliseconds))
-}
+func iso(_ milliseconds: Int64) -> String { ISOTime.format(milliseconds: milliseconds) }

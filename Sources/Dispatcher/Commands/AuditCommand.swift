@@ -69,7 +69,7 @@ struct AuditCommand: AsyncParsableCommand {
             defer { client.close() }
             let handle: FileHandle
             if let output {
-                FileManager.default.createFile(atPath: output, contents: nil)
+                guard FileManager.default.createFile(atPath: output, contents: nil) else { throw CLIError("cannot write \(output)") }
                 guard let file = FileHandle(forWritingAtPath: output) else { throw CLIError("cannot write \(output)") }
                 handle = file
             } else {
@@ -220,7 +220,7 @@ struct AuditCommand: AsyncParsableCommand {
 /// How many months of audit entries are kept.
 struct RetentionOptions: ParsableArguments {
     @Option(help: "Months kept (at least 12; env OC_AUDIT_RETENTION_MONTHS).")
-    var retentionMonths: Int = env("OC_AUDIT_RETENTION_MONTHS").flatMap(Int.init) ?? 13
+    var retentionMonths: Int = setting("audit_retention_months").flatMap(Int.init) ?? 13
 
     /// The shortest retention allowed (for commands that never drop anything).
     static var minimum: RetentionOptions {

@@ -8,7 +8,7 @@ import PostgresClient
 /// The administrator connection (migrations, tenants, archives).
 struct AdminDatabaseOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL of an administrator that can create roles (env OC_DATABASE_ADMIN_URL).")
-    var adminURL: String = env("OC_DATABASE_ADMIN_URL") ?? "postgres://postgres@127.0.0.1:5432/openclaw"
+    var adminURL: String = setting("database_admin_url") ?? "postgres://postgres@127.0.0.1:5432/openclaw"
 
     func client() throws -> PostgresClient {
         try openDatabase(adminURL, option: "--admin-url")
@@ -18,7 +18,7 @@ struct AdminDatabaseOptions: ParsableArguments {
 /// The application connection (reads and writes through the application role).
 struct DatabaseOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL as the application role (env OC_DATABASE_URL).")
-    var databaseURL: String = env("OC_DATABASE_URL") ?? "postgres://openclaw_app@127.0.0.1:5432/openclaw"
+    var databaseURL: String = setting("database_url") ?? "postgres://openclaw_app@127.0.0.1:5432/openclaw"
 
     func client() throws -> PostgresClient {
         try openDatabase(databaseURL, option: "--database-url")
@@ -55,17 +55,24 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate", abstract: "Apply database migrations (idempotent) and create next months' audit partitions.")
     @OptionGroup var admin: AdminDatabaseOptions
     @Option(help: "Set the application role's password (env OC_DATABASE_APP_PASSWORD).")
-    var appPassword: String? = env("OC_DATABASE_APP_PASSWORD")
+    var appPassword: String?
 
     func run() async throws {
         let database = try admin.client()
         defer { database.close() }
-        let applied = try await reportingDatabaseErrors { try await Migrator(database: database).migrate(appPassword: appPassword) }
+        let applied = try await reportingDatabaseErrors { try await Migrator(database: database).migrate(appPassword: appPassword ?? setting("database_app_password")) }
         let version = try await reportingDatabaseErrors { try await Migrator(database: database).currentVersion() }
         print(
             applied.isEmpty
                 ? "database is up to date (version \(version))"
                 : "applied \(applied.map { "\($0.version) \($0.name)" }.joined(separator: ", ")); now at version \(version)")
+        // Every tenant's schema to the latest tenant migration.
+        let tenants = TenantDirectory(database: database)
+        var moved = 0
+        for tenant in try await reportingDatabaseErrors({ try await tenants.all() }) {
+            if try await !reportingDatabaseErrors({ try await tenants.migrate(tenant) }).isEmpty { moved += 1 }
+        }
+        print("tenant schemas at version \(TenantMigrations.latest) (\(moved) migrated now)")
     }
 }
 

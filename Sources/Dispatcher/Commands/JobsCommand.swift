@@ -26,6 +26,8 @@ struct JobsCommand: AsyncParsableCommand {
             guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
                 throw ValidationError("--payload must be a JSON object")
             }
+            let action: Action
+            do { action = try Action(self.action) } catch { throw ValidationError("--action: \(error.message)") }
             let queue = try adminQueue(redis)
             let runAt = delayMs > 0 ? Clock.milliseconds() + Int64(delayMs) : nil
             let jobs = (0..<max(1, count)).map { _ in
@@ -89,7 +91,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             let queue = try adminQueue(redis)
             for letter in try await reportingErrors(redis, { try await queue.deadLetters(tenant: tenant, kind: kind, count: count) }) {
                 let object: [String: Any] = [
-                    "entry": letter.entryID, "job": letter.envelope?.id ?? "", "action": letter.envelope?.action ?? "",
+                    "entry": letter.entryID, "job": letter.envelope?.id ?? "", "action": letter.envelope?.action.rawValue ?? "",
                     "error": letter.error, "failed_at": iso(letter.failedAt),
                 ]
                 if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {

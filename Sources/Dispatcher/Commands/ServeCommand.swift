@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             (OC_OPA_URL) and an OIDC issuer (OC_OIDC_ISSUER, OC_OIDC_AUDIENCE).
             """)
 
-    @Option(help: "Log level (env OC_LOG_LEVEL).") var logLevel: String = env("OC_LOG_LEVEL") ?? "info"
+    @Option(help: "Log level (env OC_LOG_LEVEL).") var logLevel: String = setting("log_level") ?? "info"
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -29,8 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
         do { configuration = try GatewayConfiguration.load() } catch { throw CLIError(error.message) }
         // Before anything starts the shared event loops.
         if let threads = configuration.eventLoopThreads { NIOSingletons.groupLoopCountSuggestion = threads }
-        let (application, _) = try buildApplication(configuration, registry: registry, logger: logger)
-        try await application.runService()
+        do {
+            let (application, _) = try buildApplication(configuration, registry: registry, logger: logger)
+            try await application.runService()
+        } catch let error as FleetError {
+            throw CLIError(error.message)
+        }
     }
 }
 
@@ -41,7 +45,7 @@ struct DevIssuerCommand: AsyncParsableCommand {
 
     struct Options: ParsableArguments {
         @Option(help: "Directory holding the signing key.") var directory: String = "var/dev/oidc"
-        @Option(help: "Issuer URL (also where it serves).") var issuer: String = env("OC_OIDC_ISSUER") ?? "http://127.0.0.1:8290"
+        @Option(help: "Issuer URL (also where it serves).") var issuer: String = setting("oidc_issuer") ?? "http://127.0.0.1:8290"
     }
 
     struct Serve: AsyncParsableCommand {
@@ -65,7 +69,7 @@ struct DevIssuerCommand: AsyncParsableCommand {
         @Option(help: "Org.") var org: String = ""
         @Option(help: "Team.") var team: String = ""
         @Option(help: "Roles, comma-separated.") var roles: String = "user"
-        @Option(help: "Audience.") var audience: String = env("OC_OIDC_AUDIENCE") ?? "openclaw"
+        @Option(help: "Audience.") var audience: String = setting("oidc_audience") ?? "openclaw"
         @Option(help: "Lifetime in seconds.") var lifetime: Int = 3600
 
         func run() async throws {

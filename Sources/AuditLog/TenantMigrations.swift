@@ -1,0 +1,63 @@
+/// One versioned change to every tenant's schema: applied once per tenant, in order, as the
+/// owner role, by `Dispatcher migrate` (every tenant) and `Dispatcher tenant create`.
+///
+/// `sql` may name the tenant's schema as `{schema}` (an identifier) or `{schema_literal}` (a
+/// string literal); it runs with the tenant's schema first on the search path, and the tenant's
+/// role is then granted what it needs on every table and sequence of the schema.
+public struct TenantMigration: Sendable {
+    public let version: Int
+    public let name: String
+    public let sql: StaticString
+}
+
+/// Every tenant migration, in order. Never edit one that has shipped: add a new one.
+public enum TenantMigrations {
+    public static let all: [TenantMigration] = [stateTables]
+
+    /// Tasks, approvals, schedules, connector cursors, policies and briefings (the tables a
+    /// tenant got at creation before tenant schemas were versioned; idempotent for those).
+    static let stateTables = TenantMigration(
+        version: 1, name: "state tables", sql: "SELECT openclaw_meta.create_tenant_tables({schema_literal})")
+
+    /// The newest version.
+    public static var latest: Int { all.last?.version ?? 0 }
+}
+
+extension Migrations {
+    /// A version per tenant schema and the function that moves one tenant to the next.
+    static let tenantSchemaVersions = Migration(
+        version: 5, name: "tenant schema versions",
+        sql: """
+            ALTER TABLE openclaw_meta.tenants ADD COLUMN schema_version integer NOT NULL DEFAULT 0;
+
+            -- Applies tenant migration `version` to `tenant` (false when it was applied before);
+            -- refuses to skip a version. Runs as the owner.
+            CREATE FUNCTION openclaw_meta.apply_tenant_migration(tenant text, version integer, statements text)
+            RETURNS boolean LANGUAGE plpgsql AS $$
+            DECLARE
+                found_schema text;
+                found_version integer;
+            BEGIN
+                SELECT t.schema_name, t.schema_version INTO found_schema, found_version
+                    FROM openclaw_meta.tenants t WHERE t.tenant_id = tenant FOR UPDATE;
+                IF found_schema IS NULL THEN
+                    RAISE EXCEPTION 'unknown tenant %', tenant USING ERRCODE = '22023';
+                END IF;
+                IF found_version >= version THEN
+                    RETURN false;
+                END IF;
+                IF found_version <> version - 1 THEN
+                    RAISE EXCEPTION 'tenant % is at schema version %, so version % cannot be applied yet', tenant, found_version,
+                        version USING ERRCODE = '55000';
+                END IF;
+                PERFORM set_config('search_path', quote_ident(found_schema), true);
+                EXECUTE replace(replace(statements, '{schema_literal}', quote_literal(found_schema)), '{schema}',
+                    quote_ident(found_schema));
+                EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I', found_schema, found_schema);
+                EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %I', found_schema, found_schema);
+                UPDATE openclaw_meta.tenants SET schema_version = version WHERE tenant_id = tenant;
+                RETURN true;
+            END $$;
+            REVOKE ALL ON FUNCTION openclaw_meta.apply_tenant_migration(text, integer, text) FROM PUBLIC;
+            """)
+}

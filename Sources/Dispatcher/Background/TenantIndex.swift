@@ -1,0 +1,84 @@
+import AuditLog
+import Contracts
+import Foundation
+import Logging
+import RedisClient
+
+/// The Dispatcher's two time indexes in Redis, sorted sets of `<tenant>/<id>` scored by a time
+/// in ms (the schedules by next firing, pending approvals by expiry): swept when due, and
+/// restored from the PostgreSQL rows they index.
+struct TenantIndex: Sendable {
+    let redis: RedisClient
+    let tenants: TenantDirectory
+    let logger: Logger
+
+    /// What became of a due member.
+    enum Step {
+        /// Handled: leave the index.
+        case done
+        /// Due again at this time (ms).
+        case next(at: Int64)
+        /// Not handled now: try again after this long.
+        case retry(after: Duration)
+    }
+
+    /// Handles the members of `key` due by `now` (at most `limit`), in time order. A member that
+    /// is malformed or names a tenant that does not exist is dropped; one whose handling fails is
+    /// logged and tried again after `retryDelay`, out of the way of the members behind it.
+    func sweep(
+        _ key: String, retryDelay: Duration, now: Int64 = Clock.milliseconds(), limit: Int = 100,
+        _ handle: (TenantID, String) async throws -> Step
+    ) async throws {
+        let due = try await redis.send(RedisCommand("ZRANGEBYSCORE", [key, "-inf", String(now), "LIMIT", "0", String(limit)]))
+        for member in (due.array ?? []).compactMap(\.string) {
+            let parts = member.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let tenant = try? TenantID(parts[0]) else {
+                try await redis.send(RedisCommand("ZREM", [key, member]))
+                continue
+            }
+            var step: Step
+            do {
+                if try await !tenants.exists(tenant) {
+                    step = .done
+                } else {
+                    step = try await handle(tenant, parts[1])
+                }
+            } catch {
+                logger.error(
+                    "a due entry could not be handled; retrying",
+                    metadata: ["index": "\(key)", "tenant": "\(tenant)", "id": "\(parts[1])", "error": "\(error)"])
+                step = .retry(after: retryDelay)
+            }
+            switch step {
+            case .done: try await redis.send(RedisCommand("ZREM", [key, member]))
+            case .next(let at): try await redis.send(RedisCommand("ZADD", [key, String(at), member]))
+            case .retry(let delay):
+                try await redis.send(RedisCommand("ZADD", [key, "XX", String(Clock.milliseconds() + delay.milliseconds), member]))
+            }
+        }
+    }
+
+    /// Adds to `key` the members `query` finds in each of `tenants` (none given: every tenant),
+    /// as `<tenant>/<id>` scored by `at_ms`, where they are missing (members present keep their
+    /// time). A tenant that fails is logged and skipped.
+    func restore(_ key: String, tenants: [TenantID], from query: String) async throws {
+        let all = tenants.isEmpty ? try await self.tenants.all() : tenants
+        for tenant in all {
+            let members: [String]
+            do {
+                members = try await self.tenants.session(tenant) { connection -> [String] in
+                    try await connection.query(query).flatMap { row -> [String] in
+                        guard let id = row.string("id"), let at = row.int64("at_ms") else { return [] }
+                        return [String(at), "\(tenant.rawValue)/\(id)"]
+                    }
+                }
+            } catch {
+                logger.error(
+                    "cannot restore an index from a tenant's rows", metadata: ["index": "\(key)", "tenant": "\(tenant)", "error": "\(error)"])
+                continue
+            }
+            guard !members.isEmpty else { continue }
+            try await redis.send(RedisCommand("ZADD", [key, "NX"] + members))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Contracts
+import RedisClient
+
+/// `TenantCounters` in Redis: `INCR` and `HINCRBY` under the tenant's prefix, one pipeline.
+public struct RedisCounters: TenantCounters {
+    let redis: RedisClient
+
+    public init(redis: RedisClient) { self.redis = redis }
+
+    public func increment(_ tenant: TenantID, _ counters: [(name: String, field: String?)]) async throws {
+        let commands = counters.map { counter in
+            let key = RedisKeys.counter(tenant: tenant, name: counter.name)
+            return counter.field.map { RedisCommand("HINCRBY", [key, $0, "1"]) } ?? RedisCommand("INCR", [key])
+        }
+        for reply in try await redis.send(commands) { try reply.orThrow("increment") }
+    }
+}
+
+/// A port a worker process was started without (e.g. no database for a benchmark run): every
+/// use fails with a message saying what to configure.
+public struct UnconfiguredPort: PolicyGate, TenantDatabase, FollowUpQueue {
+    let what: String
+
+    /// - Parameter what: what to configure, e.g. "--database-url (or OC_DATABASE_URL)".
+    public init(_ what: String) { self.what = what }
+
+    public func decide(
+        _ identity: Identity, action: Action, classification: Classification, target: String, model: PolicyInput.Model?
+    ) async -> PolicyAnswer {
+        .unavailable(reason: "this worker runs without a policy engine; set \(what)")
+    }
+
+    public func transaction<T: Sendable>(_ tenant: TenantID, _ body: @Sendable (any TenantSQL) async throws -> T) async throws -> T {
+        throw FleetError(.invalidConfiguration, "this worker runs without a database; set \(what)")
+    }
+
+    public func submit(_ followUp: FollowUp, after job: JobEnvelope) async throws -> FollowUpOutcome {
+        throw FleetError(.invalidConfiguration, "this worker cannot submit follow-up jobs; set \(what)")
+    }
+}
