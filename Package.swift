@@ -139,7 +139,12 @@ let package = Package(
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "TestSupport"]),
         .testTarget(name: "FleetConcurrencyTests", dependencies: ["FleetConcurrency"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "TestSupport"]),
-        .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "TestSupport"]),
+        .testTarget(
+            name: "OutboundHTTPTests",
+            dependencies: [
+                "OutboundHTTP", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "OutboundHTTP"]),
         .testTarget(
             name: "DispatcherTests",

@@ -63,7 +63,7 @@ public final class AuditWriter: Sendable {
         self.database = database
         self.logger = logger
         let box = WriterBox()
-        self.commit = GroupCommit(maxPending: maxPending, concurrentFlushes: 2) { events in try await box.writer!.write(events) }
+        self.commit = .sink(maxPending: maxPending, concurrentFlushes: 2) { events in try await box.writer!.write(events) }
         box.writer = self
     }
 

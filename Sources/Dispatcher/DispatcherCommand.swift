@@ -1,13 +1,14 @@
 import ArgumentParser
-import Settings
 import Foundation
+import Settings
 
 @main
 struct DispatcherCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Dispatcher",
         abstract: "The OpenClaw gateway and its admin commands.",
-        discussion: "Every option can also be set through the environment variable named in its help, or in the YAML file OC_CONFIG_FILE (snake_case, without OC_).",
+        discussion:
+            "Every option can also be set through the environment variable named in its help, or in the YAML file OC_CONFIG_FILE (snake_case, without OC_).",
         subcommands: [
             ServeCommand.self, DevIssuerCommand.self, OpenAPICommand.self, JobsCommand.self, DeadLettersCommand.self, QueueCommand.self,
             MigrateCommand.self, TenantCommand.self, AuditCommand.self,

@@ -153,14 +153,16 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
 }
 
 extension GroupCommit where Output == Void {
-    /// A group commit whose flush has no per-item result.
-    public convenience init(
-        maxPending: Int = 10_000, concurrentFlushes: Int = 1, flush: @escaping @Sendable ([Item]) async throws -> Void,
-        onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in }
-    ) {
-        self.init(maxPending: maxPending, concurrentFlushes: concurrentFlushes, flush: { items in
-            try await flush(items)
-            return Array(repeating: (), count: items.count)
-        }, onError: onError)
+    /// A group commit whose flush has no per-item result (it only writes).
+    public static func sink(
+        maxPending: Int = 10_000, concurrentFlushes: Int = 1, onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in },
+        _ flush: @escaping @Sendable ([Item]) async throws -> Void
+    ) -> GroupCommit<Item, Void> {
+        GroupCommit(
+            maxPending: maxPending, concurrentFlushes: concurrentFlushes,
+            flush: { items in
+                try await flush(items)
+                return Array(repeating: (), count: items.count)
+            }, onError: onError)
     }
 }

@@ -74,7 +74,9 @@ final class CurlHandle: @unchecked Sendable {
         _ = oc_curl_setopt_pointer(easy, CURLOPT_HTTPHEADER, list)
         if let body = request.body {
             _ = oc_curl_setopt_int64(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            body.withUnsafeBytes { _ = oc_curl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+            body.withUnsafeBytes {
+                _ = oc_curl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
+            }
         } else if request.method == "HEAD" {
             _ = oc_curl_setopt_long(easy, CURLOPT_NOBODY, 1)
         }
@@ -92,7 +94,8 @@ final class CurlHandle: @unchecked Sendable {
             let text = String(cString: curl_easy_strerror(code))
             switch code {
             case CURLE_WRITE_ERROR where sink.tooLarge:
-                throw OutboundHTTPError(.tooLarge, "\(request.method) \(Self.redacted(request.url)): the answer is over \(request.maxResponseBytes) bytes")
+                throw OutboundHTTPError(
+                    .tooLarge, "\(request.method) \(Self.redacted(request.url)): the answer is over \(request.maxResponseBytes) bytes")
             case CURLE_OPERATION_TIMEDOUT:
                 throw OutboundHTTPError(.timeout, "\(request.method) \(Self.redacted(request.url)): no answer within \(request.timeout)")
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SSL_CONNECT_ERROR,

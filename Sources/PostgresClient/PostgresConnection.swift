@@ -92,7 +92,9 @@ public final class PostgresConnection: @unchecked Sendable {
     // MARK: - On the lane
 
     private func onLane<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if isClosed.load(ordering: .acquiring) { throw PostgresError(.closed, operation: "query", message: "the PostgreSQL client was shut down") }
+        if isClosed.load(ordering: .acquiring) {
+            throw PostgresError(.closed, operation: "query", message: "the PostgreSQL client was shut down")
+        }
         return try await lane.run(body)
     }
 

@@ -7,7 +7,7 @@ public struct PostgresRows: Sendable, Sequence {
     /// Rows affected by INSERT/UPDATE/DELETE (from the command tag).
     public let affected: Int
 
-    init(columns: [String], values: [[String?]], affected: Int) {
+    public init(columns: [String], values: [[String?]], affected: Int) {
         self.columns = columns
         self.values = values
         self.affected = affected

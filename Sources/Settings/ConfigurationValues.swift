@@ -22,7 +22,9 @@ public struct ConfigurationValues: Sendable {
     private init(values: [String: Value]) { self.values = values }
 
     /// Reads `OC_CONFIG_FILE` (if set), then the environment over it.
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(FleetError)
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(FleetError)
         -> ConfigurationValues
     {
         var merged: [String: Value] = [:]
@@ -79,7 +81,9 @@ public struct ConfigurationValues: Sendable {
         guard let number = Int(value.text.trimmingCharacters(in: .whitespaces)) else {
             throw invalid(key, value, "a whole number")
         }
-        if let range, !range.contains(number) { throw invalid(key, value, "a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        if let range, !range.contains(number) {
+            throw invalid(key, value, "a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
         return number
     }
 

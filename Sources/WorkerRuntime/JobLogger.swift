@@ -12,6 +12,14 @@ public struct JobLogger: Sendable {
     let tenant: TenantID
     let attempt: Int
 
+    public init(base: Logger, jobID: String, kind: JobKind, tenant: TenantID, attempt: Int) {
+        self.base = base
+        self.jobID = jobID
+        self.kind = kind
+        self.tenant = tenant
+        self.attempt = attempt
+    }
+
     /// The job's metadata merged with `extra`.
     func metadata(_ extra: Logger.Metadata?) -> Logger.Metadata {
         var metadata: Logger.Metadata = [

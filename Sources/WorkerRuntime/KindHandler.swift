@@ -27,6 +27,12 @@ public struct RegisteredHandler: Sendable {
             return { context in try await handler.handle(payload, context: context) }
         }
     }
+
+    /// Decodes `job`'s payload and runs the handler on it (a payload that does not decode throws
+    /// `PayloadError` before the handler runs).
+    public func run(_ job: JobEnvelope, context: HandlerContext) async throws {
+        try await prepare(job)(context)
+    }
 }
 
 /// A handler's verdict on a failure.

@@ -39,7 +39,7 @@ final class KindProcessor: Sendable {
         self.stop = stop
         self.logger = logger
         self.metrics = WorkerMetrics(kind: consumer.kind)
-        self.completions = GroupCommit { [consumer, recorder] (jobs: [DeliveredJob]) async throws -> Void in
+        self.completions = .sink { [consumer, recorder] jobs in
             if let recorder {
                 try await recorder.record(
                     jobs.compactMap { job in

@@ -16,7 +16,8 @@ struct AdmittedFollowUps: FollowUpQueue {
         do {
             checked = try KindCatalog.admit(kind: followUp.job.kind, action: followUp.job.action, payload: payload)
         } catch {
-            throw FleetError(.invalidPayload, "follow-up \(followUp.step) of job \(job.id) does not fit kind \(followUp.job.kind): \(error)")
+            throw FleetError(
+                .invalidPayload, "follow-up \(followUp.step) of job \(job.id) does not fit kind \(followUp.job.kind): \(error)")
         }
         let key = "followup:\(job.id):\(followUp.step)"
         let description = JobDescription(

@@ -1,7 +1,6 @@
 import Admission
 import ArgumentParser
 import AuditLog
-import Settings
 import Contracts
 import Foundation
 import JobQueue
@@ -13,6 +12,7 @@ import PostgresClient
 import Prometheus
 import RedisClient
 import ServiceLifecycle
+import Settings
 import WorkerRuntime
 
 @main

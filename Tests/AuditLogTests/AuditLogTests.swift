@@ -161,7 +161,7 @@ import Testing
     @Test func jobDeliveredTwiceLeavesItsLifecycleEventsOnce() async throws {
         let fixture = try await AuditFixture.make()
         defer { fixture.close() }
-        let job = JobEnvelope(tenant: fixture.tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u1"))
+        let job = JobEnvelope(tenant: fixture.tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u1"))
         let delivery = [JobLifecycleEvent.Name.started, .succeeded].map { JobLifecycleEvent(name: $0, job: job, attempt: 1) }
         let redelivery = [JobLifecycleEvent.Name.started, .succeeded].map { JobLifecycleEvent(name: $0, job: job, attempt: 2) }
         try await fixture.writer.append(delivery.map(AuditEvent.init(lifecycle:)))
@@ -320,7 +320,7 @@ import Testing
         try await TenantDirectory(database: admin).create(b)
         try await TenantDirectory(database: admin).create(b)  // idempotent
         let tenants = TenantDirectory(database: app)
-        try await tenants.session(a) { connection in
+        _ = try await tenants.session(a) { connection in
             try await connection.query("INSERT INTO tasks (id, title, owner_user) VALUES ('t1', 'secret of A', 'u1')")
         }
         let own = try await tenants.session(a) { try await $0.query("SELECT title FROM tasks").first?.string("title") }
@@ -334,6 +334,33 @@ import Testing
         // The application role itself has no direct access either.
         await #expect(throws: PostgresError.self) { try await app.query("SELECT title FROM \(a.schemaName).tasks") }
         #expect(try await tenants.exists(a))
+    }
+
+    /// A tenant's tables change through versioned tenant migrations: a new tenant is at the
+    /// latest version, a tenant created before versioning (version 0) is brought there, and
+    /// applying them again changes nothing.
+    @Test func tenantSchemasAreVersioned() async throws {
+        try await TestDatabase.migrated()
+        let admin = try TestDatabase.admin()
+        defer { admin.close() }
+        let directory = TenantDirectory(database: admin)
+        let fresh = TestEnvironment.tenant("mig")
+        try await directory.create(fresh)
+        #expect(try await directory.schemaVersions()[fresh] == TenantMigrations.latest)
+        #expect(try await directory.migrate(fresh).isEmpty)
+        // As a tenant created before tenant schemas were versioned.
+        let old = TestEnvironment.tenant("mig")
+        try await directory.create(old)
+        try await admin.query("UPDATE openclaw_meta.tenants SET schema_version = 0 WHERE tenant_id = $1", [old.rawValue])
+        #expect(try await directory.migrate(old) == TenantMigrations.all.map(\.version))
+        #expect(try await directory.schemaVersions()[old] == TenantMigrations.latest)
+        // The tenant's role can use what the migrations made.
+        let app = try TestDatabase.app()
+        defer { app.close() }
+        let count = try await TenantDirectory(database: app).session(old) {
+            try await $0.query("SELECT count(*) AS n FROM tasks").first?.int("n")
+        }
+        #expect(count == 0)
     }
 
     @Test func longTenantIdsGetValidSchemaNames() throws {

@@ -53,9 +53,9 @@ import Testing
 @Suite struct EnvelopeTests {
     func sample() throws -> JobEnvelope {
         JobEnvelope(
-            tenant: try TenantID("acme"), kind: .briefing, action: "gmail.read",
+            tenant: try TenantID("acme"), kind: .briefing, action: .gmailRead,
             payload: Array(#"{"x":[1,2,{"y":"z"}],"ü":"\u0000"}"#.utf8),
-            classification: .confidential, requester: Requester(user: "u1", org: "eng", team: "core", roles: ["user", "team_lead"]),
+            classification: .confidential, requester: Requester(user: "u1", org: "eng", team: "core", roles: [.user, .teamLead]),
             requestID: "req-1", idempotencyKey: "k-1", attempt: 3, enqueuedAt: 1_700_000_000_000, runAt: 1_700_000_100_000,
             trace: TraceContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "v=1"),
             admission: PolicyDecision(
@@ -72,10 +72,11 @@ import Testing
     }
 
     @Test func malformedEnvelopesAreNamed() throws {
-        var envelope = try sample()
-        envelope.action = ""
+        let envelope = try sample()
+        // The action field emptied in the stored header.
+        let header = String(decoding: envelope.header, as: UTF8.self).replacingOccurrences(of: "|10:gmail.read|", with: "|0:|")
         #expect {
-            try JobEnvelope(header: envelope.header, payload: [])
+            try JobEnvelope(header: Array(header.utf8), payload: [])
         } throws: { error in
             (error as? FleetError)?.message.contains("action") == true
         }
@@ -137,7 +138,11 @@ import Testing
         #expect(decision.decision == .requireApproval)
         #expect(decision.constraints.disclosureRequired)
         #expect(decision.constraints.maxClassification == .internal)
-        #expect(PolicyDecision.unavailable("timeout").decision == .deny)
+        // An engine that cannot answer is audited as a denial, never taken for a decision.
+        let unavailable = PolicyAnswer.unavailable(reason: "timeout")
+        #expect(unavailable.decision == nil)
+        #expect(unavailable.audited.decision == .deny)
+        #expect(unavailable.audited.policyApplied == "engine-unavailable")
     }
 }
 

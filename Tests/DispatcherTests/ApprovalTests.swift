@@ -74,7 +74,7 @@ import Testing
         try await app.test(.router) { client in
             let id = try await park(alice, client)
             try await Task.sleep(for: .milliseconds(400))
-            try await ApprovalExpiry(gateway: gateway).sweepOnce()
+            try await gateway.approvalExpiry.sweepOnce()
             let read = try await boss.call(client, .get, "/v1/approvals/\(id)")
             #expect(read.json["status"] as? String == "expired")
             #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"late"}"#).status == 409)
@@ -155,7 +155,7 @@ import Testing
             // As if an approve queued the job and failed before its row was updated.
             _ = try await gateway.queue.enqueue(
                 JobEnvelope(
-                    id: id, tenant: fixture.tenant, kind: .noop, action: "jira.comment", requester: Requester(user: "alice"),
+                    id: id, tenant: fixture.tenant, kind: .noop, action: .jiraComment, requester: Requester(user: "alice"),
                     idempotencyKey: "approval/\(id)", runAt: Clock.milliseconds() + 60_000))
             #expect(try await boss.call(client, .post, "/v1/approvals/\(id)/reject", #"{"reason":"no"}"#).status == 200)
             #expect(try await gateway.queue.status(tenant: fixture.tenant, id: id)?.state == .cancelled)

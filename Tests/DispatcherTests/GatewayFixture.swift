@@ -216,13 +216,13 @@ struct GatewayFixture {
     func configuration(opaURL: String = TestEnvironment.opaURL, cache: Bool = true) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
         configuration.port = 0
-        configuration.redisURL = redisURL
-        configuration.databaseURL = TestDatabase.appURL
-        configuration.opaURL = opaURL
+        configuration.fleet.redisURL = redisURL
+        configuration.fleet.databaseURL = TestDatabase.appURL
+        configuration.fleet.policy.engineURL = opaURL
         // Many tests share one engine at once; production keeps the 500 ms default.
-        configuration.opaTimeout = .seconds(5)
-        configuration.decisionCacheSize = cache ? 10_000 : 0
-        configuration.policySyncInterval = .milliseconds(200)
+        configuration.fleet.policy.timeout = .seconds(5)
+        configuration.fleet.policy.decisionCacheSize = cache ? 10_000 : 0
+        configuration.fleet.policy.syncInterval = .milliseconds(200)
         configuration.schedulerInterval = .milliseconds(100)
         // The database is shared by every test, each with its own Redis: restoring the index
         // from all tenants would bring other tests' schedules here.

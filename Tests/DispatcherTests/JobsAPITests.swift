@@ -1,3 +1,4 @@
+import Admission
 import AuditLog
 import Contracts
 import Foundation
@@ -192,10 +193,10 @@ struct APIClient {
     }
 }
 
-@Suite struct JobRequestTests {
+@Suite struct JobDescriptionTests {
     @Test func unclassifiedDataIsRestrictedExceptConnectorData() throws {
         func classification(_ body: String) throws -> Classification {
-            try JobRequest(json: Data(body.utf8)).classification
+            try JobDescription(json: Array(body.utf8)).classification
         }
         #expect(try classification(#"{"kind":"briefing","action":"model.call"}"#) == .restricted)
         #expect(try classification(#"{"kind":"noop","action":"noop.run"}"#) == .restricted)

@@ -26,8 +26,8 @@ import Testing
                         do {
                             try await limiter.check(Identity(tenant: tenant, user: user, org: "o", team: "t", roles: [.user]))
                             return (user, "allowed")
-                        } catch let problem as Problem {
-                            return (user, problem.status.code == 429 && problem.detail.hasPrefix("tenant") ? "tenant" : "user")
+                        } catch let error as FleetError {
+                            return (user, error.code == .rateLimited && error.message.hasPrefix("tenant") ? "tenant" : "user")
                         } catch {
                             return (user, "error: \(error)")
                         }
@@ -50,7 +50,7 @@ import Testing
         let fixture = try await GatewayFixture.make()
         let redis = try PrivateRedis()
         defer { redis.stop() }
-        let (app, gateway) = try fixture.application { $0.redisURL = redis.url }
+        let (app, gateway) = try fixture.application { $0.fleet.redisURL = redis.url }
         try await fixture.provisionPolicies(gateway)
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         try await app.test(.router) { client in

@@ -42,7 +42,7 @@ import Testing
         #expect(try CronExpression("@hourly").next(after: date("2026-11-25T10:20:00Z"), in: utc) == date("2026-11-25T11:00:00Z"))
         #expect(try CronExpression("0 0 1,15 * *").next(after: date("2026-11-02T00:00:00Z"), in: utc) == date("2026-11-15T00:00:00Z"))
         for bad in ["", "* * * *", "61 * * * *", "* * * * 9", "*/0 * * * *", "5-1 * * * *"] {
-            #expect(throws: Problem.self) { try CronExpression(bad) }
+            #expect(throws: CronExpression.CronError.self) { try CronExpression(bad) }
         }
     }
 }
@@ -55,11 +55,11 @@ import Testing
             client, .post, "/v1/schedules", #"{"cron":"0 * * * *","time_zone":"Europe/Berlin","job":{"kind":"noop","action":"noop.run"}}"#)
         #expect(created.status == 201, "\(created.json)")
         let id = try #require(created.json["id"] as? String)
-        try await gateway.tenants.session(fixture.tenant) { connection in
+        _ = try await gateway.tenants.session(fixture.tenant) { connection in
             try await connection.query("UPDATE schedules SET next_fire_at = $2 WHERE id = $1", [id, PostgresTimestamp(due)])
         }
         try await gateway.redis.send(
-            RedisCommand("ZADD", [ScheduleRoutes.indexKey, String(Clock.milliseconds(due)), "\(fixture.tenant.rawValue)/\(id)"]))
+            RedisCommand("ZADD", [RedisKeys.scheduleIndex, String(Clock.milliseconds(due)), "\(fixture.tenant.rawValue)/\(id)"]))
         return id
     }
 
@@ -73,13 +73,13 @@ import Testing
             let past = Clock.milliseconds() - 3_600_000
             for index in 0..<100 {
                 try await gateway.redis.send(
-                    RedisCommand("ZADD", [ScheduleRoutes.indexKey, String(past + Int64(index)), "ghost/\(index)"]))
+                    RedisCommand("ZADD", [RedisKeys.scheduleIndex, String(past + Int64(index)), "ghost/\(index)"]))
             }
             _ = try await scheduleDue(fixture, client, gateway, due: Date().addingTimeInterval(-60))
-            try await ScheduleRunner(gateway: gateway).fireDue()
+            try await gateway.scheduleRunner.fireDue()
             #expect(await eventually(timeout: .seconds(10)) { (try? await fixture.queued(gateway)) == 1 })
             let stillDue = try await gateway.redis.send(
-                RedisCommand("ZRANGEBYSCORE", [ScheduleRoutes.indexKey, "-inf", String(Clock.milliseconds())]))
+                RedisCommand("ZRANGEBYSCORE", [RedisKeys.scheduleIndex, "-inf", String(Clock.milliseconds())]))
             #expect(
                 (stillDue.array ?? []).compactMap(\.string).filter { $0.hasPrefix("ghost/") }.isEmpty, "failed entries were not put back")
         }
@@ -115,10 +115,10 @@ import Testing
         try await app.test(.router) { client in
             let id = try await scheduleDue(fixture, client, gateway, due: Date().addingTimeInterval(3600))
             let member = "\(fixture.tenant.rawValue)/\(id)"
-            let score = try await gateway.redis.send(RedisCommand("ZSCORE", [ScheduleRoutes.indexKey, member])).string.flatMap(Double.init)
-            try await gateway.redis.send(RedisCommand("DEL", [ScheduleRoutes.indexKey]))
-            try await ScheduleRunner(gateway: gateway).reindex(tenants: [fixture.tenant])
-            let restored = try await gateway.redis.send(RedisCommand("ZSCORE", [ScheduleRoutes.indexKey, member])).string.flatMap(
+            let score = try await gateway.redis.send(RedisCommand("ZSCORE", [RedisKeys.scheduleIndex, member])).string.flatMap(Double.init)
+            try await gateway.redis.send(RedisCommand("DEL", [RedisKeys.scheduleIndex]))
+            try await gateway.scheduleRunner.reindex(tenants: [fixture.tenant])
+            let restored = try await gateway.redis.send(RedisCommand("ZSCORE", [RedisKeys.scheduleIndex, member])).string.flatMap(
                 Double.init)
             // The same time, to the millisecond PostgreSQL's microseconds round to.
             #expect(abs((restored ?? 0) - (score ?? -10)) <= 1, "\(String(describing: restored)) vs \(String(describing: score))")
@@ -138,7 +138,7 @@ import Testing
                     let id = try await scheduleDue(fixture, client, gateways[0], due: Date().addingTimeInterval(-1))
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for gateway in gateways {
-                            group.addTask { for _ in 0..<5 { try await ScheduleRunner(gateway: gateway).fireDue() } }
+                            group.addTask { for _ in 0..<5 { try await gateway.scheduleRunner.fireDue() } }
                         }
                         try await group.waitForAll()
                     }
@@ -163,7 +163,7 @@ import Testing
         try await app.test(.router) { client in
             // Hourly, but the Dispatchers were down for five hours.
             _ = try await scheduleDue(fixture, client, gateway, due: Date().addingTimeInterval(-5 * 3600))
-            for _ in 0..<5 { try await ScheduleRunner(gateway: gateway).fireDue() }
+            for _ in 0..<5 { try await gateway.scheduleRunner.fireDue() }
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await fixture.queued(gateway) == 1)
         }

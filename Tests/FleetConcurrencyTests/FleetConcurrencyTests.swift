@@ -29,7 +29,7 @@ import Testing
     @Test func groupCommitBatchesConcurrentSubmissions() async throws {
         final class Batches: Sendable { let all = Mutex<[[Int]]>([]) }
         let batches = Batches()
-        let commit = GroupCommit<Int, Void> { items in
+        let commit = GroupCommit<Int, Void>.sink { items in
             try await Task.sleep(for: .milliseconds(10))
             batches.all.withLock { $0.append(items) }
         }
@@ -57,7 +57,7 @@ import Testing
 
     @Test func groupCommitReportsFailuresToEveryWaiter() async {
         struct Broken: Error {}
-        let commit = GroupCommit<Int, Void> { _ in throw Broken() }
+        let commit = GroupCommit<Int, Void>.sink { _ in throw Broken() }
         await #expect(throws: Broken.self) { try await commit.submit(1) }
     }
 }
@@ -66,7 +66,7 @@ import Testing
     @Test func submittersWaitForRoomWhenTheSinkIsSlow() async throws {
         final class Flushed: Sendable { let count = Mutex(0) }
         let flushed = Flushed()
-        let commit = GroupCommit<Int, Void>(maxPending: 50) { items in
+        let commit = GroupCommit<Int, Void>.sink(maxPending: 50) { items in
             try await Task.sleep(for: .milliseconds(5))
             flushed.count.withLock { $0 += items.count }
         }
@@ -96,7 +96,7 @@ import Testing
     @Test func addedItemsAreFlushedBeforeIdleReturns() async {
         final class Seen: Sendable { let items = Mutex<[Int]>([]) }
         let seen = Seen()
-        let commit = GroupCommit<Int, Void> { items in
+        let commit = GroupCommit<Int, Void>.sink { items in
             try await Task.sleep(for: .milliseconds(2))
             seen.items.withLock { $0 += items }
         }
@@ -135,13 +135,22 @@ import Testing
     @Test func aLaneRunsItsWorkInOrderOneAtATime() async throws {
         let executor = BlockingExecutor(name: "test-blocking")
         let lane = executor.lane()
-        final class Trace: Sendable { let seen = Mutex<[Int]>([]); let running = Mutex(0); let overlap = Mutex(false) }
+        final class Trace: Sendable {
+            let seen = Mutex<[Int]>([])
+            let running = Mutex(0)
+            let overlap = Mutex(false)
+        }
         let trace = Trace()
         try await withThrowingDiscardingTaskGroup { group in
             for index in 0..<50 {
                 // Submitted in order from one task, so the lane must run them in that order.
                 lane.submit {
-                    if trace.running.withLock({ $0 += 1; return $0 }) > 1 { trace.overlap.withLock { $0 = true } }
+                    if trace.running.withLock({
+                        $0 += 1
+                        return $0
+                    }) > 1 {
+                        trace.overlap.withLock { $0 = true }
+                    }
                     usleep(200)
                     trace.seen.withLock { $0.append(index) }
                     trace.running.withLock { $0 -= 1 }
@@ -157,22 +166,13 @@ import Testing
         let executor = BlockingExecutor(name: "test-blocking")
         let blocked = executor.lane()
         let other = executor.lane()
-        let gate = NSCondition()
-        final class Flag: @unchecked Sendable { var open = false }
-        let flag = Flag()
-        blocked.submit {
-            gate.lock()
-            while !flag.open { gate.wait() }
-            gate.unlock()
-        }
+        let gate = DispatchSemaphore(value: 0)
+        blocked.submit { gate.wait() }
         // Runs while the first lane's thread is still blocked.
         let answer = try await other.run { 42 }
         #expect(answer == 42)
         #expect(executor.threadCount >= 2)
-        gate.lock()
-        flag.open = true
-        gate.broadcast()
-        gate.unlock()
+        gate.signal()
         _ = try await blocked.run { 0 }
     }
 }

@@ -23,8 +23,8 @@ struct QueueFixture {
         tenant: TenantID? = nil, payload: String = "{}", idempotencyKey: String? = nil, runAt: Int64? = nil
     ) -> JobEnvelope {
         JobEnvelope(
-            tenant: tenant ?? self.tenant, kind: .noop, action: "noop.run", payload: Array(payload.utf8),
-            requester: Requester(user: "u1", org: "eng", team: "core", roles: ["user"]), idempotencyKey: idempotencyKey,
+            tenant: tenant ?? self.tenant, kind: .noop, action: .noopRun, payload: Array(payload.utf8),
+            requester: Requester(user: "u1", org: "eng", team: "core", roles: [.user]), idempotencyKey: idempotencyKey,
             runAt: runAt)
     }
 

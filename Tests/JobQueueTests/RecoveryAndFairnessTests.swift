@@ -101,7 +101,7 @@ import Testing
         let queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
         let tenants = (0..<1000).map { try! TenantID("t\($0)") }
         let jobs = tenants.flatMap { tenant in
-            (0..<3).map { _ in JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u")) }
+            (0..<3).map { _ in JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u")) }
         }
         _ = try await queue.enqueue(jobs)
         let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
@@ -180,7 +180,7 @@ import Testing
         let tenantA = try TenantID("tenant-a")
         let tenantB = try TenantID("tenant-b")
         func job(_ tenant: TenantID, runAt: Int64? = nil) -> JobEnvelope {
-            JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u"), runAt: runAt)
+            JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"), runAt: runAt)
         }
         _ = try await queue.enqueue((0..<5).map { _ in job(tenantB) } + [job(tenantB, runAt: Clock.milliseconds() + 100)])
         let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])

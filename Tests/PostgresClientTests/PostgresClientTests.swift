@@ -59,7 +59,7 @@ import Testing
         let table = "pg_test_\(UInt32.random(in: 0...UInt32.max))"
         try await database.withConnection { connection in
             try await connection.query("CREATE TEMP TABLE \(table) (v integer)")
-            try await connection.transaction { try await $0.query("INSERT INTO \(table) VALUES (1)") }
+            _ = try await connection.transaction { try await $0.query("INSERT INTO \(table) VALUES (1)") }
             struct Boom: Error {}
             await #expect(throws: Boom.self) {
                 try await connection.transaction { connection in

@@ -28,9 +28,9 @@ final class CollectingRecorder: LifecycleRecorder {
     }
 }
 
-struct FlakyHandler: JobHandler {
-    let kind = JobKind.noop
-    func handle(_ job: JobEnvelope, context: JobContext) async throws {
+struct FlakyHandler: KindHandler {
+    typealias Contract = NoopKind
+    func handle(_ payload: NoopKind.Payload, context: HandlerContext) async throws {
         if context.attempt == 1 { throw JobFailure(.retry, "first attempt fails") }
     }
 }
@@ -45,9 +45,10 @@ struct FlakyHandler: JobHandler {
         let recorder = CollectingRecorder(queue: queue)
         let worker = try WorkerService(
             configuration: WorkerConfiguration(kinds: [.noop], concurrency: 4, tenants: [tenant], queue: queueConfiguration),
-            queue: queue, handlers: [FlakyHandler()], recorder: recorder, logger: TestEnvironment.logger)
+            queue: queue, handlers: [RegisteredHandler(FlakyHandler())], services: HandlerFakes().services, recorder: recorder,
+            logger: TestEnvironment.logger)
         let running = Task { try await worker.run() }
-        let job = JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u"))
+        let job = JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"))
         _ = try await queue.enqueue(job)
         let done = await eventually { (try? await queue.status(tenant: tenant, id: job.id)?.state) == .succeeded }
         #expect(done)
@@ -67,17 +68,18 @@ struct FlakyHandler: JobHandler {
         let tenant = TestEnvironment.tenant()
         let recorder = CollectingRecorder(queue: queue)
         recorder.failing.store(true, ordering: .relaxed)
-        final class CountingHandler: JobHandler {
-            let kind = JobKind.noop
+        final class CountingHandler: KindHandler {
+            typealias Contract = NoopKind
             let runs = Atomic<Int>(0)
-            func handle(_ job: JobEnvelope, context: JobContext) async throws { runs.add(1, ordering: .relaxed) }
+            func handle(_ payload: NoopKind.Payload, context: HandlerContext) async throws { runs.add(1, ordering: .relaxed) }
         }
         let handler = CountingHandler()
         let worker = try WorkerService(
             configuration: WorkerConfiguration(kinds: [.noop], concurrency: 2, tenants: [tenant], queue: queueConfiguration),
-            queue: queue, handlers: [handler], recorder: recorder, logger: TestEnvironment.logger)
+            queue: queue, handlers: [RegisteredHandler(handler)], services: HandlerFakes().services, recorder: recorder,
+            logger: TestEnvironment.logger)
         let running = Task { try await worker.run() }
-        let job = JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", requester: Requester(user: "u"))
+        let job = JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"))
         _ = try await queue.enqueue(job)
         let retrying = await eventually { (try? await queue.status(tenant: tenant, id: job.id)?.state) == .retrying }
         #expect(retrying)
@@ -94,10 +96,46 @@ struct FlakyHandler: JobHandler {
         let queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
         #expect {
             _ = try WorkerService(
-                configuration: WorkerConfiguration(kinds: [.briefing]), queue: queue, handlers: [FlakyHandler()],
-                logger: TestEnvironment.logger)
+                configuration: WorkerConfiguration(kinds: [.briefing]), queue: queue, handlers: [RegisteredHandler(FlakyHandler())],
+                services: HandlerFakes().services, logger: TestEnvironment.logger)
         } throws: { error in
             (error as? FleetError)?.message.contains("no handler for job kind 'briefing'") == true
         }
+    }
+
+    /// A payload that does not fit its kind is dead-lettered before any handler runs, with its
+    /// failure audited, and the worker carries on with the next job.
+    @Test func undecodablePayloadIsDeadLetteredBeforeTheHandlerRuns() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
+        let queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
+        let tenant = TestEnvironment.tenant()
+        let recorder = CollectingRecorder(queue: queue)
+        final class CountingHandler: KindHandler {
+            typealias Contract = NoopKind
+            let runs = Atomic<Int>(0)
+            func handle(_ payload: NoopKind.Payload, context: HandlerContext) async throws { runs.add(1, ordering: .relaxed) }
+        }
+        let handler = CountingHandler()
+        let worker = try WorkerService(
+            configuration: WorkerConfiguration(kinds: [.noop], concurrency: 2, tenants: [tenant]), queue: queue,
+            handlers: [RegisteredHandler(handler)], services: HandlerFakes().services, recorder: recorder, logger: TestEnvironment.logger)
+        let running = Task { try await worker.run() }
+        let bad = JobEnvelope(
+            tenant: tenant, kind: .noop, action: .noopRun, payload: Array(#"{"sleep_ms":"soon"}"#.utf8), requester: Requester(user: "u"))
+        let good = JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"))
+        _ = try await queue.enqueue([bad, good])
+        let settled = await eventually {
+            let bad = try? await queue.status(tenant: tenant, id: bad.id)?.state
+            let good = try? await queue.status(tenant: tenant, id: good.id)?.state
+            return bad == .dead && good == .succeeded
+        }
+        #expect(settled)
+        running.cancel()
+        _ = try? await running.value
+        #expect(handler.runs.load(ordering: .relaxed) == 1)
+        let badEvents = recorder.events.withLock { $0.filter { $0.job.id == bad.id }.map(\.name) }
+        #expect(badEvents == [.failed, .deadLettered])
+        let letters = try await queue.deadLetters(tenant: tenant, kind: .noop)
+        #expect(letters.first?.error.contains("sleep_ms") == true)
     }
 }

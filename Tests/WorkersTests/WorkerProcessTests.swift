@@ -49,7 +49,7 @@ struct WorkerFixture {
     }
 
     func job(_ payload: String) -> JobEnvelope {
-        JobEnvelope(tenant: tenant, kind: .noop, action: "noop.run", payload: Array(payload.utf8), requester: Requester(user: "u1"))
+        JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, payload: Array(payload.utf8), requester: Requester(user: "u1"))
     }
 
     func states(_ ids: [String]) async throws -> [JobState?] {

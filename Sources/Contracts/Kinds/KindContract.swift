@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A job kind's contract: its typed payload, the actions it performs, its validation. One
 /// file per kind in this folder; `KindCatalog.contracts` lists them. The gateway's strict
@@ -150,7 +151,9 @@ public enum KindCatalog {
         return try admit(contract, action: action, payload: payload)
     }
 
-    private static func admit<C: KindContract>(_ contract: C.Type, action: Action, payload: [String: JSONValue]) throws(KindRejection)
+    private static func admit<C: KindContract>(
+        _ contract: C.Type, action: Action, payload: [String: JSONValue]
+    ) throws(KindRejection)
         -> [UInt8]
     {
         if let allowed = C.actions, !allowed.contains(action) {
@@ -161,7 +164,7 @@ public enum KindCatalog {
         let bytes = payload.isEmpty ? Array("{}".utf8) : JSONValue.object(payload).canonicalBytes
         let decoded: C.Payload
         do {
-            decoded = try JSONDecoder().decode(C.Payload.self, from: Data(bytes))
+            decoded = try decodeBytes(C.self, bytes)
         } catch {
             throw .payload(PayloadError("does not fit kind \(C.kind): \(error)"))
         }
@@ -185,10 +188,24 @@ public enum KindCatalog {
             throw PayloadError("payload of \(job.kind) job \(job.id) \(problem.message)")
         }
         do {
-            return try JSONDecoder().decode(C.Payload.self, from: Data(job.payload))
+            return try decodeBytes(C.self, payload.isEmpty ? emptyObject : job.payload)
         } catch {
             throw PayloadError("payload of \(job.kind) job \(job.id) does not decode: \(error)")
         }
+    }
+
+    private static let emptyObject = Array("{}".utf8)
+
+    /// Empty payloads decoded once per kind: most jobs of some kinds (and every benchmark job)
+    /// carry none, and a decoder per job costs more than the rest of their admission.
+    private static let emptyPayloads = Mutex<[ObjectIdentifier: any Sendable]>([:])
+
+    private static func decodeBytes<C: KindContract>(_ contract: C.Type, _ bytes: [UInt8]) throws -> C.Payload {
+        guard bytes == emptyObject else { return try JSONDecoder().decode(C.Payload.self, from: Data(bytes)) }
+        if let known = emptyPayloads.withLock({ $0[ObjectIdentifier(C.self)] }) as? C.Payload { return known }
+        let decoded = try JSONDecoder().decode(C.Payload.self, from: Data(bytes))
+        emptyPayloads.withLock { $0[ObjectIdentifier(C.self)] = decoded }
+        return decoded
     }
 }
 

@@ -74,7 +74,8 @@ struct ApprovalService: Sendable {
                 do {
                     cancelled = try await admission.queue.cancel(tenant: tenant, id: id)
                 } catch {
-                    throw FleetError(.queueUnavailable, "the job queue cannot be reached right now; approval \(id) is still pending", retryAfter: 5)
+                    throw FleetError(
+                        .queueUnavailable, "the job queue cannot be reached right now; approval \(id) is still pending", retryAfter: 5)
                 }
                 if case .notCancellable(let state) = cancelled {
                     throw FleetError.conflict("approval \(id) was approved already: its job is \(state.rawValue)")

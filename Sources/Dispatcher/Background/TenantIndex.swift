@@ -74,7 +74,8 @@ struct TenantIndex: Sendable {
                 }
             } catch {
                 logger.error(
-                    "cannot restore an index from a tenant's rows", metadata: ["index": "\(key)", "tenant": "\(tenant)", "error": "\(error)"])
+                    "cannot restore an index from a tenant's rows",
+                    metadata: ["index": "\(key)", "tenant": "\(tenant)", "error": "\(error)"])
                 continue
             }
             guard !members.isEmpty else { continue }

@@ -60,7 +60,9 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let database = try admin.client()
         defer { database.close() }
-        let applied = try await reportingDatabaseErrors { try await Migrator(database: database).migrate(appPassword: appPassword ?? setting("database_app_password")) }
+        let applied = try await reportingDatabaseErrors {
+            try await Migrator(database: database).migrate(appPassword: appPassword ?? setting("database_app_password"))
+        }
         let version = try await reportingDatabaseErrors { try await Migrator(database: database).currentVersion() }
         print(
             applied.isEmpty

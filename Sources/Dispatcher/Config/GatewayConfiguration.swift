@@ -1,6 +1,6 @@
-import Settings
 import Contracts
 import Foundation
+import Settings
 
 /// Everything the gateway needs, read through `ConfigurationValues` (the environment over an
 /// optional YAML file, as every executable reads it).
@@ -72,7 +72,8 @@ struct GatewayConfiguration: Sendable {
             for pair in pairs {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 2, let role = Role(rawValue: parts[1]) else {
-                    throw values.invalid("oidc_role_mapping", expected: "claim-value=role pairs with roles enterprise_admin, org_admin, team_lead, user")
+                    throw values.invalid(
+                        "oidc_role_mapping", expected: "claim-value=role pairs with roles enterprise_admin, org_admin, team_lead, user")
                 }
                 oidc.roleMapping[parts[0]] = role
             }

@@ -17,7 +17,8 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
 
     var description: String { "\(status.code) \(slug): \(detail)" }
 
-    init(status: HTTPResponse.Status, slug: String, title: String, detail: String, extra: [String: String] = [:], headers: HTTPFields = [:]) {
+    init(status: HTTPResponse.Status, slug: String, title: String, detail: String, extra: [String: String] = [:], headers: HTTPFields = [:])
+    {
         self.status = status
         self.slug = slug
         self.title = title

@@ -27,7 +27,8 @@ enum RequestBody {
         let unknown = Set(object.keys).subtracting(allowed)
         guard unknown.isEmpty else {
             throw FleetError(
-                .unknownField, "unknown field(s) \(unknown.sorted().joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))")
+                .unknownField,
+                "unknown field(s) \(unknown.sorted().joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))")
         }
         return object
     }

@@ -30,7 +30,9 @@ struct ScheduleService: Sendable {
         }
     }
 
-    func create(_ identity: Identity, cron cronText: String, timeZone zoneName: String, job: JobDescription, requestID: String)
+    func create(
+        _ identity: Identity, cron cronText: String, timeZone zoneName: String, job: JobDescription, requestID: String
+    )
         async throws -> Created
     {
         let cron = try CronExpression(cronText)
@@ -38,7 +40,8 @@ struct ScheduleService: Sendable {
             throw FleetError.invalidRequest("'time_zone' must be an IANA time zone such as Europe/Berlin")
         }
         guard job.runAt == nil else { throw FleetError.invalidRequest("'job.run_at' makes no sense in a schedule") }
-        let request = AdmissionRequest(identity: identity, job: job, channel: .schedule, requestID: requestID, detail: ["schedule": "create"])
+        let request = AdmissionRequest(
+            identity: identity, job: job, channel: .schedule, requestID: requestID, detail: ["schedule": "create"])
         _ = try await admission.recheck(request)
         guard let next = cron.next(after: Date(), in: zone) else { throw FleetError.invalidRequest("cron '\(cronText)' never fires") }
         let id = JobID.make()
@@ -89,7 +92,8 @@ struct ScheduleService: Sendable {
     }
 
     func delete(_ identity: Identity, id: String, requestID: String) async throws {
-        let removed = try await store.deactivate(tenant: identity.tenant, id: id, all: identity.has(.enterpriseAdmin), user: identity.user) {
+        let removed = try await store.deactivate(tenant: identity.tenant, id: id, all: identity.has(.enterpriseAdmin), user: identity.user)
+        {
             try await admission.record(
                 AuditEvent(
                     tenant: identity.tenant, eventKey: "schedule:\(id):deleted", userID: identity.user, actionType: "schedule.deleted",

@@ -65,7 +65,8 @@ struct ScheduleStore: Sendable {
                 FROM schedules WHERE id = $1 AND active FOR UPDATE
                 """, [id]
             ).first,
-            let occurrence = row.int64("next_ms"), let template = row.string("template").flatMap({ JSONValue.parse(Data($0.utf8))?.objectValue })
+            let occurrence = row.int64("next_ms"),
+            let template = row.string("template").flatMap({ JSONValue.parse(Data($0.utf8))?.objectValue })
         else { return nil }
         return Due(cron: row.string("cron") ?? "", timeZone: row.string("time_zone") ?? "", template: template, occurrence: occurrence)
     }
