@@ -5,6 +5,7 @@ import Foundation
 import JobQueue
 import Logging
 import Policy
+import RedisClient
 
 /// A job on its way in, from the API, a schedule, an approval or a worker's follow-up.
 public struct AdmissionRequest: Sendable {
@@ -74,22 +75,95 @@ public final class AdmissionService: Sendable {
         self.approvals = approvals
         self.logger = logger
         admissions = GroupCommit(concurrentFlushes: 2) { [audit, queue, logger] batch in
-            do {
-                try await audit.append(batch.map(\.event))
-            } catch {
-                logger.error("audit log unavailable", metadata: ["error": "\(error)"])
-                throw FleetError(.auditUnavailable, "the audit log cannot be written right now; nothing was done", retryAfter: 5)
-            }
-            do {
-                return try await queue.enqueue(batch.map(\.job))
-            } catch {
-                logger.error("enqueue failed", metadata: ["error": "\(error)"])
-                throw FleetError(
-                    .queueUnavailable,
-                    "the job queue cannot be reached right now; the job may not be queued (retry with the same Idempotency-Key)",
-                    retryAfter: 5)
-            }
+            try await Self.admit(batch, audit: audit, queue: queue, logger: logger)
         }
+    }
+
+    /// Audits a batch of allowed jobs, then enqueues them. The jobs are registered as being
+    /// admitted first (`RedisKeys.admissions`) and leave that set with their enqueue: a process
+    /// that dies in between leaves them there for `reconcile`. An enqueue that fails is audited
+    /// as `job.not_queued` at once.
+    private static func admit(
+        _ batch: [Allowed], audit: AuditWriter, queue: JobQueue, logger: Logger
+    ) async throws -> [JobQueue.EnqueueResult] {
+        let members = batch.map { "\($0.job.tenant.rawValue)/\($0.job.id)" }
+        do {
+            try await queue.redis.send(
+                RedisCommand("ZADD", [RedisKeys.admissions, "NX"] + members.flatMap { [String(Clock.milliseconds()), $0] }))
+        } catch {
+            logger.error("job queue unavailable", metadata: ["error": "\(error)"])
+            throw FleetError(.queueUnavailable, "the job queue (Redis) cannot be reached right now; nothing was done", retryAfter: 5)
+        }
+        do {
+            try await audit.append(batch.map(\.event))
+        } catch {
+            logger.error("audit log unavailable", metadata: ["error": "\(error)"])
+            _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions] + members))
+            throw FleetError(.auditUnavailable, "the audit log cannot be written right now; nothing was done", retryAfter: 5)
+        }
+        do {
+            return try await queue.enqueue(batch.map(\.job), then: [RedisCommand("ZREM", [RedisKeys.admissions] + members)])
+        } catch {
+            logger.error("enqueue failed", metadata: ["error": "\(error)"])
+            do {
+                try await audit.append(batch.map { notQueued($0.job, reason: "the job queue did not confirm the job: \(error.message)") })
+                _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions] + members))
+            } catch {
+                logger.error("job.not_queued not audited yet; reconciliation will", metadata: ["error": "\(error)"])
+            }
+            throw FleetError(
+                .queueUnavailable,
+                "the job queue cannot be reached right now; the job may not be queued (retry with the same Idempotency-Key)",
+                retryAfter: 5)
+        }
+    }
+
+    /// The audit entry saying an allowed job never reached the queue. It carries the
+    /// idempotency key, which the decision of a retry carries too.
+    static func notQueued(_ job: JobEnvelope, reason: String) -> AuditEvent {
+        var event = AuditEvent(lifecycle: JobLifecycleEvent(name: .notQueued, job: job, attempt: job.attempt, error: reason))
+        if let key = job.idempotencyKey {
+            var detail = JSONValue.parse(Array(event.actionDetail.utf8))?.objectValue ?? [:]
+            detail["idempotency_key"] = .string(key)
+            event.actionDetail = String(decoding: JSONValue.object(detail).canonicalBytes, as: UTF8.self)
+        }
+        return event
+    }
+
+    /// Settles allowed jobs a process left between their audited decision and their enqueue (it
+    /// died): each that is queued after all leaves the set; each that is not gets its
+    /// `job.not_queued` entry, found through its decision in the audit log. Called with the
+    /// members older than any enqueue can take.
+    public func reconcile(tenant: TenantID, jobID: String, admittedAt: Int64, store: AuditStore) async throws {
+        if try await queue.status(tenant: tenant, id: jobID) != nil { return }
+        // The decision was audited right after the admission began.
+        let filter = AuditStore.Filter(
+            actionType: AuditEvent.ActionType.policyDecision, from: (admittedAt - 60_000) * 1000, to: (admittedAt + 600_000) * 1000)
+        var cursor: String?
+        var decision: AuditRecord?
+        repeat {
+            let page = try await store.query(tenant: tenant, filter: filter, limit: 1000, cursor: cursor)
+            decision = page.records.first {
+                JSONValue.parse(Array($0.event.actionDetail.utf8))?.objectValue?["job_id"]?.stringValue == jobID
+            }
+            cursor = page.nextCursor
+        } while decision == nil && cursor != nil
+        guard let decision else {
+            logger.warning(
+                "no audited decision for an unconfirmed admission; dropping it", metadata: ["tenant": "\(tenant)", "job": "\(jobID)"])
+            return
+        }
+        let detail = JSONValue.parse(Array(decision.event.actionDetail.utf8))?.objectValue ?? [:]
+        guard let kind = detail["kind"]?.stringValue.flatMap({ try? JobKind($0) }),
+            let action = detail["action"]?.stringValue.flatMap({ try? Action($0) })
+        else { return }
+        let job = JobEnvelope(
+            id: jobID, tenant: tenant, kind: kind, action: action, classification: decision.event.dataClassification,
+            requester: Requester(user: decision.event.userID), requestID: decision.event.requestID,
+            idempotencyKey: detail["idempotency_key"]?.stringValue)
+        try await audit.append(Self.notQueued(job, reason: "the process admitting it stopped before the queue confirmed it"))
+        logger.warning(
+            "an admitted job never reached the queue; audited as job.not_queued", metadata: ["tenant": "\(tenant)", "job": "\(jobID)"])
     }
 
     /// Admits `request`: the decision, its audit entry, and the job queued or parked.
@@ -101,6 +175,7 @@ public final class AdmissionService: Sendable {
         let decision = try await decide(request)
         var detail = request.detail
         detail["kind"] = job.kind.rawValue
+        if job.actions.count > 1 { detail["actions"] = job.actions.map(\.rawValue).joined(separator: ",") }
         switch decision.decision {
         case .deny:
             try await record(decisionEvent(request, decision, detail: detail))
@@ -117,6 +192,7 @@ public final class AdmissionService: Sendable {
                 classification: job.classification, requester: request.identity.requester, requestID: request.requestID,
                 idempotencyKey: request.idempotencyKey, runAt: job.runAt, trace: request.trace, admission: decision)
             detail["job_id"] = envelope.id
+            if let key = request.idempotencyKey { detail["idempotency_key"] = key }
             let event = decisionEvent(request, decision, detail: detail, key: request.decisionKey ?? "decision:\(envelope.id)")
             let result = try await admissions.submit(Allowed(event: event, job: envelope))
             return .queued(result, decision)
@@ -126,8 +202,16 @@ public final class AdmissionService: Sendable {
     /// The decision on `request` as the policy stands now; an engine that cannot answer is
     /// audited (unless the request says otherwise) and refused with `policy-unavailable`.
     public func decide(_ request: AdmissionRequest) async throws -> PolicyDecision {
-        let answer = await decider.decide(
-            request.identity, action: request.job.action, classification: request.job.classification, channel: request.channel)
+        var answers: [(Action, PolicyAnswer)] = []
+        for action in request.job.actions {
+            answers.append(
+                (
+                    action,
+                    await decider.decide(
+                        request.identity, action: action, classification: request.job.classification, channel: request.channel)
+                ))
+        }
+        let answer = Self.combine(answers)
         switch answer {
         case .decided(let decision):
             return decision
@@ -153,6 +237,31 @@ public final class AdmissionService: Sendable {
         detail["kind"] = request.job.kind.rawValue
         try await record(decisionEvent(request, decision, detail: detail))
         throw Self.denial(decision)
+    }
+
+    /// One answer for a job that takes several actions: no decision if any has none; else the
+    /// first denial, else the first that needs an approval, else the allow of the job's own
+    /// action with every action's constraints (a disclosure if any needs one, the lowest
+    /// classification ceiling, self-approval only where all allow it).
+    static func combine(_ answers: [(action: Action, answer: PolicyAnswer)]) -> PolicyAnswer {
+        guard answers.count > 1 else { return answers.first?.answer ?? .unavailable(reason: "nothing to decide") }
+        var decisions: [(Action, PolicyDecision)] = []
+        for (action, answer) in answers {
+            guard case .decided(let decision) = answer else { return answer }
+            decisions.append((action, decision))
+        }
+        for outcome in [PolicyDecision.Outcome.deny, .requireApproval] {
+            if let (action, decision) = decisions.first(where: { $0.1.decision == outcome }) {
+                var stated = decision
+                if action != decisions[0].0 { stated.reason = "a job of this kind also takes \(action): \(decision.reason)" }
+                return .decided(stated)
+            }
+        }
+        var combined = decisions[0].1
+        combined.constraints.disclosureRequired = decisions.contains { $0.1.constraints.disclosureRequired }
+        combined.constraints.maxClassification = decisions.compactMap(\.1.constraints.maxClassification).min()
+        combined.constraints.selfApproval = decisions.allSatisfy { $0.1.constraints.selfApproval }
+        return .decided(combined)
     }
 
     /// The refusal of a denied action.

@@ -12,21 +12,30 @@ public struct JobDescription: Sendable, Equatable {
     public var classification: Classification
     /// Milliseconds since the epoch; nil runs as soon as possible.
     public var runAt: Int64?
+    /// Every action the job will take, its own first: the decision covers each.
+    public var actions: [Action]
 
     public static let fields: Set<String> = ["kind", "action", "payload", "classification", "run_at"]
 
+    /// The latest `run_at` accepted, from now.
+    public static let furthestRunAt: Duration = .seconds(366 * 86_400)
+
+    /// A job already checked against the catalog once (a parked approval, a follow-up).
     public init(kind: JobKind, action: Action, payload: [UInt8], classification: Classification, runAt: Int64? = nil) {
         self.kind = kind
         self.action = action
         self.payload = payload
         self.classification = classification
         self.runAt = runAt
+        let object = JSONValue.parse(payload)?.objectValue ?? [:]
+        actions = (try? KindCatalog.admit(kind: kind, action: action, payload: object).actions) ?? [action]
     }
 
     /// Parses a request body.
     public init(json data: some Collection<UInt8>) throws(FleetError) {
         guard let value = JSONValue.parse(data) else { throw FleetError(.malformedJSON, "the body is not valid JSON") }
         guard let object = value.objectValue else { throw FleetError(.malformedJSON, "the body must be a JSON object") }
+        try value.refuseUnstorableText()
         try self.init(object: object, path: "")
     }
 
@@ -58,7 +67,9 @@ public struct JobDescription: Sendable, Equatable {
         default: throw FleetError(.invalidRequest, "'\(path)payload' must be a JSON object")
         }
         do throws(KindRejection) {
-            payload = try KindCatalog.admit(kind: kind, action: action, payload: payloadObject)
+            let admitted = try KindCatalog.admit(kind: kind, action: action, payload: payloadObject)
+            payload = admitted.payload
+            actions = admitted.actions
         } catch {
             switch error {
             case .unknownKind: throw FleetError(.unknownKind, "unknown job kind '\(kind)'")
@@ -66,11 +77,20 @@ public struct JobDescription: Sendable, Equatable {
             case .payload(let problem): throw FleetError(.invalidPayload, "'\(path)payload' \(problem.message)")
             }
         }
+        let floor = Self.defaultClassification(for: action)
         switch object["classification"] {
-        case nil: classification = Self.defaultClassification(for: action)
+        case nil: classification = floor
         case .string(let value):
             guard let parsed = Classification(rawValue: value) else {
                 throw FleetError(.invalidRequest, "'\(path)classification' must be one of public, internal, confidential, restricted")
+            }
+            // SPEC: automated handling may only raise a level; lowering one is an admin
+            // override with a reason, not something a job submission does.
+            guard parsed >= floor else {
+                throw FleetError(
+                    .invalidRequest,
+                    "'\(path)classification' \(parsed.rawValue) is below the default \(floor.rawValue) of \(action)'s data: a job may raise its data's level, never lower it"
+                )
             }
             classification = parsed
         default: throw FleetError(.invalidRequest, "'\(path)classification' must be a string")
@@ -78,8 +98,11 @@ public struct JobDescription: Sendable, Equatable {
         switch object["run_at"] {
         case nil: runAt = nil
         case .string(let value):
-            guard let date = ISOTime.parse(value) else {
+            guard let date = ISOTime.parse(value), date.timeIntervalSince1970 >= 0 else {
                 throw FleetError(.invalidRequest, "'\(path)run_at' must be an ISO 8601 time such as 2026-11-25T08:00:00Z")
+            }
+            guard date.timeIntervalSinceNow <= Double(Self.furthestRunAt.milliseconds / 1000) else {
+                throw FleetError(.invalidRequest, "'\(path)run_at' must be within a year from now")
             }
             runAt = Clock.milliseconds(date)
         default: throw FleetError(.invalidRequest, "'\(path)run_at' must be a string")

@@ -111,6 +111,8 @@ public enum AuditChain {
         public var lastHash: [UInt8]?
         /// The first broken entry, nil when the chain is intact.
         public var problem: Problem?
+        /// With a checkpoint: entries appended since it was taken (normal as the log grows).
+        public var entriesPastCheckpoint: Int64?
 
         public struct Problem: Sendable, Equatable {
             /// The sequence number where the chain breaks.
@@ -127,7 +129,8 @@ public enum AuditChain {
                 return
                     "tenant \(tenant): chain BROKEN at seq \(problem.seq)\(problem.entryID.map { " (entry \($0))" } ?? ""): \(problem.reason); \(checked) entries checked"
             }
-            return "tenant \(tenant): chain intact, \(checked) entries (seq \(firstSeq ?? 0)...\(lastSeq ?? 0))"
+            let since = entriesPastCheckpoint.map { "; \($0) entries since the checkpoint" } ?? ""
+            return "tenant \(tenant): chain intact, \(checked) entries (seq \(firstSeq ?? 0)...\(lastSeq ?? 0))\(since)"
         }
     }
 
@@ -191,8 +194,10 @@ public enum AuditChain {
         }
 
         /// Records that the chain should continue up to `seq` with `hash` (the stored head or a
-        /// checkpoint) and flags it when it does not.
-        public mutating func expectHead(seq: Int64, hash: [UInt8], source: String) {
+        /// checkpoint) and flags it when it does not. With `isEnd` (the stored head, read after
+        /// the entries) the chain must end there: the application moves the head with every
+        /// append, so entries past it were appended behind its back.
+        public mutating func expectHead(seq: Int64, hash: [UInt8], source: String, isEnd: Bool = false) {
             guard report.problem == nil else { return }
             let last = report.lastSeq ?? ((expectedSeq ?? 1) - 1)
             if last < seq {
@@ -200,6 +205,10 @@ public enum AuditChain {
                     seq: last + 1, entryID: nil, reason: "\(source) says the chain reaches seq \(seq) but it ends at \(last) (truncated?)")
             } else if last == seq, let lastHash = report.lastHash, lastHash != hash {
                 report.problem = .init(seq: seq, entryID: nil, reason: "\(source) hash at seq \(seq) differs (rewritten?)")
+            } else if last > seq && isEnd {
+                report.problem = .init(
+                    seq: seq + 1, entryID: nil,
+                    reason: "\(last - seq) entries past \(source) at seq \(seq) (appended behind the application's back?)")
             }
         }
 

@@ -50,13 +50,18 @@ public struct AuditStore: Sendable {
         data_classification, policy_applied, policy_result, policy_reason, outcome, request_id, prev_hash, hash
         """
 
+    /// The times (seconds since the epoch) a query may name: 1970 to the end of 9999.
+    public static let timeRange: ClosedRange<Double> = 0...253_402_300_799
+
     /// Entries of `tenant` matching `filter`, newest first, `limit` at a time. `cursor` is the
     /// previous page's `nextCursor` (keyset pagination: stable while entries are appended).
     public func query(tenant: TenantID, filter: Filter = .init(), limit: Int = 100, cursor: String? = nil) async throws -> Page {
         var after: (ts: Int64, seq: Int64)?
         if let cursor {
             let parts = cursor.split(separator: ".")
-            guard parts.count == 2, let ts = Int64(parts[0]), let seq = Int64(parts[1]) else {
+            guard parts.count == 2, let ts = Int64(parts[0]), let seq = Int64(parts[1]), seq >= 0,
+                (0...Int64(Self.timeRange.upperBound) * 1_000_000).contains(ts)
+            else {
                 throw FleetError(.invalidRequest, "malformed cursor '\(cursor.prefix(40))': pass the nextCursor of the previous page")
             }
             after = (ts, seq)
@@ -166,10 +171,11 @@ public struct AuditStore: Sendable {
             if rows.count < chunk { break }
         }
         let head = try await head(tenant: tenant)
-        verifier.expectHead(seq: head.seq, hash: head.hash, source: "the stored chain head")
+        verifier.expectHead(seq: head.seq, hash: head.hash, source: "the stored chain head", isEnd: true)
         if let checkpoint {
             verifier.expectHead(seq: checkpoint.seq, hash: checkpoint.hash, source: "checkpoint")
             var report = verifier.report
+            if let last = report.lastSeq, last > checkpoint.seq { report.entriesPastCheckpoint = last - checkpoint.seq }
             if report.problem == nil, let watched = verifier.watchedHash, watched != checkpoint.hash {
                 report.problem = .init(
                     seq: checkpoint.seq, entryID: nil,

@@ -30,7 +30,8 @@ import Synchronization
 public final class AuditWriter: Sendable {
     let database: PostgresClient
     let logger: Logger
-    private let commit: GroupCommit<AuditEvent, Void>
+    /// Per event: nil when it was written, else why it alone cannot be.
+    private let commit: GroupCommit<AuditEvent, String?>
     /// The head each tenant's chain will have once the batches in flight commit.
     private let heads = Mutex<[TenantID: Head]>([:])
     private let chaining = Turnstile()
@@ -63,21 +64,47 @@ public final class AuditWriter: Sendable {
         self.database = database
         self.logger = logger
         let box = WriterBox()
-        self.commit = .sink(maxPending: maxPending, concurrentFlushes: 2) { events in try await box.writer!.write(events) }
+        self.commit = GroupCommit(maxPending: maxPending, concurrentFlushes: 2) { events in try await box.writer!.writeIsolating(events) }
         box.writer = self
     }
 
     /// Appends `events`; returns once they are committed (or were already there).
     public func append(_ events: [AuditEvent]) async throws {
-        try await commit.submit(events)
+        if let refused = try await commit.submit(events).lazy.compactMap({ $0 }).first {
+            throw FleetError(.auditUnavailable, "an audit entry cannot be stored: \(refused)")
+        }
     }
 
     /// Appends one event; returns once it is committed.
     public func append(_ event: AuditEvent) async throws {
-        try await commit.submit([event])
+        try await append([event])
     }
 
     // MARK: - One batch
+
+    /// Writes a batch; when PostgreSQL refuses its data (not the connection), the halves are
+    /// written on their own until the entries it refuses are alone: one bad entry never fails
+    /// the entries it shared a batch with, which may be other tenants'.
+    private func writeIsolating(_ batch: [AuditEvent]) async throws -> [String?] {
+        do {
+            try await write(batch)
+            return Array(repeating: nil, count: batch.count)
+        } catch let error as PostgresError where Self.isDataError(error) {
+            guard batch.count > 1 else {
+                logger.error("audit entry refused by PostgreSQL", metadata: ["tenant": "\(batch[0].tenant)", "error": "\(error)"])
+                return [error.message]
+            }
+            let middle = batch.count / 2
+            return try await writeIsolating(Array(batch[..<middle])) + writeIsolating(Array(batch[middle...]))
+        }
+    }
+
+    /// A statement refused for its data (SQLSTATE classes 22, 23 and 54), not for the database
+    /// being away.
+    static func isDataError(_ error: PostgresError) -> Bool {
+        guard error.code == .server, let state = error.sqlState else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
+    }
 
     private func write(_ batch: [AuditEvent]) async throws {
         // Within a batch too, the first event of a key wins.

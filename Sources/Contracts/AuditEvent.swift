@@ -69,22 +69,29 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         dataClassification: Classification = .internal, policyApplied: String? = nil, policyResult: String? = nil,
         policyReason: String? = nil, outcome: Outcome, requestID: String
     ) {
+        // Text PostgreSQL cannot store (a NUL) never reaches a batch shared with other entries.
+        let storable = Self.storable
         self.id = id
         self.tenant = tenant
-        self.eventKey = eventKey ?? id
-        self.userID = userID
+        self.eventKey = storable(eventKey ?? id)
+        self.userID = storable(userID)
         self.timestamp = timestamp
-        self.actionType = actionType
-        self.actionDetail = actionDetail
+        self.actionType = storable(actionType)
+        self.actionDetail = storable(actionDetail)
         self.dataAccessedJSON = Self.encode(dataAccessed)
-        self.modelUsed = modelUsed
+        self.modelUsed = modelUsed.map(storable)
         self.modelTokens = modelTokens
         self.dataClassification = dataClassification
-        self.policyApplied = policyApplied
-        self.policyResult = policyResult
-        self.policyReason = policyReason
+        self.policyApplied = policyApplied.map(storable)
+        self.policyResult = policyResult.map(storable)
+        self.policyReason = policyReason.map(storable)
         self.outcome = outcome
-        self.requestID = requestID
+        self.requestID = storable(requestID)
+    }
+
+    /// `text` as PostgreSQL can store it: a NUL character becomes U+FFFD.
+    static func storable(_ text: String) -> String {
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 
     /// Now, in microseconds since the epoch.
@@ -114,11 +121,11 @@ extension AuditEvent {
             "generation": job.attempt,
         ]
         if let error = event.error { detail["error"] = String(error.prefix(2000)) }
+        if job.replay > 0 { detail["replay"] = job.replay }
         let outcome: Outcome
         switch event.name {
-        case .started, .succeeded, .retried: outcome = .success
-        case .cancelled: outcome = .success
-        case .failed, .deadLettered: outcome = .error
+        case .started, .succeeded, .retried, .cancelled, .replayed: outcome = .success
+        case .failed, .deadLettered, .notQueued: outcome = .error
         }
         let data =
             (try? JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)

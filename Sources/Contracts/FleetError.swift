@@ -16,6 +16,7 @@ public struct FleetError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidPayload = "invalid-payload"
         case invalidPolicy = "invalid-policy"
         case bodyTooLarge = "body-too-large"
+        case requestTimeout = "request-timeout"
         case unauthorized = "unauthorized"
         case forbidden = "forbidden"
         case policyDenied = "policy-denied"

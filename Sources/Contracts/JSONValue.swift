@@ -84,6 +84,23 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
+    /// Whether a string anywhere in the value (keys too) holds a NUL character, which
+    /// PostgreSQL cannot store as text.
+    public var containsNUL: Bool {
+        switch self {
+        case .string(let value): value.utf8.contains(0)
+        case .array(let values): values.contains(where: \.containsNUL)
+        case .object(let fields): fields.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
+        default: false
+        }
+    }
+
+    /// Refuses text that cannot be stored (a NUL character), before it reaches a store shared
+    /// with other requests.
+    public func refuseUnstorableText() throws(FleetError) {
+        if containsNUL { throw FleetError(.invalidRequest, "text in the body may not contain NUL characters (\\u0000)") }
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil

@@ -6,7 +6,7 @@ extension JobEnvelope {
     /// Metadata values in the order they are encoded.
     static let headerNames: [String] = [
         "id", "tenant", "kind", "action", "class", "user", "org", "team", "roles", "request", "idem", "attempt", "enqueued",
-        "run_at", "traceparent", "tracestate", "decision", "policy", "reason", "disclosure", "max_class", "transitions",
+        "run_at", "traceparent", "tracestate", "decision", "policy", "reason", "disclosure", "max_class", "transitions", "replay",
     ]
 
     /// The metadata field (`e`).
@@ -18,7 +18,7 @@ extension JobEnvelope {
             admission?.decision.rawValue ?? "", admission?.policyApplied ?? "", admission?.reason ?? "",
             admission?.constraints.disclosureRequired == true ? "1" : "0",
             admission?.constraints.maxClassification?.rawValue ?? "",
-            admission?.constraints.allowedTransitions.joined(separator: ",") ?? "",
+            admission?.constraints.allowedTransitions.joined(separator: ",") ?? "", replay > 0 ? String(replay) : "",
         ]
         var out: [UInt8] = [UInt8(ascii: "1")]
         out.reserveCapacity(values.reduce(8) { $0 + $1.utf8.count + 4 })
@@ -77,6 +77,8 @@ extension JobEnvelope {
             values.append(String(decoding: header[index..<index + length], as: UTF8.self))
             index += length
         }
+        // Entries written before replays were counted have one field less.
+        if values.count == Self.headerNames.count - 1 { values.append("") }
         guard values.count == Self.headerNames.count else {
             throw FleetError(.invalidJob, "job envelope has \(values.count) fields, expected \(Self.headerNames.count)")
         }
@@ -107,7 +109,8 @@ extension JobEnvelope {
             requester: Requester(
                 user: values[5], org: values[6], team: values[7],
                 roles: values[8].split(separator: ",").compactMap { Role(rawValue: String($0)) }),
-            requestID: values[9], idempotencyKey: values[10].isEmpty ? nil : values[10], attempt: attempt, enqueuedAt: enqueued,
+            requestID: values[9], idempotencyKey: values[10].isEmpty ? nil : values[10], attempt: attempt,
+            replay: Int(values[22]) ?? 0, enqueuedAt: enqueued,
             runAt: values[13].isEmpty ? nil : Int64(values[13]),
             trace: values[14].isEmpty ? nil : TraceContext(traceparent: values[14], tracestate: values[15]), admission: admission)
     }

@@ -17,6 +17,9 @@ public struct JobEnvelope: Sendable, Equatable {
     public var idempotencyKey: String?
     /// 1 for the first run; raised by every retry and every redelivery after a crash.
     public var attempt: Int
+    /// How often the job was replayed from the dead letters (0: never). A replay starts the
+    /// attempts afresh, so its lifecycle events are keyed by this too.
+    public var replay: Int
     /// Milliseconds since the epoch.
     public var enqueuedAt: Int64
     /// Milliseconds since the epoch; nil runs as soon as possible.
@@ -28,7 +31,7 @@ public struct JobEnvelope: Sendable, Equatable {
     public init(
         id: String = JobID.make(), tenant: TenantID, kind: JobKind, action: Action, payload: [UInt8] = Array("{}".utf8),
         classification: Classification = .internal, requester: Requester, requestID: String = "",
-        idempotencyKey: String? = nil, attempt: Int = 1, enqueuedAt: Int64 = Clock.milliseconds(),
+        idempotencyKey: String? = nil, attempt: Int = 1, replay: Int = 0, enqueuedAt: Int64 = Clock.milliseconds(),
         runAt: Int64? = nil, trace: TraceContext? = nil, admission: PolicyDecision? = nil
     ) {
         self.id = id
@@ -41,11 +44,15 @@ public struct JobEnvelope: Sendable, Equatable {
         self.requestID = requestID.isEmpty ? id : requestID
         self.idempotencyKey = idempotencyKey
         self.attempt = attempt
+        self.replay = replay
         self.enqueuedAt = enqueuedAt
         self.runAt = runAt
         self.trace = trace
         self.admission = admission
     }
+
+    /// The generation of the job's audit keys: its retry attempt, within its replay.
+    public var generation: String { replay > 0 ? "r\(replay).\(attempt)" : String(attempt) }
 
     /// The payload decoded as `T`, or `FleetError.invalidPayload` naming what is wrong.
     public func decodePayload<T: Decodable>(_ type: T.Type) throws(FleetError) -> T {

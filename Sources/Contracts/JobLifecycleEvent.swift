@@ -8,6 +8,10 @@ public struct JobLifecycleEvent: Sendable, Equatable {
         case retried = "job.retried"
         case deadLettered = "job.dead_lettered"
         case cancelled = "job.cancelled"
+        /// Put back from the dead letters by an operator (a new generation of attempts).
+        case replayed = "job.replayed"
+        /// Its allowed decision is audited, but the job never reached the queue.
+        case notQueued = "job.not_queued"
     }
 
     public var name: Name
@@ -26,7 +30,7 @@ public struct JobLifecycleEvent: Sendable, Equatable {
         self.at = at
     }
 
-    /// Deduplication key: one row per job, retry generation and step, however often the same
-    /// delivery is processed (a redelivery repeats the keys it already wrote).
-    public var eventKey: String { "\(job.id)/\(job.attempt)/\(name.rawValue)" }
+    /// Deduplication key: one row per job, replay, retry generation and step, however often
+    /// the same delivery is processed (a redelivery repeats the keys it already wrote).
+    public var eventKey: String { "\(job.id)/\(job.generation)/\(name.rawValue)" }
 }

@@ -79,6 +79,10 @@ public enum RedisKeys {
     /// Sorted set of `<tenant>/<approval id>` by expiry time (ms): the expiry sweep's index.
     public static let approvalExpiry = "\(root):approvals:expiry"
 
+    /// Sorted set of `<tenant>/<job id>` by admission time (ms): allowed jobs whose decision is
+    /// audited and whose enqueue is not yet confirmed. What a crash leaves here is reconciled.
+    public static let admissions = "\(root):admissions"
+
     /// Hash tenant → policy revision (a number moved by every policy change).
     public static let policyRevisions = "\(root):policy-revisions"
 }

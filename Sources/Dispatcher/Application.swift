@@ -16,16 +16,16 @@ func buildApplication(
     let gateway = try Gateway(configuration: configuration, logger: logger)
     let router = Router(context: GatewayContext.self)
     let table = gateway.routes
-    let limit = configuration.maxBodyBytes
+    let limit = BodyLimits(maxBytes: configuration.maxBodyBytes, timeout: configuration.bodyTimeout)
     // Outermost, so that errors turned into problem responses are counted too.
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory.gateway(registry: registry)))
     router.add(middleware: ProblemMiddleware())
     OperationalRoutes(readiness: { await gateway.readiness() }, registry: registry).add(to: router, table: table)
     let api = router.group("v1").add(middleware: AuthMiddleware(verifier: gateway.verifier, rateLimiter: gateway.rateLimiter))
-    JobRoutes(jobs: gateway.jobs, maxBodyBytes: limit).add(to: api, table: table)
-    ApprovalRoutes(approvals: gateway.approvals, maxBodyBytes: limit).add(to: api, table: table)
-    ScheduleRoutes(schedules: gateway.schedules, maxBodyBytes: limit).add(to: api, table: table)
-    PolicyRoutes(policies: gateway.policyService, maxBodyBytes: limit).add(to: api, table: table)
+    JobRoutes(jobs: gateway.jobs, body: limit).add(to: api, table: table)
+    ApprovalRoutes(approvals: gateway.approvals, body: limit).add(to: api, table: table)
+    ScheduleRoutes(schedules: gateway.schedules, body: limit).add(to: api, table: table)
+    PolicyRoutes(policies: gateway.policyService, body: limit).add(to: api, table: table)
     AuditRoutes(store: gateway.auditStore).add(to: api, table: table)
     var application = Application(
         router: router,

@@ -40,6 +40,7 @@ final class Gateway: Sendable {
     let schedules: ScheduleService
     let scheduleRunner: ScheduleRunner
     let policyService: PolicyService
+    let index: TenantIndex
     let routes = RouteTable()
 
     init(configuration: GatewayConfiguration, logger: Logger) throws(FleetError) {
@@ -78,7 +79,7 @@ final class Gateway: Sendable {
         rateLimiter = RateLimiter(
             redis: redis, tenantPerSecond: configuration.rateLimitTenantPerSecond, userPerSecond: configuration.rateLimitUserPerSecond,
             logger: logger)
-        let index = TenantIndex(redis: redis, tenants: tenants, logger: logger)
+        index = TenantIndex(redis: redis, tenants: tenants, logger: logger)
         jobs = JobService(admission: admission, queue: queue, approvals: approvalStore)
         approvalExpiry = ApprovalExpiry(store: approvalStore, admission: admission, index: index)
         approvals = ApprovalService(store: approvalStore, admission: admission, expiry: approvalExpiry)

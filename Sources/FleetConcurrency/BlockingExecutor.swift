@@ -42,7 +42,9 @@ public final class BlockingExecutor: @unchecked Sendable {
     fileprivate func schedule(_ lane: BlockingLane) {
         condition.lock()
         ready.append(lane)
-        if idle > 0 {
+        // Every ready lane needs a thread of its own: a thread woken for another lane may be
+        // about to block for seconds (`XREAD BLOCK`), and a lane waiting behind it would wait too.
+        if ready.count <= idle {
             condition.signal()
             condition.unlock()
             return

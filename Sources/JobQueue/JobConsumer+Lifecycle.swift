@@ -45,15 +45,11 @@ extension JobConsumer {
         let commands = order.map { tenant in
             let members = byTenant[tenant]!
             var keys = [RedisKeys.stream(tenant: tenant, kind: kind)]
-            // The script trims up to the newest entry acknowledged.
-            var newest = jobs[members[0]].entryID
-            var arguments = [group, now, retention, ""]
+            var arguments = [group, now, retention]
             for index in members {
                 keys.append(RedisKeys.job(tenant: tenant, id: jobs[index].jobID ?? ""))
                 arguments.append(jobs[index].entryID)
-                if JobConsumer.entryIDLess(newest, jobs[index].entryID) { newest = jobs[index].entryID }
             }
-            arguments[3] = newest
             return QueueScripts.complete.command(keys: keys, arguments: arguments)
         }
         let replies = try await queue.redis.send(commands)

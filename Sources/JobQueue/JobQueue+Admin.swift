@@ -58,45 +58,82 @@ extension JobQueue {
         public let envelope: JobEnvelope?
         public let error: String
         public let failedAt: Int64
-    }
+        /// The entry's fields as they were dead-lettered (without `error` and `failed_at`).
+        let pairs: [([UInt8], [UInt8])]
 
-    /// The oldest `count` dead letters of `tenant` and `kind`.
-    public func deadLetters(tenant: TenantID, kind: JobKind, count: Int = 100) async throws -> [DeadLetter] {
-        let reply = try await redis.send(
-            RedisCommand("XRANGE", [RedisKeys.deadLetters(tenant: tenant, kind: kind), "-", "+", "COUNT", String(count)]))
-        return (reply.array ?? []).compactMap { entry in
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let raw = parts[1].array else { return nil }
-            let pairs = StreamEntry.pairs(raw)
-            let extras = Dictionary(pairs.map { (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self)) }) { a, _ in
-                a
-            }
-            return DeadLetter(
-                entryID: id, envelope: try? JobEnvelope(fields: pairs), error: extras["error"] ?? "",
-                failedAt: Int64(extras["failed_at"] ?? "") ?? 0)
+        /// The job as a replay puts it back: attempts afresh, in a new replay generation (so its
+        /// lifecycle events are new audit entries), due at once.
+        public var replayed: JobEnvelope? {
+            guard var envelope else { return nil }
+            envelope.attempt = 1
+            envelope.replay += 1
+            envelope.runAt = nil
+            return envelope
         }
     }
 
-    /// Puts one dead letter back on its stream with a fresh attempt count; returns its job id
-    /// (or the dead-letter entry id for an entry that never decoded), nil when no such entry
-    /// exists.
-    public func replay(tenant: TenantID, kind: JobKind, entryID: String) async throws -> String? {
+    /// The oldest `count` dead letters of `tenant` and `kind` (after `after`, exclusive).
+    public func deadLetters(
+        tenant: TenantID, kind: JobKind, count: Int = 100, after: String? = nil, upTo: String = "+"
+    )
+        async throws -> [DeadLetter]
+    {
+        let reply = try await redis.send(
+            RedisCommand(
+                "XRANGE", [RedisKeys.deadLetters(tenant: tenant, kind: kind), after.map { "(" + $0 } ?? "-", upTo, "COUNT", String(count)]))
+        return (reply.array ?? []).compactMap(Self.deadLetter)
+    }
+
+    /// Every dead letter of `tenant` and `kind` there is now (at most `limit`): what a replay of
+    /// all of them replays, so entries dead-lettered again meanwhile are not replayed twice.
+    public func deadLetterSnapshot(tenant: TenantID, kind: JobKind, limit: Int = 100_000) async throws -> [DeadLetter] {
+        let newest = try await redis.send(
+            RedisCommand("XREVRANGE", [RedisKeys.deadLetters(tenant: tenant, kind: kind), "+", "-", "COUNT", "1"]))
+        guard let last = newest.array?.first?.array?.first?.string else { return [] }
+        var out: [DeadLetter] = []
+        var after: String?
+        while out.count < limit {
+            let want = min(500, limit - out.count)
+            let page = try await deadLetters(tenant: tenant, kind: kind, count: want, after: after, upTo: last)
+            out += page
+            guard page.count == want, let next = page.last?.entryID, next != last else { break }
+            after = next
+        }
+        return out
+    }
+
+    /// The dead letter with entry id `entryID`, if it exists.
+    public func deadLetter(tenant: TenantID, kind: JobKind, entryID: String) async throws -> DeadLetter? {
+        let found = try await redis.send(RedisCommand("XRANGE", [RedisKeys.deadLetters(tenant: tenant, kind: kind), entryID, entryID]))
+        return found.array?.first.flatMap(Self.deadLetter)
+    }
+
+    static func deadLetter(_ entry: RedisValue) -> DeadLetter? {
+        guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let raw = parts[1].array else { return nil }
+        let all = StreamEntry.pairs(raw)
+        let extras = Dictionary(all.map { (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
+        let pairs = all.filter { $0.0 != Array("error".utf8) && $0.0 != Array("failed_at".utf8) }
+        return DeadLetter(
+            entryID: id, envelope: try? JobEnvelope(fields: pairs), error: extras["error"] ?? "",
+            failedAt: Int64(extras["failed_at"] ?? "") ?? 0, pairs: pairs)
+    }
+
+    /// Puts a dead letter back on its stream as `DeadLetter.replayed` says; returns its job id
+    /// (or the dead-letter entry id for an entry that never decoded), nil when the entry is gone
+    /// (replayed meanwhile).
+    public func replay(tenant: TenantID, kind: JobKind, _ letter: DeadLetter) async throws -> String? {
         let deadLetters = RedisKeys.deadLetters(tenant: tenant, kind: kind)
-        let found = try await redis.send(RedisCommand("XRANGE", [deadLetters, entryID, entryID]))
-        guard let entry = found.array?.first?.array, entry.count == 2, let raw = entry[1].array else { return nil }
-        let pairs = StreamEntry.pairs(raw).filter { $0.0 != Array("error".utf8) && $0.0 != Array("failed_at".utf8) }
-        var fields = pairs.flatMap { [$0.0, $0.1] }
+        var fields = letter.pairs.flatMap { [$0.0, $0.1] }
         var statusKey = deadLetters
-        var id = entryID
-        if var envelope = try? JobEnvelope(fields: pairs) {
-            envelope.attempt = 1
-            envelope.runAt = nil
+        var id = letter.entryID
+        if let envelope = letter.replayed {
             fields = envelope.fields
             statusKey = RedisKeys.job(tenant: tenant, id: envelope.id)
             id = envelope.id
         }
         let script = QueueScripts.replay.command(keys: [deadLetters, RedisKeys.stream(tenant: tenant, kind: kind), statusKey]) {
             command in
-            command.append(entryID)
+            command.append(letter.entryID)
             command.append(Clock.milliseconds())
             command.append(kind.rawValue)
             for field in fields { command.append(field) }
@@ -107,18 +144,6 @@ extension JobQueue {
             Self.wakeCommand(kind: kind),
         ])
         return try replies[0].orThrow("replay").int == 1 ? id : nil
-    }
-
-    /// Replays every dead letter of `tenant` and `kind`; returns how many.
-    public func replayAll(tenant: TenantID, kind: JobKind) async throws -> Int {
-        var replayed = 0
-        while true {
-            let letters = try await deadLetters(tenant: tenant, kind: kind, count: 500)
-            if letters.isEmpty { return replayed }
-            for letter in letters where try await replay(tenant: tenant, kind: kind, entryID: letter.entryID) != nil {
-                replayed += 1
-            }
-        }
     }
 
     /// Queue figures for one kind, summed over tenants.

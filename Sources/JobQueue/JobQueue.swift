@@ -33,7 +33,8 @@ public final class JobQueue: Sendable {
     }
 
     /// Enqueues many jobs with as few round trips as possible; results follow `jobs`' order.
-    public func enqueue(_ jobs: [JobEnvelope]) async throws -> [EnqueueResult] {
+    /// `then` rides in the same pipeline, after the jobs are in (its replies are checked).
+    public func enqueue(_ jobs: [JobEnvelope], then: [RedisCommand] = []) async throws -> [EnqueueResult] {
         if jobs.isEmpty { return [] }
         let now = Clock.milliseconds()
         var groups: [GroupKey: [Int]] = [:]
@@ -68,7 +69,10 @@ public final class JobQueue: Sendable {
             }
         }
         for kind in kindsWoken.sorted() { commands.append(Self.wakeCommand(kind: kind)) }
+        let extra = commands.count
+        commands += then
         let replies = try await redis.send(commands)
+        for reply in replies[extra...] { try reply.orThrow("enqueue") }
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
         for (commandIndex, chunk) in chunks {
             guard let values = try replies[commandIndex].orThrow("enqueue").array, values.count == chunk.count * 2 else {

@@ -4,27 +4,32 @@ import RedisClient
 /// is atomic and works on Redis Cluster. Global keys (ready set, indexes) are updated by plain
 /// commands pipelined after the script, in an order that never loses work (see `JobQueue`).
 enum QueueScripts {
-    /// Trims acknowledged entries from the head of a stream: everything older than both the
-    /// oldest pending entry and the entry after `acked` (the newest id just acknowledged, which
-    /// the group has delivered, so every older entry was delivered too). Nothing unacknowledged
-    /// is ever trimmed. `~` lets Redis drop whole nodes only, which is cheap.
+    /// Trims acknowledged entries from the head of a stream: everything older than the oldest
+    /// pending entry (the group delivers in id order, so every older entry was delivered, and
+    /// not being pending it was acknowledged), or, with nothing pending, everything the group
+    /// has delivered. Nothing unacknowledged is ever trimmed. `~` lets Redis drop whole nodes
+    /// only, which is cheap.
     private static let trimFunction = """
         local function successor(id)
           local ms, seq = string.match(id, '(%d+)-(%d+)')
           return ms .. '-' .. (tonumber(seq) + 1)
         end
-        local function older(a, b)
-          local am, as = string.match(a, '(%d+)-(%d+)')
-          local bm, bs = string.match(b, '(%d+)-(%d+)')
-          am, bm = tonumber(am), tonumber(bm)
-          if am ~= bm then return am < bm end
-          return tonumber(as) < tonumber(bs)
-        end
-        local function trim(stream, group, acked)
-          local minid = successor(acked)
-          local oldest = redis.call('XPENDING', stream, group, '-', '+', 1)
-          if #oldest > 0 and older(oldest[1][1], minid) then minid = oldest[1][1] end
-          redis.call('XTRIM', stream, 'MINID', '~', minid)
+        local function trim(stream, group)
+          local summary = redis.call('XPENDING', stream, group)
+          local minid = nil
+          if tonumber(summary[1]) > 0 then
+            minid = summary[2]
+          else
+            for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+              local name, last = nil, nil
+              for i = 1, #info, 2 do
+                if info[i] == 'name' then name = info[i + 1] end
+                if info[i] == 'last-delivered-id' then last = info[i + 1] end
+              end
+              if name == group and last then minid = successor(last) end
+            end
+          end
+          if minid then redis.call('XTRIM', stream, 'MINID', '~', minid) end
         end
 
         """
@@ -92,22 +97,21 @@ enum QueueScripts {
                 out[#out + 1] = 1
               end
             end
-            if skipped then trim(KEYS[1], group, skipped) end
+            if skipped then trim(KEYS[1], group) end
             return out
             """)
 
     /// Finishes succeeded jobs: acknowledges them, records the outcome, trims the stream.
     ///
     /// KEYS[1] stream, KEYS[2..] status hash per job
-    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, ARGV[4] newest entry id of the batch,
-    ///   ARGV[5..] entry id per job
+    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, ARGV[4..] entry id per job
     /// Returns per job 1, or 0 when the entry was no longer pending (another worker finished it).
     static let complete = RedisScript(
         trimFunction + """
             local group, now, ttl = ARGV[1], ARGV[2], ARGV[3]
             local out = {}
             for i = 2, #KEYS do
-              if redis.call('XACK', KEYS[1], group, ARGV[3 + i]) == 1 then
+              if redis.call('XACK', KEYS[1], group, ARGV[2 + i]) == 1 then
                 redis.call('HSET', KEYS[i], 'state', 'succeeded', 'finished_at', now)
                 redis.call('EXPIRE', KEYS[i], ttl)
                 out[#out + 1] = 1
@@ -115,7 +119,7 @@ enum QueueScripts {
                 out[#out + 1] = 0
               end
             end
-            trim(KEYS[1], group, ARGV[4])
+            trim(KEYS[1], group)
             return out
             """)
 
@@ -133,7 +137,7 @@ enum QueueScripts {
             local group, entry, now, outcome, err = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
             local dueAt, ttl, attempts, dlqLimit, id = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
             if redis.call('XACK', KEYS[1], group, entry) == 0 then return 0 end
-            trim(KEYS[1], group, entry)
+            trim(KEYS[1], group)
             local fields = {}
             for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
             local hasStatus = KEYS[2] ~= KEYS[1]

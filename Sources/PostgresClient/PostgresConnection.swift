@@ -99,7 +99,13 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private func connected(_ operation: @autoclosure () -> String) throws -> OpaquePointer {
-        if let connection, PQstatus(connection) == CONNECTION_OK { return connection }
+        if let connection, PQstatus(connection) == CONNECTION_OK {
+            // An idle connection whose server went away (a restart) is found before it fails a
+            // statement: nothing should arrive on it between statements, so anything readable is
+            // the server's goodbye or the end of the stream.
+            guard PQtransactionStatus(connection) == PQTRANS_IDLE, Self.hasSomethingToRead(connection) else { return connection }
+            logger.warning("PostgreSQL connection closed by the server; reconnecting")
+        }
         if let connection { PQfinish(connection) }
         connection = nil
         guard let fresh = PQconnectdb(Self.withDefaults(url)) else {
@@ -118,9 +124,35 @@ public final class PostgresConnection: @unchecked Sendable {
         return fresh
     }
 
+    /// Whether `connection`'s socket has bytes (or the end of the stream) waiting.
+    private static func hasSomethingToRead(_ connection: OpaquePointer) -> Bool {
+        let socket = PQsocket(connection)
+        guard socket >= 0 else { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) != 0
+    }
+
     /// Runs `sql` with `parameters` (nil: a parameterless multi-statement script via PQexec).
+    /// Outside a transaction, a statement that failed because the connection was lost never
+    /// took effect on the server that is gone (after a restart): it is run once more on a fresh
+    /// connection. Inside a transaction the failure stands; the caller's transaction fails.
     private func execute(
         _ sql: String, _ parameters: [String?]?, raw: Bool, prepare: Bool = false
+    ) throws -> (
+        rows: PostgresRows?, raw: PostgresRawRows?
+    ) {
+        // Only a connection that was up before can have been lost by a server that went away.
+        let wasIdle = connection.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? false
+        do {
+            return try executeOnce(sql, parameters, raw: raw, prepare: prepare)
+        } catch let error as PostgresError where error.code == .connection && wasIdle && connection == nil {
+            logger.warning("PostgreSQL connection lost before the statement ran; running it on a fresh connection")
+            return try executeOnce(sql, parameters, raw: raw, prepare: prepare)
+        }
+    }
+
+    private func executeOnce(
+        _ sql: String, _ parameters: [String?]?, raw: Bool, prepare: Bool
     ) throws -> (
         rows: PostgresRows?, raw: PostgresRawRows?
     ) {

@@ -16,7 +16,7 @@ public struct JobAudit: Sendable {
     }
 
     /// The event key of `step` of this job run.
-    public func eventKey(_ step: String) -> String { "job:\(job.id)/\(job.attempt)/step:\(step)" }
+    public func eventKey(_ step: String) -> String { "job:\(job.id)/\(job.generation)/step:\(step)" }
 
     /// Records one step.
     public func record(

@@ -39,14 +39,35 @@ final class KindProcessor: Sendable {
         self.stop = stop
         self.logger = logger
         self.metrics = WorkerMetrics(kind: consumer.kind)
-        self.completions = .sink { [consumer, recorder] jobs in
-            if let recorder {
-                try await recorder.record(
-                    jobs.compactMap { job in
-                        job.envelope.map { JobLifecycleEvent(name: .succeeded, job: $0, attempt: job.attempt) }
-                    })
+        self.completions = .sink(
+            onError: { [logger] jobs, error in
+                // Left to the reclaim: each runs again after the visibility timeout (handlers are
+                // idempotent per job), and its events are written once.
+                logger.error(
+                    "could not record finished jobs; they will run again after the visibility timeout",
+                    metadata: ["job.kind": "\(consumer.kind)", "jobs": "\(jobs.count)", "error": "\(error)"])
             }
-            _ = try await consumer.complete(jobs)
+        ) { [consumer, recorder, logger] jobs in
+            // A completion that fails is tried again a few times before it is left to the reclaim.
+            var delay = Duration.milliseconds(100)
+            for attempt in 1...4 {
+                do {
+                    if let recorder {
+                        try await recorder.record(
+                            jobs.compactMap { job in
+                                job.envelope.map { JobLifecycleEvent(name: .succeeded, job: $0, attempt: job.attempt) }
+                            })
+                    }
+                    _ = try await consumer.complete(jobs)
+                    return
+                } catch  where attempt < 4 {
+                    logger.warning(
+                        "recording finished jobs failed; retrying",
+                        metadata: ["job.kind": "\(consumer.kind)", "attempt": "\(attempt)", "error": "\(error)"])
+                    try? await Task.sleep(for: delay)
+                    delay *= 4
+                }
+            }
         }
     }
 

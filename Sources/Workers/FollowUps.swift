@@ -14,7 +14,7 @@ struct AdmittedFollowUps: FollowUpQueue {
         }
         let checked: [UInt8]
         do {
-            checked = try KindCatalog.admit(kind: followUp.job.kind, action: followUp.job.action, payload: payload)
+            checked = try KindCatalog.admit(kind: followUp.job.kind, action: followUp.job.action, payload: payload).payload
         } catch {
             throw FleetError(
                 .invalidPayload, "follow-up \(followUp.step) of job \(job.id) does not fit kind \(followUp.job.kind): \(error)")

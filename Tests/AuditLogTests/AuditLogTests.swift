@@ -197,6 +197,42 @@ import Testing
         #expect(reportInserted.problem?.seq == 8, "\(reportInserted)")
     }
 
+    /// An entry appended behind the application's back with a correct chain (its head not
+    /// moved, as only the application moves it) is caught, with or without a checkpoint, and a
+    /// verify against a checkpoint says how many entries came since.
+    @Test func aForgedAppendPastTheStoredHeadIsCaught() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let key = try AuditCheckpoint.key(from: [AuditCheckpoint.keyVariable: "test-key-0123456789abcdef"])
+        let tenant = TestEnvironment.tenant("forge")
+        try await fixture.writer.append((1...5).map { fixture.event($0, tenant: tenant) })
+        let checkpoint = try await AuditCheckpoint.capture(store: fixture.store, tenants: [tenant], key: key)[0]
+        try await fixture.writer.append((6...7).map { fixture.event($0, tenant: tenant) })
+        let honest = try await fixture.store.verify(tenant: tenant, checkpoint: checkpoint)
+        #expect(honest.isIntact, "\(honest)")
+        #expect(honest.entriesPastCheckpoint == 2)
+        let last = try await fixture.store.chain(tenant: tenant, afterSeq: 6)[0]
+        var forged = fixture.event(99, tenant: tenant, user: "mallory")
+        forged.eventKey = "forged"
+        let hash = AuditChain.hash(forged, seq: 8, prevHash: last.hash)
+        try await fixture.admin.query(
+            """
+            INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed, model_used,
+                model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome, request_id, prev_hash, hash)
+            VALUES ($1, 8, $2, 'forged', to_timestamp($3::double precision / 1000000), 'mallory', $4, $5::json, $6::json, $7, $8, 'internal',
+                'enterprise/actions', 'allow', 'allowed', 'success', 'req-1', $9, $10)
+            """,
+            [
+                tenant.rawValue, forged.id, forged.timestamp, forged.actionType, forged.actionDetail, forged.dataAccessedJSON,
+                forged.modelUsed, forged.modelTokens, PostgresBytes(last.hash), PostgresBytes(hash),
+            ])
+        #expect(try await fixture.store.chain(tenant: tenant, afterSeq: 7).first?.hash == hash, "the forged entry chains correctly")
+        let caught = try await fixture.store.verify(tenant: tenant)
+        #expect(caught.problem?.seq == 8, "\(caught)")
+        #expect(caught.problem?.reason.contains("past the stored chain head") == true)
+        #expect(try await fixture.store.verify(tenant: tenant, checkpoint: checkpoint).isIntact == false)
+    }
+
     @Test func checkpointsCatchTruncationAndConsistentRewrites() async throws {
         let fixture = try await AuditFixture.make()
         defer { fixture.close() }
@@ -242,6 +278,45 @@ import Testing
         #expect(try await fixture.store.verify(tenant: rewritten).isIntact)
         let rewrite = try await fixture.store.verify(tenant: rewritten, checkpoint: roundTrip[1])
         #expect(rewrite.problem?.seq == 10, "\(rewrite)")
+    }
+}
+
+/// One entry PostgreSQL refuses never fails the entries it shared a batch with.
+@Suite struct AuditIsolationTests {
+    @Test func aRefusedEntryFailsAloneAndOtherTenantsEntriesAreWritten() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let bad = TestEnvironment.tenant("bad")
+        let good = TestEnvironment.tenant("good")
+        var unparsable = fixture.event(1, tenant: bad)
+        unparsable.actionDetail = "{not json"
+        let broken = unparsable
+        let results = try await withThrowingTaskGroup(of: (Bool, Bool).self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    if index == 30 {
+                        do {
+                            try await fixture.writer.append(broken)
+                            return (true, true)
+                        } catch {
+                            return (true, false)
+                        }
+                    }
+                    try await fixture.writer.append(fixture.event(index, tenant: good))
+                    return (false, true)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { !$0.0 }.count == 59)
+        #expect(results.first { $0.0 }?.1 == false, "the entry PostgreSQL refuses is not reported written")
+        #expect(try await fixture.store.verify(tenant: good).checked == 59)
+        // A NUL reaches no batch: it is stored as U+FFFD and the chain verifies.
+        let withNUL = AuditEvent(
+            tenant: good, userID: "u\u{0}1", actionType: "tool_invocation", policyReason: "why\u{0}", outcome: .success, requestID: "r\u{0}"
+        )
+        try await fixture.writer.append(withNUL)
+        #expect(try await fixture.store.verify(tenant: good).isIntact)
     }
 }
 

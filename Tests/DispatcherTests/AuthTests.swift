@@ -72,6 +72,36 @@ import Testing
         }
     }
 
+    /// RFC 7515/7519 edge cases, each signed with a genuine key of the issuer.
+    @Test func malformedButSignedTokensAreRefused() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let issuer = fixture.issuer
+        let claims = issuer.plainClaims(tenant: fixture.tenant, user: "alice")
+        let header: [String: Any] = ["alg": "ES256", "kid": "ec-2", "typ": "JWT"]
+        var cases: [(String, String)] = []
+        cases.append(
+            (
+                "an unknown critical header",
+                try issuer.handmade(header: header.merging(["crit": ["exp-x"], "exp-x": 1]) { $1 }, claims: claims)
+            ))
+        cases.append(("alg in lower case", try issuer.handmade(header: header.merging(["alg": "es256"]) { $1 }, claims: claims)))
+        cases.append(("an alg that is not the key's", try issuer.handmade(header: header.merging(["alg": "RS256"]) { $1 }, claims: claims)))
+        cases.append(("nbf as a string", try issuer.handmade(header: header, claims: claims.merging(["nbf": "0"]) { $1 })))
+        cases.append(("exp as a string", try issuer.handmade(header: header, claims: claims.merging(["exp": "9999999999"]) { $1 })))
+        let genuine = try issuer.handmade(header: header, claims: claims)
+        let all = cases
+        try await app.test(.router) { client in
+            for (name, token) in all {
+                let (status, body) = try await submit(client, token: token)
+                #expect(status == 401, "\(name) was not refused: \(status) \(body)")
+            }
+            // The same construction, well-formed, passes: each refusal is for its one flaw.
+            #expect(try await submit(client, token: genuine).status == 202)
+        }
+    }
+
     @Test func identityComesFromTheTokenOnly() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()

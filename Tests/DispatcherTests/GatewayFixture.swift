@@ -21,6 +21,8 @@ final class TestIssuer: Sendable {
     let issuer: String
     let port: Int
     let es256 = ES256PrivateKey()
+    /// A key published as `ec-2` (ES256), for tokens built by hand (`handmade`).
+    let p256 = P256.Signing.PrivateKey()
     let rsa: JWTKit.Insecure.RSA.PrivateKey
     let rsaPublicPEM: String
     let serving: Task<Void, any Error>
@@ -31,9 +33,14 @@ final class TestIssuer: Sendable {
         rsaPublicPEM = backing.publicKey.pemRepresentation
         let (n, e) = try JWTKit.Insecure.RSA.PublicKey(pem: rsaPublicPEM).getKeyPrimitives()
         let ec = es256.parameters!
+        let raw = p256.publicKey.rawRepresentation
         let jwks: [String: Any] = [
             "keys": [
                 ["kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "ec-1", "x": ec.x, "y": ec.y],
+                [
+                    "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "ec-2", "x": Base64URL.encode(raw.prefix(32)),
+                    "y": Base64URL.encode(raw.suffix(32)),
+                ],
                 ["kty": "RSA", "alg": "RS256", "use": "sig", "kid": "rsa-1", "n": Base64URL.encode(n), "e": Base64URL.encode(e)],
             ]
         ]
@@ -100,6 +107,24 @@ final class TestIssuer: Sendable {
         tenant: TenantID, user: String, roles: [String] = ["user"], org: String = "eng", team: String = "core"
     ) async throws -> String {
         try await sign(claims(tenant: tenant, user: user, roles: roles, org: org, team: team))
+    }
+
+    /// A token with the header and claims as given, validly signed with the `ec-2` key (for
+    /// headers and claim types a JWT library would not write).
+    func handmade(header: [String: Any], claims: [String: Any]) throws -> String {
+        let head = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        let body = Base64URL.encode(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
+        let input = head + "." + body
+        return input + "." + Base64URL.encode(try p256.signature(for: Data(input.utf8)).rawRepresentation)
+    }
+
+    /// Good claims as plain JSON values (for `handmade`).
+    func plainClaims(tenant: TenantID, user: String) -> [String: Any] {
+        let now = Date().timeIntervalSince1970.rounded(.down)
+        return [
+            "iss": issuer, "aud": "openclaw", "iat": now, "nbf": now, "exp": now + 600, "tenant": tenant.rawValue, "sub": user,
+            "org": "eng", "team": "core", "roles": ["user"],
+        ]
     }
 
     /// A token with a hand-made header and signature (for `alg: none` and HMAC confusion).
@@ -199,9 +224,15 @@ struct GatewayFixture {
     let redisURL: String
     let admin: PostgresClient
 
-    static func make() async throws -> GatewayFixture {
+    /// A fixture with a tenant of its own (sharing `issuer` when given, for two tenants in one test).
+    static func make(issuer: TestIssuer? = nil) async throws -> GatewayFixture {
         try await TestDatabase.migrated()
-        let fixture = try await GatewayFixture(issuer: TestIssuer())
+        let fixture: GatewayFixture
+        if let issuer {
+            fixture = try GatewayFixture(issuer: issuer)
+        } else {
+            fixture = try GatewayFixture(issuer: try await TestIssuer())
+        }
         try await TenantDirectory(database: fixture.admin).create(fixture.tenant)
         return fixture
     }

@@ -97,7 +97,8 @@ struct APIClient {
         let bob = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "bob", roles: ["team_lead"]))
         let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
         try await app.test(.router) { client in
-            let later = #"{"kind":"noop","action":"noop.run","run_at":"2099-01-01T00:00:00Z"}"#
+            let later =
+                #"{"kind":"noop","action":"noop.run","run_at":"\#(ISOTime.format(milliseconds: Clock.milliseconds() + 86_400_000))"}"#
             let id = try #require(try await alice.call(client, .post, "/v1/jobs", later).json["id"] as? String)
             #expect(try await bob.call(client, .get, "/v1/jobs/\(id)").status == 404)
             #expect(try await bob.call(client, .delete, "/v1/jobs/\(id)").status == 404)
@@ -201,6 +202,8 @@ struct APIClient {
         #expect(try classification(#"{"kind":"briefing","action":"model.call"}"#) == .restricted)
         #expect(try classification(#"{"kind":"noop","action":"noop.run"}"#) == .restricted)
         #expect(try classification(#"{"kind":"connector-sync","action":"gmail.read","payload":{"connector":"gmail"}}"#) == .internal)
-        #expect(try classification(#"{"kind":"briefing","action":"model.call","classification":"public"}"#) == .public)
+        #expect(try classification(#"{"kind":"briefing","action":"gcal.read","classification":"confidential"}"#) == .confidential)
+        // Raised, never lowered below the default.
+        #expect(throws: FleetError.self) { try classification(#"{"kind":"briefing","action":"model.call","classification":"public"}"#) }
     }
 }

@@ -1,3 +1,5 @@
+import Admission
+import Contracts
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -115,7 +117,8 @@ import Testing
                 for body in [nil, "{broken", "[]", oversized] { try await call(alice, method, uri, body) }
                 try await call(boss, method, uri, "{}")
             }
-            let job = try await call(alice, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run","run_at":"2099-01-01T00:00:00Z"}"#)
+            let tomorrow = ISOTime.format(milliseconds: Contracts.Clock.milliseconds() + 86_400_000)
+            let job = try await call(alice, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run","run_at":"\#(tomorrow)"}"#)
             let id = job["id"] as? String ?? ""
             try await call(alice, .get, "/v1/jobs/\(id)")
             try await call(alice, .delete, "/v1/jobs/\(id)")

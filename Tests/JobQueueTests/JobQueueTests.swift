@@ -150,13 +150,40 @@ import Testing
         #expect(letters[0].envelope?.id == job.id)
         #expect(letters[0].error == "out of attempts")
 
-        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, entryID: letters[0].entryID) == job.id)
+        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, letters[0]) == job.id)
         #expect(try await fixture.queue.deadLetters(tenant: fixture.tenant, kind: .noop).isEmpty)
         #expect(try await fixture.state(job.id) == .queued)
         let again = try await fixture.drain(consumer, count: 1)
         #expect(again.first?.envelope?.id == job.id)
         #expect(again.first?.attempt == 1)
-        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, entryID: "1-1") == nil)
+        // A replay is a generation of its own: its lifecycle audit keys are new.
+        #expect(again.first?.envelope?.replay == 1)
+        let first = JobLifecycleEvent(name: .started, job: job, attempt: 1)
+        let replayed = JobLifecycleEvent(name: .started, job: try #require(again.first?.envelope), attempt: 1)
+        #expect(first.eventKey != replayed.eventKey)
+        // Replayed once, it is gone from the dead letters.
+        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, letters[0]) == nil)
+    }
+
+    /// A replay of all dead letters replays those there are when it starts, not the ones
+    /// dead-lettered again meanwhile.
+    @Test func aReplaySnapshotExcludesLaterDeadLetters() async throws {
+        let fixture = QueueFixture()
+        let consumer = fixture.consumer()
+        func deadLetter(_ job: JobEnvelope) async throws {
+            _ = try await fixture.queue.enqueue(job)
+            let delivered = try await consumer.markStarted(try await fixture.drain(consumer, count: 1))
+            try await consumer.settle(delivered[0], error: "poison", outcome: .deadLetter)
+        }
+        for _ in 0..<3 { try await deadLetter(fixture.job(payload: #"{"poison":true}"#)) }
+        let snapshot = try await fixture.queue.deadLetterSnapshot(tenant: fixture.tenant, kind: .noop)
+        #expect(snapshot.count == 3)
+        try await deadLetter(fixture.job(payload: #"{"poison":true}"#))
+        #expect(try await fixture.queue.deadLetterSnapshot(tenant: fixture.tenant, kind: .noop, limit: 2).count == 2)
+        var replayed = 0
+        for letter in snapshot where try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, letter) != nil { replayed += 1 }
+        #expect(replayed == 3)
+        #expect(try await fixture.queue.deadLetters(tenant: fixture.tenant, kind: .noop).count == 1)
     }
 
     @Test func permanentFailureIsRecorded() async throws {

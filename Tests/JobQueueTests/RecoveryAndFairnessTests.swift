@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import RedisClient
+import Synchronization
 import TestSupport
 import Testing
 
@@ -35,6 +36,28 @@ import Testing
         // The dead worker's late acknowledgement changes nothing.
         #expect(try await dead.complete(delivered) == [false])
         #expect(try await fixture.state(job.id) == .succeeded)
+    }
+
+    /// Once a reclaimed job finishes and nothing is pending, the stream holds nothing: the
+    /// entries finished while it was stalled are deleted with it, not left for the next job.
+    @Test func aReclaimedJobsCompletionTrimsEverythingDelivered() async throws {
+        let fixture = QueueFixture { $0.visibilityTimeout = .milliseconds(500) }
+        let stalled = fixture.job()
+        _ = try await fixture.queue.enqueue(stalled)
+        let dead = fixture.consumer(name: "dead-worker")
+        _ = try await dead.markStarted(try await fixture.drain(dead, count: 1))
+        _ = try await fixture.queue.enqueue([fixture.job(), fixture.job()])
+        let live = fixture.consumer(name: "live-worker")
+        let others = try await live.markStarted(try await fixture.drain(live, count: 2))
+        #expect(try await live.complete(others) == [true, true])
+        let stream = RedisKeys.stream(tenant: fixture.tenant, kind: .noop)
+        // The stalled entry is still pending: nothing from it on may go.
+        #expect(try await fixture.redis.send("XLEN", stream).int == 3)
+        try await Task.sleep(for: .milliseconds(700))
+        let reclaimed = try await live.markStarted(try await live.reclaimStalled(limit: 10))
+        #expect(reclaimed.map { $0.envelope?.id } == [stalled.id])
+        #expect(try await live.complete(reclaimed) == [true])
+        #expect(try await fixture.redis.send("XLEN", stream).int == 0)
     }
 
     @Test func extendedClaimsAreNotReclaimed() async throws {
@@ -133,6 +156,10 @@ import Testing
         let tenants = (0..<20).map { _ in TestEnvironment.tenant("c") }
         let total = 2_000
         let consumers = (0..<4).map { _ in fixture.consumer() }
+        // Consumers stop once every job arrived, or after a long silence (a loaded machine may
+        // take seconds to run the producer at all).
+        final class Arrived: Sendable { let count = Atomic<Int>(0) }
+        let arrived = Arrived()
         let received = try await withThrowingTaskGroup(of: [String].self) { group in
             group.addTask {
                 for round in 0..<(total / 100) {
@@ -146,13 +173,14 @@ import Testing
                 group.addTask {
                     var ids: [String] = []
                     var idleSince = ContinuousClock.now
-                    while ContinuousClock.now - idleSince < .seconds(2) {
+                    while arrived.count.load(ordering: .relaxed) < total && ContinuousClock.now - idleSince < .seconds(15) {
                         let batch = try await consumer.fetch(limit: 50)
                         if batch.isEmpty {
                             try await consumer.waitForWork(timeout: .milliseconds(200))
                         } else {
                             idleSince = .now
                             ids += batch.compactMap(\.envelope?.id)
+                            arrived.count.add(batch.count, ordering: .relaxed)
                             _ = try await consumer.complete(batch)
                         }
                     }

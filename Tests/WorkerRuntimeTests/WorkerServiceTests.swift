@@ -12,6 +12,8 @@ import Testing
 final class CollectingRecorder: LifecycleRecorder {
     let events = Mutex<[JobLifecycleEvent]>([])
     let failing = Atomic<Bool>(false)
+    /// Successes refused this many more times (a completion that fails).
+    let successFailures = Atomic<Int>(0)
     let queue: JobQueue
 
     init(queue: JobQueue) { self.queue = queue }
@@ -19,6 +21,9 @@ final class CollectingRecorder: LifecycleRecorder {
     func record(_ batch: [JobLifecycleEvent]) async throws {
         struct Down: Error {}
         if failing.load(ordering: .relaxed) { throw Down() }
+        if batch.contains(where: { $0.name == .succeeded }), successFailures.wrappingSubtract(1, ordering: .relaxed).oldValue > 0 {
+            throw Down()
+        }
         // At the time a success is recorded, the job must not be acknowledged yet.
         for event in batch where event.name == .succeeded {
             let state = try await queue.status(tenant: event.job.tenant, id: event.job.id)?.state
@@ -137,5 +142,28 @@ struct FlakyHandler: KindHandler {
         #expect(badEvents == [.failed, .deadLettered])
         let letters = try await queue.deadLetters(tenant: tenant, kind: .noop)
         #expect(letters.first?.error.contains("sleep_ms") == true)
+    }
+
+    /// A completion that fails (its success cannot be recorded for a moment) is retried at
+    /// once, not left for the visibility timeout.
+    @Test func aFailedCompletionIsRetriedRatherThanLeftToTheReclaim() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
+        let queueConfiguration = QueueConfiguration()  // a 30 s visibility timeout
+        let queue = JobQueue(redis: redis, configuration: queueConfiguration, logger: TestEnvironment.logger)
+        let tenant = TestEnvironment.tenant()
+        let recorder = CollectingRecorder(queue: queue)
+        recorder.successFailures.store(2, ordering: .relaxed)
+        let worker = try WorkerService(
+            configuration: WorkerConfiguration(kinds: [.noop], concurrency: 2, tenants: [tenant], queue: queueConfiguration),
+            queue: queue, handlers: [RegisteredHandler(FlakyHandler())], services: HandlerFakes().services, recorder: recorder,
+            logger: TestEnvironment.logger)
+        let running = Task { try await worker.run() }
+        let job = JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"), attempt: 2)
+        _ = try await queue.enqueue(job)
+        let done = await eventually(timeout: .seconds(20)) { (try? await queue.status(tenant: tenant, id: job.id)?.state) == .succeeded }
+        #expect(done)
+        running.cancel()
+        _ = try? await running.value
+        #expect(recorder.events.withLock { $0.filter { $0.name == .succeeded }.count } == 1)
     }
 }

@@ -158,9 +158,41 @@ struct WorkerFixture {
         #expect(letters.first?.error.contains("failing on purpose") == true)
         #expect(try await fixture.queue.status(tenant: fixture.tenant, id: job.id)?.attempts == 3)
         while Clock.milliseconds() < until { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, entryID: letters[0].entryID) == job.id)
+        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, letters[0]) == job.id)
         #expect(await fixture.all([job.id], are: .succeeded), "\(worker.output)")
         #expect(try await fixture.runs()[job.id] == 1)
+        worker.signal(SIGTERM)
+        _ = await worker.waitForExit()
+    }
+
+    /// `Dispatcher dead-letters replay` replays the dead letters there are when it starts, each
+    /// once (even as the workers dead-letter them again meanwhile), audits each as
+    /// `job.replayed`, and each replayed run writes lifecycle entries of its own.
+    @Test func aReplayIsAuditedAndEachReplayedRunToo() async throws {
+        let fixture = WorkerFixture()
+        let worker = try await fixture.startWorker()
+        let jobs = (0..<5).map { _ in fixture.job(#"{"poison":true}"#) }
+        _ = try await fixture.queue.enqueue(jobs)
+        #expect(await fixture.all(jobs.map(\.id), are: .dead), "\(worker.output)")
+        let replay = try ChildProcess(
+            executable: TestEnvironment.binDirectory.appendingPathComponent("Dispatcher").path,
+            arguments: ["dead-letters", "replay", "--tenant", fixture.tenant.rawValue, "--kind", "noop", "--operator-name", "ops-anna"],
+            environment: ["OC_REDIS_URL": fixture.redisURL, "OC_DATABASE_URL": TestDatabase.appURL])
+        #expect(await replay.waitForExit(timeout: .seconds(60)) == 0, "\(replay.output)")
+        #expect(replay.output.contains("replayed 5"), "\(replay.output)")
+        // Dead again after their replayed run, with that run audited.
+        let store = AuditStore(database: try TestDatabase.app())
+        let audited = await eventually {
+            let page = try? await store.query(tenant: fixture.tenant, filter: .init(actionType: "job.dead_lettered"), limit: 100)
+            return page?.records.count == 10
+        }
+        #expect(audited, "\(worker.output)")
+        let replayed = try await store.query(tenant: fixture.tenant, filter: .init(actionType: "job.replayed"), limit: 100).records
+        #expect(replayed.count == 5)
+        #expect(replayed.allSatisfy { $0.event.userID == "ops-anna" })
+        let started = try await store.query(tenant: fixture.tenant, filter: .init(actionType: "job.started"), limit: 100).records
+        #expect(Set(started.map(\.event.eventKey)).count == 10)
+        #expect(started.filter { $0.event.eventKey.contains("/r1.1/") }.count == 5)
         worker.signal(SIGTERM)
         _ = await worker.waitForExit()
     }

@@ -23,4 +23,10 @@ public enum AutoResponderKind: KindContract {
             .init("message_id", .string(maxLength: 256), required: true, "the message to answer"),
         ])
     }
+
+    /// Whatever it is submitted under, an auto-responder may send a reply: the decision covers
+    /// `autorespond.send` (the autonomy) and `gmail.send` (the connector write).
+    public static func performs(_ payload: Payload, action: Action) -> Set<Action> {
+        [action, .autorespondSend, .gmailSend]
+    }
 }

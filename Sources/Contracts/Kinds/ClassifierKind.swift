@@ -24,4 +24,12 @@ public enum ClassifierKind: KindContract {
             .init("item_id", .string(maxLength: 256), required: true, "the synced item's id"),
         ])
     }
+
+    /// Classifying an item reads it from its source (a model is asked only where the policy
+    /// allows, checked at run time).
+    public static func performs(_ payload: Payload, action: Action) -> Set<Action> {
+        var actions: Set<Action> = [action]
+        if let connector = Connector(rawValue: payload.source) { actions.insert(connector.readAction) }
+        return actions
+    }
 }

@@ -17,10 +17,17 @@ public protocol KindContract: Sendable {
     static var actions: Set<Action>? { get }
     /// Checks that need the payload and the action together.
     static func validate(_ payload: Payload, action: Action) throws(PayloadError)
+    /// The actions a job of this kind takes with `payload` when submitted under `action`: the
+    /// decision at submission covers each of them (the most restrictive answer wins), so a kind
+    /// submitted under a harmless action never skips the gate of a dangerous one; the worker
+    /// checks each again at run time.
+    static func performs(_ payload: Payload, action: Action) -> Set<Action>
 }
 
 extension KindContract {
     public static func validate(_ payload: Payload, action: Action) throws(PayloadError) {}
+
+    public static func performs(_ payload: Payload, action: Action) -> Set<Action> { [action] }
 }
 
 /// A kind's payload: Codable, with a schema that strict decoding and the API document follow.
@@ -144,9 +151,15 @@ public enum KindCatalog {
     }
 
     /// A job description checked against its kind's contract: the action is one the kind
-    /// performs, the payload fits the schema and decodes as the kind's payload type. Returns
-    /// the payload as canonical JSON bytes.
-    public static func admit(kind: JobKind, action: Action, payload: [String: JSONValue]) throws(KindRejection) -> [UInt8] {
+    /// performs, the payload fits the schema and decodes as the kind's payload type.
+    public struct Admitted: Sendable, Equatable {
+        /// The payload as canonical JSON bytes.
+        public var payload: [UInt8]
+        /// Every action the job will take (`KindContract.performs`), its own action first.
+        public var actions: [Action]
+    }
+
+    public static func admit(kind: JobKind, action: Action, payload: [String: JSONValue]) throws(KindRejection) -> Admitted {
         guard let contract = contract(for: kind) else { throw .unknownKind }
         return try admit(contract, action: action, payload: payload)
     }
@@ -154,7 +167,7 @@ public enum KindCatalog {
     private static func admit<C: KindContract>(
         _ contract: C.Type, action: Action, payload: [String: JSONValue]
     ) throws(KindRejection)
-        -> [UInt8]
+        -> Admitted
     {
         if let allowed = C.actions, !allowed.contains(action) {
             throw .action(
@@ -173,7 +186,7 @@ public enum KindCatalog {
         } catch {
             throw .payload(error)
         }
-        return bytes
+        return KindCatalog.Admitted(payload: bytes, actions: [action] + C.performs(decoded, action: action).subtracting([action]).sorted())
     }
 
     /// Decodes a queued job's payload as its kind's type; what does not decode is refused with

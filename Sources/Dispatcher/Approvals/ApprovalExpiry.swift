@@ -25,7 +25,7 @@ struct ApprovalExpiry: Sendable {
 
     /// Expires the approvals past their time; one that fails is tried again a little later.
     func sweepOnce() async throws {
-        try await index.sweep(RedisKeys.approvalExpiry, retryDelay: GatewayDuties.retryDelay) { tenant, id in
+        try await index.sweep(RedisKeys.approvalExpiry, retryDelay: GatewayDuties.retryDelay) { tenant, id, _ in
             try await index.tenants.session(tenant) { connection in try await markExpired(connection, tenant: tenant, id: id) }
             return .done
         }

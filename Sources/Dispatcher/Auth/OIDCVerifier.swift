@@ -18,6 +18,18 @@ actor OIDCVerifier {
     let logger: Logger
     private var keys = JWTKeyCollection()
     private var kids: Set<String> = []
+    /// What each key of the issuer signs with: its type and, when the JWKS says, its algorithm.
+    private var keyAlgorithms: [String: KeyAlgorithm] = [:]
+
+    struct KeyAlgorithm {
+        let type: String
+        let algorithm: String?
+
+        func accepts(_ name: String) -> Bool {
+            if let algorithm { return algorithm == name }
+            return (type == "RSA" && name.hasPrefix("RS")) || (type == "EC" && name.hasPrefix("ES"))
+        }
+    }
     private var lastRefresh: ContinuousClock.Instant?
     private var refreshing: Task<Void, Never>?
     /// The last load of the keys failed: tokens they cannot verify get a 503, not a 401.
@@ -44,18 +56,31 @@ actor OIDCVerifier {
         guard parts.count == 3, let headerData = Base64URL.decode(parts[0]),
             let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
         else { throw .unauthorized("the bearer token is not a JWT") }
-        guard let algorithm = header["alg"] as? String, configuration.algorithms.contains(algorithm.uppercased()) else {
+        // Algorithm names are case-sensitive (RFC 7518): `rs256` is not RS256.
+        guard let algorithm = header["alg"] as? String, configuration.algorithms.contains(algorithm) else {
             throw .unauthorized(
                 "token algorithm '\(header["alg"] ?? "none")' is not accepted; accepted: \(configuration.algorithms.sorted().joined(separator: ", "))"
             )
         }
+        // RFC 7515: a `crit` header names extensions the recipient must understand; we know none.
+        if header["crit"] != nil {
+            throw .unauthorized("the token's header has critical extensions ('crit') this gateway does not understand")
+        }
         let kid = header["kid"] as? String
         try await ensureKey(kid)
+        // The header's algorithm must be the key's: a token may not pick another than the issuer's.
+        guard let key = kid.flatMap({ keyAlgorithms[$0] }) ?? (kid == nil && keyAlgorithms.count == 1 ? keyAlgorithms.first?.value : nil),
+            key.accepts(algorithm)
+        else { throw .unauthorized("the token's algorithm '\(algorithm)' is not its key's") }
         let claims: Claims
         do {
             claims = try await keys.verify(token, as: Claims.self)
         } catch {
             throw .unauthorized("the token signature is invalid")
+        }
+        // Registered time claims are numbers (RFC 7519 NumericDate), or absent.
+        for name in ["exp", "nbf", "iat"] where claims.values[name] != nil && claims.values[name]?.number == nil {
+            throw .unauthorized("the token's '\(name)' claim must be a number of seconds")
         }
         let identity = try identity(from: claims.values, now: now)
         if let expires = claims.values["exp"]?.number { verified.remember(token, identity: identity, expires: expires) }
@@ -101,18 +126,21 @@ actor OIDCVerifier {
         let jwks = try await fetchJSON(jwksURI)
         let fresh = JWTKeyCollection()
         var loaded: Set<String> = []
+        var algorithms: [String: KeyAlgorithm] = [:]
         for key in jwks["keys"] as? [[String: Any]] ?? [] {
             guard let kid = key["kid"] as? String, let type = key["kty"] as? String, type == "RSA" || type == "EC" else { continue }
             do {
                 let data = try JSONSerialization.data(withJSONObject: key)
                 try await fresh.add(jwk: try JSONDecoder().decode(JWK.self, from: data))
                 loaded.insert(kid)
+                algorithms[kid] = KeyAlgorithm(type: type, algorithm: key["alg"] as? String)
             } catch {
                 logger.warning("skipping an unusable key of the issuer", metadata: ["kid": "\(kid)", "error": "\(error)"])
             }
         }
         keys = fresh
         kids = loaded
+        keyAlgorithms = algorithms
     }
 
     private func fetchJSON(_ url: String) async throws -> [String: Any] {

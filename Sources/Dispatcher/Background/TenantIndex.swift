@@ -27,10 +27,14 @@ struct TenantIndex: Sendable {
     /// logged and tried again after `retryDelay`, out of the way of the members behind it.
     func sweep(
         _ key: String, retryDelay: Duration, now: Int64 = Clock.milliseconds(), limit: Int = 100,
-        _ handle: (TenantID, String) async throws -> Step
+        _ handle: (_ tenant: TenantID, _ id: String, _ at: Int64) async throws -> Step
     ) async throws {
-        let due = try await redis.send(RedisCommand("ZRANGEBYSCORE", [key, "-inf", String(now), "LIMIT", "0", String(limit)]))
-        for member in (due.array ?? []).compactMap(\.string) {
+        let due = try await redis.send(
+            RedisCommand("ZRANGEBYSCORE", [key, "-inf", String(now), "WITHSCORES", "LIMIT", "0", String(limit)]))
+        let flat = due.array ?? []
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            guard let member = flat[index].string else { continue }
+            let at = flat[index + 1].string.flatMap(Double.init).map { Int64($0) } ?? now
             let parts = member.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, let tenant = try? TenantID(parts[0]) else {
                 try await redis.send(RedisCommand("ZREM", [key, member]))
@@ -41,7 +45,7 @@ struct TenantIndex: Sendable {
                 if try await !tenants.exists(tenant) {
                     step = .done
                 } else {
-                    step = try await handle(tenant, parts[1])
+                    step = try await handle(tenant, parts[1], at)
                 }
             } catch {
                 logger.error(

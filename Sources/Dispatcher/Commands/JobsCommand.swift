@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditLog
 import Contracts
 import Foundation
 import JobQueue
@@ -102,25 +103,51 @@ struct DeadLettersCommand: AsyncParsableCommand {
     }
 
     struct Replay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Put dead letters back on their stream with fresh attempts.")
+        static let configuration = CommandConfiguration(
+            abstract: "Put dead letters back on their stream with fresh attempts (each replay audited as job.replayed).",
+            discussion: "Without --entry, replays the dead letters there are when it starts (not those dead-lettered again meanwhile).")
         @OptionGroup var redis: RedisOptions
+        @OptionGroup var database: DatabaseOptions
         @Option(help: "Tenant id.") var tenant: String
         @Option(help: "Job kind.") var kind: String
         @Option(help: "One dead-letter entry id (from list); default: all.") var entry: String?
+        @Option(help: "Who replays, for the audit log (env OC_OPERATOR, else $USER).") var operatorName: String?
 
         func run() async throws {
             let tenant = try parseTenant(tenant)
             let kind = try parseKind(kind)
             let queue = try adminQueue(redis)
+            let client = try database.client()
+            defer { client.close() }
+            let audit = AuditWriter(database: client)
+            let who = operatorName ?? setting("operator") ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
+            var letters: [JobQueue.DeadLetter]
             if let entry {
-                guard let id = try await reportingErrors(redis, { try await queue.replay(tenant: tenant, kind: kind, entryID: entry) })
-                else {
-                    throw CLIError("no dead letter \(entry) for \(tenant)/\(kind)")
+                guard
+                    let letter = try await reportingErrors(
+                        redis, { try await queue.deadLetter(tenant: tenant, kind: kind, entryID: entry) })
+                else { throw CLIError("no dead letter \(entry) for \(tenant)/\(kind)") }
+                letters = [letter]
+            } else {
+                letters = try await reportingErrors(redis) { try await queue.deadLetterSnapshot(tenant: tenant, kind: kind) }
+            }
+            var replayed: [String] = []
+            for letter in letters {
+                // Audited before it is back on the stream, as every action is.
+                if let job = letter.replayed {
+                    var event = AuditEvent(lifecycle: JobLifecycleEvent(name: .replayed, job: job, attempt: 1))
+                    event.userID = who
+                    try await reportingDatabaseErrors { try await audit.append(event) }
                 }
+                if let id = try await reportingErrors(redis, { try await queue.replay(tenant: tenant, kind: kind, letter) }) {
+                    replayed.append(id)
+                }
+            }
+            if entry != nil {
+                guard let id = replayed.first else { throw CLIError("dead letter \(entry ?? "") was replayed meanwhile") }
                 print("replayed \(id)")
             } else {
-                let count = try await reportingErrors(redis) { try await queue.replayAll(tenant: tenant, kind: kind) }
-                print("replayed \(count)")
+                print("replayed \(replayed.count)")
             }
         }
     }

@@ -13,6 +13,8 @@ struct GatewayConfiguration: Sendable {
     var fleet = FleetSettings()
     var oidc = OIDCConfiguration()
     var maxBodyBytes = 64 * 1024
+    /// How long a client may take to send a request body (408 after).
+    var bodyTimeout: Duration = .seconds(10)
     var rateLimitTenantPerSecond = 5_000
     var rateLimitUserPerSecond = 1_000
     var approvalTTL: Duration = .seconds(72 * 3600)
@@ -79,6 +81,7 @@ struct GatewayConfiguration: Sendable {
             }
         }
         if let value = try values.int("max_body_bytes", in: 1024...(64 << 20)) { maxBodyBytes = value }
+        if let value = try values.milliseconds("body_timeout_ms", in: 100...600_000) { bodyTimeout = value }
         if let value = try values.int("rate_limit_tenant_per_second", in: 1...10_000_000) { rateLimitTenantPerSecond = value }
         if let value = try values.int("rate_limit_user_per_second", in: 1...10_000_000) { rateLimitUserPerSecond = value }
         if let value = try values.seconds("approval_ttl_seconds", in: 1...(366 * 86_400)) { approvalTTL = value }

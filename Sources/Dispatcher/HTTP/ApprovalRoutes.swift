@@ -6,7 +6,7 @@ import Hummingbird
 /// `/v1/approvals`: what the caller may decide plus their own requests; approve and reject.
 struct ApprovalRoutes {
     let approvals: ApprovalService
-    let maxBodyBytes: Int
+    let body: BodyLimits
 
     func add(to group: RouterGroup<GatewayContext>, table: RouteTable) {
         table.add(group, prefix: "v1", .get, "approvals", use: list)
@@ -34,7 +34,7 @@ struct ApprovalRoutes {
 
     func list(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        let text = request.uri.queryParameters.get("status") ?? "pending"
+        let text = try Parameter.text(request, "status", maxBytes: 16) ?? "pending"
         guard let status = ApprovalRecord.Status(rawValue: text) else {
             throw FleetError.invalidRequest("status must be pending, approved, rejected or expired")
         }
@@ -43,16 +43,17 @@ struct ApprovalRoutes {
 
     func read(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        return try JSONResponse.make(.ok, try await approvals.read(identity, id: context.parameter("id")))
+        return try JSONResponse.make(.ok, try await approvals.read(identity, id: try Parameter.id(context, "approval")))
     }
 
     private func decide(_ request: Request, _ context: GatewayContext, approve: Bool) async throws -> Response {
         let identity = try context.caller()
-        let id = context.parameter("id")
-        let object = try await RequestBody.object(request, limit: maxBodyBytes, allowed: ["reason"], shape: "with a 'reason'")
+        let id = try Parameter.id(context, "approval")
+        let object = try await RequestBody.object(request, body, allowed: ["reason"], shape: "with a 'reason'")
         guard let reason = object["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
             throw FleetError.invalidRequest("'reason' is required: say why you \(approve ? "approve" : "reject") this")
         }
+        guard reason.utf8.count <= 2000 else { throw FleetError.invalidRequest("'reason' must be at most 2000 bytes") }
         let jobID = try await approvals.decide(identity, id: id, approve: approve, reason: reason, requestID: RequestIDs.from(request))
         return try JSONResponse.make(.ok, Decided(id: id, status: approve ? "approved" : "rejected", jobID: jobID))
     }

@@ -15,22 +15,22 @@ struct AuditRoutes {
 
     func query(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        let parameters = request.uri.queryParameters
         var filter = AuditStore.Filter(
-            userID: parameters.get("user"), actionType: parameters.get("action_type"), requestID: parameters.get("request_id"))
+            userID: try Parameter.text(request, "user"), actionType: try Parameter.text(request, "action_type", maxBytes: 64),
+            requestID: try Parameter.text(request, "request_id", maxBytes: 128))
         if !identity.has(.enterpriseAdmin) {
             guard filter.userID == nil || filter.userID == identity.user else {
                 throw FleetError.forbidden("only an enterprise admin may read other users' audit entries")
             }
             filter.userID = identity.user
         }
-        if let outcome = parameters.get("outcome") {
+        if let outcome = try Parameter.text(request, "outcome", maxBytes: 32) {
             guard let parsed = AuditEvent.Outcome(rawValue: outcome) else {
                 throw FleetError.invalidRequest("outcome must be success, denied, error or pending_approval")
             }
             filter.outcome = parsed
         }
-        if let classification = parameters.get("classification") {
+        if let classification = try Parameter.text(request, "classification", maxBytes: 32) {
             guard let parsed = Classification(rawValue: classification) else {
                 throw FleetError.invalidRequest("classification must be public, internal, confidential or restricted")
             }
@@ -39,14 +39,16 @@ struct AuditRoutes {
         for (name, keyPath) in [("from", \AuditStore.Filter.from), ("to", \AuditStore.Filter.to)]
             as [(String, WritableKeyPath<AuditStore.Filter, Int64?>)]
         {
-            if let text = parameters.get(name) {
-                guard let date = ISOTime.parse(text) else { throw FleetError.invalidRequest("\(name) must be an ISO 8601 time") }
+            if let text = try Parameter.text(request, name, maxBytes: 64) {
+                guard let date = ISOTime.parse(text), AuditStore.timeRange.contains(date.timeIntervalSince1970) else {
+                    throw FleetError.invalidRequest("\(name) must be an ISO 8601 time between 1970 and 9999, such as 2026-11-25T08:00:00Z")
+                }
                 filter[keyPath: keyPath] = Int64(date.timeIntervalSince1970 * 1_000_000)
             }
         }
-        let limit = parameters.get("limit").flatMap(Int.init) ?? 100
-        guard (1...1000).contains(limit) else { throw FleetError.invalidRequest("limit must be 1-1000") }
-        let page = try await store.query(tenant: identity.tenant, filter: filter, limit: limit, cursor: parameters.get("cursor"))
+        let limit = try Parameter.integer(request, "limit", in: 1...1000) ?? 100
+        let page = try await store.query(
+            tenant: identity.tenant, filter: filter, limit: limit, cursor: try Parameter.text(request, "cursor", maxBytes: 64))
         // Entries as the export writes them (one JSON object each).
         var body = #"{"entries":["#
         for (index, record) in page.records.enumerated() {

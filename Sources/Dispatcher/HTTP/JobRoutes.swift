@@ -6,7 +6,7 @@ import Hummingbird
 /// `/v1/jobs`: submit (policy-checked), read, cancel.
 struct JobRoutes {
     let jobs: JobService
-    let maxBodyBytes: Int
+    let body: BodyLimits
 
     func add(to group: RouterGroup<GatewayContext>, table: RouteTable) {
         table.add(group, prefix: "v1", .post, "jobs", use: submit)
@@ -16,8 +16,8 @@ struct JobRoutes {
 
     func submit(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        let body = try await request.body.collect(upTo: maxBodyBytes)
-        let job = try JobDescription(json: body.readableBytesView)
+        let bytes = try await RequestBody.collect(request, body)
+        let job = try JobDescription(json: bytes.readableBytesView)
         let requestID = RequestIDs.from(request)
         let submission = try await jobs.submit(
             job, identity: identity, requestID: requestID, idempotencyKey: try RequestIDs.idempotencyKey(request, user: identity.user),
@@ -46,12 +46,12 @@ struct JobRoutes {
 
     func read(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        return try JSONResponse.make(.ok, JobView(try await jobs.status(identity, id: context.parameter("id"))))
+        return try JSONResponse.make(.ok, JobView(try await jobs.status(identity, id: try Parameter.id(context, "job"))))
     }
 
     func cancel(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        let id = context.parameter("id")
+        let id = try Parameter.id(context, "job")
         try await jobs.cancel(identity, id: id, requestID: RequestIDs.from(request))
         return try JSONResponse.make(.ok, Cancelled(id: id))
     }

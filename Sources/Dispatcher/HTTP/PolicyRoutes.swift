@@ -6,7 +6,7 @@ import Policy
 /// `/v1/policies`: read and change the tenant's policy documents.
 struct PolicyRoutes {
     let policies: PolicyService
-    let maxBodyBytes: Int
+    let body: BodyLimits
 
     func add(to group: RouterGroup<GatewayContext>, table: RouteTable) {
         table.add(group, prefix: "v1", .get, "policies", use: list)
@@ -63,11 +63,17 @@ struct PolicyRoutes {
             throw FleetError.invalidRequest("domain must be one of \(PolicyDomain.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let object = try await RequestBody.object(
-            request, limit: maxBodyBytes, allowed: ["content", "change_reason"], shape: "{content, change_reason}")
+            request, body, allowed: ["content", "change_reason"], shape: "{content, change_reason}")
         guard let content = object["content"] else { throw FleetError.invalidRequest("'content' is required") }
+        let scopeID = context.parameter("scopeID")
+        guard !scopeID.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 }) else {
+            throw FleetError.invalidRequest("scope id must not contain control characters")
+        }
+        let reason = object["change_reason"]?.stringValue ?? ""
+        guard reason.utf8.count <= 2000 else { throw FleetError.invalidRequest("'change_reason' must be at most 2000 bytes") }
         let saved = try await policies.save(
-            identity, scope: scope, scopeID: context.parameter("scopeID"), domain: domain, content: content,
-            changeReason: object["change_reason"]?.stringValue ?? "", requestID: RequestIDs.from(request))
+            identity, scope: scope, scopeID: scopeID, domain: domain, content: content, changeReason: reason,
+            requestID: RequestIDs.from(request))
         return try JSONResponse.make(.ok, Saved(version: saved.version, revision: saved.revision))
     }
 }

@@ -47,6 +47,7 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             .invalidPolicy:
             (.badRequest, "The request is invalid")
         case .bodyTooLarge: (.contentTooLarge, "The request body is too large")
+        case .requestTimeout: (.requestTimeout, "The request body did not arrive in time")
         case .unauthorized: (.unauthorized, "Authentication required")
         case .forbidden: (.forbidden, "Not allowed")
         case .policyDenied: (.forbidden, "Denied by policy")

@@ -7,7 +7,7 @@ import Hummingbird
 /// the user who created them.
 struct ScheduleRoutes {
     let schedules: ScheduleService
-    let maxBodyBytes: Int
+    let body: BodyLimits
 
     func add(to group: RouterGroup<GatewayContext>, table: RouteTable) {
         table.add(group, prefix: "v1", .post, "schedules", use: create)
@@ -20,9 +20,11 @@ struct ScheduleRoutes {
 
     func create(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
-        let object = try await RequestBody.object(request, limit: maxBodyBytes, allowed: ["cron", "time_zone", "job"], shape: "")
-        guard let cron = object["cron"]?.stringValue else { throw FleetError.invalidRequest("'cron' is required, e.g. \"0 8 * * *\"") }
-        guard let zone = object["time_zone"]?.stringValue else {
+        let object = try await RequestBody.object(request, body, allowed: ["cron", "time_zone", "job"], shape: "")
+        guard let cron = object["cron"]?.stringValue, cron.utf8.count <= 120 else {
+            throw FleetError.invalidRequest("'cron' is required (at most 120 bytes), e.g. \"0 8 * * *\"")
+        }
+        guard let zone = object["time_zone"]?.stringValue, zone.utf8.count <= 64 else {
             throw FleetError.invalidRequest("'time_zone' must be an IANA time zone such as Europe/Berlin")
         }
         guard let template = object["job"]?.objectValue else {
@@ -39,11 +41,11 @@ struct ScheduleRoutes {
     }
 
     func read(_ request: Request, context: GatewayContext) async throws -> Response {
-        try JSONResponse.make(.ok, try await schedules.read(try context.caller(), id: context.parameter("id")))
+        try JSONResponse.make(.ok, try await schedules.read(try context.caller(), id: try Parameter.id(context, "schedule")))
     }
 
     func delete(_ request: Request, context: GatewayContext) async throws -> Response {
-        try await schedules.delete(try context.caller(), id: context.parameter("id"), requestID: RequestIDs.from(request))
+        try await schedules.delete(try context.caller(), id: try Parameter.id(context, "schedule"), requestID: RequestIDs.from(request))
         return Response(status: .noContent)
     }
 }

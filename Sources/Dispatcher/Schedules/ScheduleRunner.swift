@@ -22,7 +22,8 @@ struct ScheduleRunner: Sendable {
     }
 
     func fireDue(now: Date = Date()) async throws {
-        try await index.sweep(RedisKeys.scheduleIndex, retryDelay: GatewayDuties.retryDelay, now: Clock.milliseconds(now)) { tenant, id in
+        try await index.sweep(RedisKeys.scheduleIndex, retryDelay: GatewayDuties.retryDelay, now: Clock.milliseconds(now)) {
+            tenant, id, _ in
             do {
                 return try await fire(tenant: tenant, id: id, now: now)
             } catch let error as FleetError where !error.isUnavailable && Problem.status(of: error.code).0.code < 500 {
