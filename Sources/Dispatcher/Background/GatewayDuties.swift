@@ -12,14 +12,12 @@ struct GatewayDuties: Service {
     /// tried again.
     static let retryDelay: Duration = .seconds(5)
 
-    /// How long an admission may take before an unconfirmed one is reconciled.
-    static let admissionGrace: Duration = .seconds(120)
 
     /// Settles admissions a process left unconfirmed (it died between the audited decision and
     /// the enqueue), once no enqueue can still be under way.
     func reconcileAdmissions() async throws {
         try await gateway.index.sweep(
-            RedisKeys.admissions, retryDelay: Self.retryDelay, now: Clock.milliseconds() - Self.admissionGrace.milliseconds
+            RedisKeys.admissions, retryDelay: Self.retryDelay, now: Clock.milliseconds() - gateway.configuration.admissionGrace.milliseconds
         ) { tenant, id, at in
             try await gateway.admission.reconcile(tenant: tenant, jobID: id, admittedAt: at, store: gateway.auditStore)
             return .done

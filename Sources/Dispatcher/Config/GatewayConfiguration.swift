@@ -19,6 +19,9 @@ struct GatewayConfiguration: Sendable {
     var rateLimitUserPerSecond = 1_000
     var approvalTTL: Duration = .seconds(72 * 3600)
     var schedulerInterval: Duration = .seconds(1)
+    /// How long an admission may take before an unconfirmed one (its Dispatcher died between the
+    /// audited decision and the enqueue) is reconciled.
+    var admissionGrace: Duration = .seconds(120)
     /// How often active schedules and pending approvals missing from their Redis indexes are put
     /// back from PostgreSQL (also at start); nil: never.
     var scheduleReindexInterval: Duration? = .seconds(600)
@@ -86,6 +89,7 @@ struct GatewayConfiguration: Sendable {
         if let value = try values.int("rate_limit_user_per_second", in: 1...10_000_000) { rateLimitUserPerSecond = value }
         if let value = try values.seconds("approval_ttl_seconds", in: 1...(366 * 86_400)) { approvalTTL = value }
         if let value = try values.milliseconds("scheduler_interval_ms", in: 10...600_000) { schedulerInterval = value }
+        if let value = try values.seconds("admission_grace_seconds", in: 1...86_400) { admissionGrace = value }
         if let value = try values.int("schedule_reindex_seconds", in: 0...(7 * 86_400)) {
             scheduleReindexInterval = value > 0 ? .seconds(value) : nil
         }
