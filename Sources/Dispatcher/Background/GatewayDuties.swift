@@ -12,7 +12,6 @@ struct GatewayDuties: Service {
     /// tried again.
     static let retryDelay: Duration = .seconds(5)
 
-
     /// Settles admissions a process left unconfirmed (it died between the audited decision and
     /// the enqueue), once no enqueue can still be under way.
     func reconcileAdmissions() async throws {
