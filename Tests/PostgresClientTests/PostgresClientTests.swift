@@ -25,6 +25,8 @@ import Testing
     /// A pooled connection whose server side went away (as in a PostgreSQL restart) is found
     /// before it fails a request: the next statement and the next transaction just work.
     @Test func aConnectionTheServerClosedIsReplacedBeforeItFailsAStatement() async throws {
+        // The application role is made by the migrations.
+        try await TestDatabase.migrated()
         let pool = try TestDatabase.app(size: 1)
         let admin = try TestDatabase.admin()
         defer {
