@@ -86,7 +86,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .target(name: "Connectors", dependencies: ["Contracts", "OutboundHTTP"]),
+        .target(
+            name: "Connectors",
+            dependencies: [
+                "Contracts", "OutboundHTTP", "PostgresClient", "Settings", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         // Executables.
         .executableTarget(
@@ -103,8 +107,8 @@ let package = Package(
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "Admission", "AuditLog", "Settings", "Contracts", "FleetConcurrency", "JobQueue", "Policy", "PostgresClient",
-                "RedisClient",
+                "Admission", "AuditLog", "Connectors", "Settings", "Contracts", "FleetConcurrency", "JobQueue", "OutboundHTTP", "Policy",
+                "PostgresClient", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -117,6 +121,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("HTTP/openapi.json")]),
+        .executableTarget(
+            name: "FakeProviders",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "Bench",
             dependencies: [
@@ -145,7 +158,7 @@ let package = Package(
                 "OutboundHTTP", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "OutboundHTTP"]),
+        .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "Contracts", "OutboundHTTP", "Settings", "TestSupport"]),
         .testTarget(
             name: "DispatcherTests",
             dependencies: [
@@ -156,6 +169,11 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
+        .testTarget(
+            name: "FakeProvidersTests",
+            dependencies: [
+                "FakeProviders", "OutboundHTTP", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "AuditLog", "TestSupport", "WorkerRuntime"]),
     ]

@@ -12,12 +12,81 @@ public struct TenantMigration: Sendable {
 
 /// Every tenant migration, in order. Never edit one that has shipped: add a new one.
 public enum TenantMigrations {
-    public static let all: [TenantMigration] = [stateTables]
+    public static let all: [TenantMigration] = [stateTables, connectorAccounts]
 
     /// Tasks, approvals, schedules, connector cursors, policies and briefings (the tables a
     /// tenant got at creation before tenant schemas were versioned; idempotent for those).
     static let stateTables = TenantMigration(
         version: 1, name: "state tables", sql: "SELECT openclaw_meta.create_tenant_tables({schema_literal})")
+
+    /// Connected accounts (tokens encrypted), single-use OAuth states, the synced items with
+    /// their per-user cursors, and the journal that makes connector writes idempotent per job.
+    static let connectorAccounts = TenantMigration(
+        version: 2, name: "connector accounts, items and cursors",
+        sql: """
+            CREATE TABLE IF NOT EXISTS connector_accounts (
+                user_id text NOT NULL,
+                connector text NOT NULL,
+                account text NOT NULL DEFAULT '',
+                details jsonb NOT NULL DEFAULT '{}',
+                scopes text NOT NULL DEFAULT '',
+                key_id text NOT NULL,
+                access_token bytea NOT NULL,
+                refresh_token bytea,
+                access_expires_at timestamptz,
+                status text NOT NULL DEFAULT 'connected' CHECK (status IN ('connected', 'reauth_required')),
+                last_error text,
+                last_sync_at timestamptz,
+                items integer NOT NULL DEFAULT 0,
+                connected_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (user_id, connector)
+            );
+            CREATE TABLE IF NOT EXISTS oauth_states (
+                state_hash bytea PRIMARY KEY,
+                user_id text NOT NULL,
+                connector text NOT NULL,
+                key_id text NOT NULL,
+                code_verifier bytea,
+                expires_at timestamptz NOT NULL,
+                used_at timestamptz
+            );
+            CREATE TABLE IF NOT EXISTS sync_cursors (
+                user_id text NOT NULL,
+                connector text NOT NULL,
+                cursor jsonb NOT NULL,
+                generation bigint NOT NULL DEFAULT 0,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (user_id, connector)
+            );
+            CREATE TABLE IF NOT EXISTS items (
+                user_id text NOT NULL,
+                connector text NOT NULL,
+                source_id text NOT NULL,
+                item_type text NOT NULL,
+                title text NOT NULL DEFAULT '',
+                people jsonb NOT NULL DEFAULT '{}',
+                occurred_at timestamptz,
+                updated_at timestamptz,
+                link text,
+                status text,
+                details jsonb NOT NULL DEFAULT '{}',
+                classification text NOT NULL DEFAULT 'internal',
+                generation bigint NOT NULL DEFAULT 0,
+                synced_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (user_id, connector, source_id)
+            );
+            CREATE INDEX IF NOT EXISTS items_by_time ON items (user_id, item_type, occurred_at);
+            CREATE TABLE IF NOT EXISTS connector_writes (
+                job_id text NOT NULL,
+                step text NOT NULL,
+                connector text NOT NULL,
+                state text NOT NULL CHECK (state IN ('started', 'done')),
+                result jsonb,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (job_id, step)
+            );
+            """)
 
     /// The newest version.
     public static var latest: Int { all.last?.version ?? 0 }

@@ -59,6 +59,8 @@ public struct Action: Hashable, Sendable, Codable, Comparable, CustomStringConve
 
     public static let gmailRead = Action(known: "gmail.read")
     public static let gmailSend = Action(known: "gmail.send")
+    /// Leaves a draft in the user's mailbox (sends nothing).
+    public static let gmailDraft = Action(known: "gmail.draft")
     public static let gcalRead = Action(known: "gcal.read")
     public static let gcalCreateEvent = Action(known: "gcal.create_event")
     public static let jiraRead = Action(known: "jira.read")
@@ -76,7 +78,8 @@ public struct Action: Hashable, Sendable, Codable, Comparable, CustomStringConve
 
     /// Every action the fleet performs, with its effect (SPEC "Action names").
     public static let catalog: [Action: Effect] = [
-        gmailRead: .read, gmailSend: .write, gcalRead: .read, gcalCreateEvent: .write, jiraRead: .read, jiraComment: .write,
+        gmailRead: .read, gmailSend: .write, gmailDraft: .write, gcalRead: .read, gcalCreateEvent: .write, jiraRead: .read,
+        jiraComment: .write,
         jiraTransition: .write, githubRead: .read, githubComment: .write, gdriveRead: .read, modelCall: .model, ocipSend: .write,
         ocipReply: .write, autorespondSend: .write, noopRun: .none,
     ]

@@ -30,6 +30,9 @@ public struct FleetError: Error, Sendable, Equatable, CustomStringConvertible {
         case auditUnavailable = "audit-unavailable"
         case policyUnavailable = "policy-unavailable"
         case identityProviderUnavailable = "identity-provider-unavailable"
+        case connectorUnavailable = "connector-unavailable"
+        /// Something this deployment is not set up for (a connector's OAuth client, a key).
+        case notConfigured = "not-configured"
         case redisError = "redis-error"
         case databaseError = "database-error"
         case invalidConfiguration = "invalid-configuration"
@@ -57,7 +60,8 @@ public struct FleetError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether the failure is a backing service that may come back (retrying may succeed).
     public var isUnavailable: Bool {
         switch code {
-        case .queueUnavailable, .databaseUnavailable, .auditUnavailable, .policyUnavailable, .identityProviderUnavailable, .timeout:
+        case .queueUnavailable, .databaseUnavailable, .auditUnavailable, .policyUnavailable, .identityProviderUnavailable,
+            .connectorUnavailable, .timeout:
             true
         default: false
         }

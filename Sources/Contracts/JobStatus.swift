@@ -36,10 +36,13 @@ public struct JobStatus: Sendable, Codable, Equatable {
     public var updatedAt: Int64
     /// The user the job was submitted for.
     public var requester: String?
+    /// What a succeeded job produced (a JSON object: a sync's counts, a link to what it made).
+    public var result: String?
 
     public init(
         id: String, tenant: TenantID, kind: JobKind, state: JobState, attempts: Int, lastError: String?,
-        enqueuedAt: Int64, runAt: Int64?, startedAt: Int64?, finishedAt: Int64?, updatedAt: Int64, requester: String? = nil
+        enqueuedAt: Int64, runAt: Int64?, startedAt: Int64?, finishedAt: Int64?, updatedAt: Int64, requester: String? = nil,
+        result: String? = nil
     ) {
         self.id = id
         self.tenant = tenant
@@ -53,5 +56,6 @@ public struct JobStatus: Sendable, Codable, Equatable {
         self.finishedAt = finishedAt
         self.updatedAt = updatedAt
         self.requester = requester
+        self.result = result
     }
 }

@@ -47,6 +47,11 @@ public enum RedisKeys {
     /// A handler's counter `name` under the tenant's prefix (`oc:{t:<tenant>}:<name>`).
     public static func counter(tenant: TenantID, name: String) -> String { "\(tenantPrefix(tenant)):\(name)" }
 
+    /// Requests a tenant made to `name` (a connector) in the window starting at `window` (ms).
+    public static func budget(tenant: TenantID, name: String, window: Int64) -> String {
+        "\(tenantPrefix(tenant)):budget:\(name):\(window)"
+    }
+
     /// The counter the `noop` job increments.
     public static func noopCounter(tenant: TenantID) -> String { counter(tenant: tenant, name: NoopKind.doneCounter) }
 

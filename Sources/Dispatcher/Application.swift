@@ -27,6 +27,9 @@ func buildApplication(
     ScheduleRoutes(schedules: gateway.schedules, body: limit).add(to: api, table: table)
     PolicyRoutes(policies: gateway.policyService, body: limit).add(to: api, table: table)
     AuditRoutes(store: gateway.auditStore).add(to: api, table: table)
+    let connectors = ConnectorRoutes(connectors: gateway.connectors, verifier: gateway.verifier, body: limit)
+    connectors.add(to: api, table: table)
+    connectors.addCallback(to: router, table: table)
     var application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "openclaw-dispatcher"),

@@ -11,7 +11,7 @@ struct DispatcherCommand: AsyncParsableCommand {
             "Every option can also be set through the environment variable named in its help, or in the YAML file OC_CONFIG_FILE (snake_case, without OC_).",
         subcommands: [
             ServeCommand.self, DevIssuerCommand.self, OpenAPICommand.self, JobsCommand.self, DeadLettersCommand.self, QueueCommand.self,
-            MigrateCommand.self, TenantCommand.self, AuditCommand.self,
+            MigrateCommand.self, TenantCommand.self, AuditCommand.self, SecretsCommand.self,
         ],
         defaultSubcommand: ServeCommand.self)
 }

@@ -1,10 +1,12 @@
 import Admission
 import AsyncHTTPClient
 import AuditLog
+import Connectors
 import Contracts
 import Foundation
 import JobQueue
 import Logging
+import OutboundHTTP
 import Policy
 import PostgresClient
 import RedisClient
@@ -21,6 +23,8 @@ final class Gateway: Sendable {
     /// which must never wait for a connection they hold themselves.
     let auditDatabase: PostgresClient
     let http: HTTPClient
+    /// Calls to the connectors' providers (code exchange, revocation), through libcurl.
+    let outbound: any HTTPTransport
     // Engines.
     let queue: JobQueue
     let tenants: TenantDirectory
@@ -40,10 +44,11 @@ final class Gateway: Sendable {
     let schedules: ScheduleService
     let scheduleRunner: ScheduleRunner
     let policyService: PolicyService
+    let connectors: ConnectorService
     let index: TenantIndex
     let routes = RouteTable()
 
-    init(configuration: GatewayConfiguration, logger: Logger) throws(FleetError) {
+    init(configuration: GatewayConfiguration, logger: Logger, outbound: any HTTPTransport = CurlTransport()) throws(FleetError) {
         self.configuration = configuration
         self.logger = logger
         let fleet = configuration.fleet
@@ -89,6 +94,9 @@ final class Gateway: Sendable {
             logger: logger)
         scheduleRunner = ScheduleRunner(store: scheduleStore, admission: admission, index: index, logger: logger)
         policyService = PolicyService(store: policies, sync: policySync, admission: admission)
+        self.outbound = outbound
+        connectors = ConnectorService(
+            tenants: tenants, admission: admission, jobs: jobs, settings: fleet.providers, secrets: configuration.secrets, http: outbound)
     }
 
     /// What readiness needs, by name: Redis and PostgreSQL answer, and the policy engine holds

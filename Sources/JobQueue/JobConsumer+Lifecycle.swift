@@ -33,10 +33,11 @@ extension JobConsumer {
         return runnable.indices.filter { keep[$0] }.map { runnable[$0] }
     }
 
-    /// Acknowledges succeeded jobs and records their outcome. Returns, per job, whether this
-    /// consumer still owned it (false: another worker had already finished it).
+    /// Acknowledges succeeded jobs and records their outcome (and, per job, what it produced: a
+    /// JSON object, or nil). Returns, per job, whether this consumer still owned it (false:
+    /// another worker had already finished it).
     @discardableResult
-    public func complete(_ jobs: [DeliveredJob]) async throws -> [Bool] {
+    public func complete(_ jobs: [DeliveredJob], results: [String?] = []) async throws -> [Bool] {
         if jobs.isEmpty { return [] }
         let byTenant = Dictionary(grouping: jobs.indices, by: { jobs[$0].tenant })
         let order = Array(byTenant.keys)
@@ -49,6 +50,7 @@ extension JobConsumer {
             for index in members {
                 keys.append(RedisKeys.job(tenant: tenant, id: jobs[index].jobID ?? ""))
                 arguments.append(jobs[index].entryID)
+                arguments.append(index < results.count ? results[index] ?? "" : "")
             }
             return QueueScripts.complete.command(keys: keys, arguments: arguments)
         }

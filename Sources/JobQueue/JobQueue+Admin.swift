@@ -23,7 +23,7 @@ extension JobQueue {
             id: id, tenant: tenant, kind: kind, state: state, attempts: Int(fields["attempts"] ?? "") ?? 0,
             lastError: error.isEmpty ? nil : error, enqueuedAt: enqueued, runAt: time("run_at"),
             startedAt: time("started_at"), finishedAt: time("finished_at"), updatedAt: updated,
-            requester: fields["user"].flatMap { $0.isEmpty ? nil : $0 })
+            requester: fields["user"].flatMap { $0.isEmpty ? nil : $0 }, result: fields["result"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// What `cancel` did.
@@ -236,5 +236,13 @@ extension JobQueue {
     /// The job an idempotency key names, if it is still remembered.
     public func idempotentJob(tenant: TenantID, key: String) async throws -> String? {
         try await redis.send(RedisCommand("GET", [RedisKeys.idempotency(tenant: tenant, key: key)])).string
+    }
+}
+
+extension JobQueue {
+    /// How many consumers of `kind` heartbeated within `window` (workers heartbeat every 5 s).
+    public func liveConsumers(kind: JobKind, within window: Duration = .seconds(30)) async throws -> Int {
+        let cutoff = Clock.milliseconds() - window.milliseconds
+        return Int(try await redis.send(RedisCommand("ZCOUNT", [RedisKeys.consumers(kind: kind), String(cutoff), "+inf"])).int ?? 0)
     }
 }

@@ -104,15 +104,18 @@ enum QueueScripts {
     /// Finishes succeeded jobs: acknowledges them, records the outcome, trims the stream.
     ///
     /// KEYS[1] stream, KEYS[2..] status hash per job
-    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, ARGV[4..] entry id per job
+    /// ARGV[1] group, ARGV[2] now ms, ARGV[3] retention s, ARGV[4..] per job: entry id, result
+    ///   (a JSON object, or "" for none)
     /// Returns per job 1, or 0 when the entry was no longer pending (another worker finished it).
     static let complete = RedisScript(
         trimFunction + """
             local group, now, ttl = ARGV[1], ARGV[2], ARGV[3]
             local out = {}
             for i = 2, #KEYS do
-              if redis.call('XACK', KEYS[1], group, ARGV[2 + i]) == 1 then
+              local entry, result = ARGV[2 * i], ARGV[2 * i + 1]
+              if redis.call('XACK', KEYS[1], group, entry) == 1 then
                 redis.call('HSET', KEYS[i], 'state', 'succeeded', 'finished_at', now)
+                if result ~= '' then redis.call('HSET', KEYS[i], 'result', result) end
                 redis.call('EXPIRE', KEYS[i], ttl)
                 out[#out + 1] = 1
               else

@@ -48,3 +48,12 @@ public struct PostgresRow: Sendable {
     /// Positional access.
     public subscript(index: Int) -> String? { values[index] }
 }
+
+/// Runs statements: a connection, or a transaction on one (what code working on one tenant's
+/// tables is given, so a fake can stand in for it).
+public protocol PostgresQuerying: Sendable {
+    @discardableResult
+    func query(_ sql: String, _ parameters: [any PostgresBindable]) async throws -> PostgresRows
+}
+
+extension PostgresConnection: PostgresQuerying {}

@@ -7,6 +7,7 @@ public struct FleetSettings: Sendable {
     public var redisURL = "redis://127.0.0.1:6379/0"
     public var databaseURL = "postgres://openclaw_app@127.0.0.1:5432/openclaw"
     public var policy = PolicySettings()
+    public var providers = ProviderSettings()
     public var logLevel = "info"
 
     public init() {}
@@ -35,6 +36,7 @@ public struct FleetSettings: Sendable {
             }
             logLevel = value
         }
+        providers = try ProviderSettings(values)
         if let value = values.string("opa_url") { policy.engineURL = value }
         if let value = try values.milliseconds("opa_timeout_ms", in: 1...600_000) { policy.timeout = value }
         if let value = try values.int("decision_cache_size", in: 0...10_000_000) { policy.decisionCacheSize = value }

@@ -3,6 +3,12 @@ import Contracts
 import Foundation
 import OutboundHTTP
 import Policy
+import Synchronization
+
+/// What a handler produced (one per job run).
+final class ResultBox: Sendable {
+    let value = Mutex<String?>(nil)
+}
 
 /// What a worker process gives its handlers: one of each port, shared by every job. Tests build
 /// it from the in-memory fakes in TestSupport.
@@ -13,10 +19,11 @@ public struct HandlerServices: Sendable {
     public var followUps: any FollowUpQueue
     public var http: any HTTPTransport
     public var counters: any TenantCounters
+    public var budget: any RequestBudget
 
     public init(
         policy: any PolicyGate, audit: any AuditSink, database: any TenantDatabase, followUps: any FollowUpQueue, http: any HTTPTransport,
-        counters: any TenantCounters
+        counters: any TenantCounters, budget: any RequestBudget
     ) {
         self.policy = policy
         self.audit = audit
@@ -24,6 +31,7 @@ public struct HandlerServices: Sendable {
         self.followUps = followUps
         self.http = http
         self.counters = counters
+        self.budget = budget
     }
 }
 
@@ -36,12 +44,31 @@ public struct HandlerContext: Sendable {
     /// Logs with the job id, kind, tenant and attempt as metadata.
     public let logger: JobLogger
     let services: HandlerServices
+    private let produced = ResultBox()
 
     public init(job: JobEnvelope, attempt: Int, logger: JobLogger, services: HandlerServices) {
         self.job = job
         self.attempt = attempt
         self.logger = logger
         self.services = services
+    }
+
+    /// Records what the job produced, shown with its status (`GET /v1/jobs/{id}`) once it
+    /// succeeded: counts, or a link to the resource it made.
+    public func setResult(_ result: [String: JSONValue]) {
+        produced.value.withLock { $0 = String(decoding: JSONValue.object(result).canonicalBytes, as: UTF8.self) }
+    }
+
+    /// What `setResult` recorded.
+    public var result: String? { produced.value.withLock { $0 } }
+
+    /// The transport for requests outside the fleet (for clients that take one).
+    public var http: any HTTPTransport { services.http }
+
+    /// Takes one request from `name`'s budget for the job's tenant (`limit` per `window`, over
+    /// the whole fleet); the wait until the next window when it is spent.
+    public func budget(_ name: String, limit: Int, per window: Duration) async throws -> Duration? {
+        try await services.budget.take(job.tenant, name, limit: limit, per: window)
     }
 
     /// Who the job runs for: its requester.

@@ -20,12 +20,7 @@ extension PolicyDecider: PolicyGate {
 }
 
 /// Statements on one tenant's tables, inside a transaction as that tenant's role.
-public protocol TenantSQL: Sendable {
-    @discardableResult
-    func query(_ sql: String, _ parameters: [any PostgresBindable]) async throws -> PostgresRows
-}
-
-extension PostgresConnection: TenantSQL {}
+public typealias TenantSQL = PostgresQuerying
 
 /// A tenant's PostgreSQL schema: `transaction` runs its body as the tenant's role, so nothing
 /// of another tenant can be reached.
@@ -84,4 +79,12 @@ public protocol FollowUpQueue: Sendable {
 public protocol TenantCounters: Sendable {
     /// Adds one to each counter (a plain counter, or `field` of a hash), in one round trip.
     func increment(_ tenant: TenantID, _ counters: [(name: String, field: String?)]) async throws
+}
+
+/// Requests to an outside system, counted per tenant across the whole fleet, so together the
+/// workers stay under a provider's quota.
+public protocol RequestBudget: Sendable {
+    /// Takes one request from `name`'s budget of `limit` per `window` for `tenant`: nil to go
+    /// ahead, or how long until the next window when this one is spent.
+    func take(_ tenant: TenantID, _ name: String, limit: Int, per window: Duration) async throws -> Duration?
 }

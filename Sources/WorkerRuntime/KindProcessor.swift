@@ -19,7 +19,13 @@ final class KindProcessor: Sendable {
     let logger: Logger
     let stop: StopSignal
     private let running = Mutex<[String: (job: DeliveredJob, since: ContinuousClock.Instant)]>([:])
-    private let completions: GroupCommit<DeliveredJob, Void>
+    private let completions: GroupCommit<Finished, Void>
+
+    /// A job whose handler succeeded, with what it produced.
+    struct Finished: Sendable {
+        let job: DeliveredJob
+        let result: String?
+    }
     /// When the reader last completed a round without a Redis error (for `/healthz`).
     let lastHealthyRound = Mutex<ContinuousClock.Instant>(.now)
 
@@ -54,11 +60,11 @@ final class KindProcessor: Sendable {
                 do {
                     if let recorder {
                         try await recorder.record(
-                            jobs.compactMap { job in
-                                job.envelope.map { JobLifecycleEvent(name: .succeeded, job: $0, attempt: job.attempt) }
+                            jobs.compactMap { finished in
+                                finished.job.envelope.map { JobLifecycleEvent(name: .succeeded, job: $0, attempt: finished.job.attempt) }
                             })
                     }
-                    _ = try await consumer.complete(jobs)
+                    _ = try await consumer.complete(jobs.map(\.job), results: jobs.map(\.result))
                     return
                 } catch  where attempt < 4 {
                     logger.warning(
@@ -194,6 +200,7 @@ final class KindProcessor: Sendable {
         }
         let started = ContinuousClock.now
         var failure: JobFailure?
+        var result: String?
         do {
             try await recordEvents([JobLifecycleEvent(name: .started, job: envelope, attempt: job.attempt)])
         } catch {
@@ -205,7 +212,9 @@ final class KindProcessor: Sendable {
             return
         }
         do {
-            try await prepared.run(HandlerContext(job: envelope, attempt: job.attempt, logger: logger, services: services))
+            let context = HandlerContext(job: envelope, attempt: job.attempt, logger: logger, services: services)
+            try await prepared.run(context)
+            result = context.result
         } catch is CancellationError where Task.isCancelled || stop.isSet {
             logger.warning("job interrupted by shutdown; it stays pending for another worker")
             return
@@ -228,7 +237,7 @@ final class KindProcessor: Sendable {
                 try await settle(job, envelope: envelope, failure: failure, logger: logger)
             } else {
                 // Acknowledged in the next group commit; `runReader` waits for it before returning.
-                completions.add(job)
+                completions.add(Finished(job: job, result: result))
                 logger.debug("job succeeded")
             }
         } catch {

@@ -16,6 +16,23 @@ public struct RedisCounters: TenantCounters {
     }
 }
 
+/// `RequestBudget` in Redis: a counter per tenant, budget and window.
+public struct RedisBudget: RequestBudget {
+    let redis: RedisClient
+
+    public init(redis: RedisClient) { self.redis = redis }
+
+    public func take(_ tenant: TenantID, _ name: String, limit: Int, per window: Duration) async throws -> Duration? {
+        let size = max(1, window.milliseconds)
+        let now = Clock.milliseconds()
+        let start = now - now % size
+        let key = RedisKeys.budget(tenant: tenant, name: name, window: start)
+        let replies = try await redis.send([RedisCommand("INCR", [key]), RedisCommand("PEXPIRE", [key, String(size * 2)])])
+        let used = try replies[0].orThrow("budget").int ?? 0
+        return used <= limit ? nil : .milliseconds(start + size - now + 1)
+    }
+}
+
 /// A port a worker process was started without (e.g. no database for a benchmark run): every
 /// use fails with a message saying what to configure.
 public struct UnconfiguredPort: PolicyGate, TenantDatabase, FollowUpQueue {

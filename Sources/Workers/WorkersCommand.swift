@@ -1,6 +1,7 @@
 import Admission
 import ArgumentParser
 import AuditLog
+import Connectors
 import Contracts
 import Foundation
 import JobQueue
@@ -26,7 +27,7 @@ struct WorkersCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Job kinds to consume, comma-separated (env OC_WORKER_KINDS). Default: every kind this build handles.")
-    var kinds: String = setting("worker_kinds") ?? registeredHandlers.map(\.kind.rawValue).joined(separator: ",")
+    var kinds: String = setting("worker_kinds") ?? Registry.kinds.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "Jobs run at once by this process (env OC_WORKER_CONCURRENCY).")
     var concurrency: Int = setting("worker_concurrency").flatMap(Int.init) ?? 32
@@ -88,12 +89,20 @@ struct WorkersCommand: AsyncParsableCommand {
         settings.policy.engineURL = opaURL
         let redis = RedisClient(configuration: try redisConfiguration(), logger: Logger(label: "openclaw.redis"))
         let queue = JobQueue(redis: redis, configuration: configuration.queue, logger: logger)
-        let served = registeredHandlers.filter { configuration.kinds.contains($0.kind) }
+        let served: [RegisteredHandler]
+        do {
+            served = try Registry.handlers(for: configuration.kinds, settings: settings) { () throws(FleetError) in
+                try SecretBox.load(ConfigurationValues.process)
+            }
+        } catch {
+            throw ValidationError(error.message)
+        }
         var services: [any Service] = [redis]
         var ports = HandlerServices(
             policy: UnconfiguredPort("--opa-url (or OC_OPA_URL) and --database-url"), audit: DiscardedAudit(),
             database: UnconfiguredPort("--database-url (or OC_DATABASE_URL)"),
-            followUps: UnconfiguredPort("--database-url and --opa-url"), http: CurlTransport(), counters: RedisCounters(redis: redis))
+            followUps: UnconfiguredPort("--database-url and --opa-url"), http: CurlTransport(), counters: RedisCounters(redis: redis),
+            budget: RedisBudget(redis: redis))
         var recorder: (any LifecycleRecorder)?
         if noAudit {
             guard served.allSatisfy({ !$0.needsPolicy }) else {
@@ -133,7 +142,7 @@ struct WorkersCommand: AsyncParsableCommand {
             }
         }
         let worker = try WorkerService(
-            configuration: configuration, queue: queue, handlers: registeredHandlers, services: ports, recorder: recorder, logger: logger)
+            configuration: configuration, queue: queue, handlers: served, services: ports, recorder: recorder, logger: logger)
         if metricsPort >= 0 {
             services.append(
                 MetricsEndpoint.application(registry: registry, worker: worker, host: metricsHost, port: metricsPort, logger: logger))

@@ -19,7 +19,7 @@ import Testing
         #expect(outcome(401) == .refreshToken)
         #expect(outcome(410) == .resync)
         #expect(outcome(404, cursor: true) == .resync)
-        #expect(outcome(404) == .fail)
+        #expect(outcome(404) == .notFound)
         #expect(outcome(400) == .fail)
         #expect(outcome(403, body: #"{"error":{"errors":[{"reason":"insufficientPermissions"}]}}"#) == .fail)
         #expect(outcome(502) == .retry)

@@ -16,11 +16,13 @@ public final class HandlerFakes: Sendable {
     public let followUps = RecordingFollowUps()
     public let http = FakeHTTPTransport()
     public let counters = InMemoryCounters()
+    public let budget = InMemoryBudget()
 
     public init() {}
 
     public var services: HandlerServices {
-        HandlerServices(policy: policy, audit: audit, database: database, followUps: followUps, http: http, counters: counters)
+        HandlerServices(
+            policy: policy, audit: audit, database: database, followUps: followUps, http: http, counters: counters, budget: budget)
     }
 
     /// A context for `job` on the fakes.
@@ -148,5 +150,20 @@ public final class InMemoryCounters: TenantCounters {
 
     public func value(_ tenant: TenantID, _ name: String, field: String? = nil) -> Int {
         values.withLock { $0[[tenant.rawValue, name, field].compactMap { $0 }.joined(separator: "/")] ?? 0 }
+    }
+}
+
+/// A request budget in memory: counts per tenant and name, with a limit a test can lower.
+public final class InMemoryBudget: RequestBudget {
+    public let used = Mutex<[String: Int]>([:])
+
+    public init() {}
+
+    public func take(_ tenant: TenantID, _ name: String, limit: Int, per window: Duration) async throws -> Duration? {
+        let count = used.withLock { used in
+            used["\(tenant.rawValue)/\(name)", default: 0] += 1
+            return used["\(tenant.rawValue)/\(name)"]!
+        }
+        return count <= limit ? nil : window
     }
 }

@@ -21,7 +21,7 @@ permissiveness := {"block": 0, "approve": 1, "notify": 2, "autonomous": 3}
 class_rank := {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
 
 write_actions := {
-	"gmail.send", "gcal.create_event", "jira.comment", "jira.transition", "github.comment",
+	"gmail.send", "gmail.draft", "gcal.create_event", "jira.comment", "jira.transition", "github.comment",
 	"autorespond.send", "ocip.send", "ocip.reply",
 }
 

@@ -15,10 +15,11 @@ public enum ProviderOutcome: Sendable, Equatable {
     case reschedule(after: Duration)
     /// 410 (or 404 for a cursor): the saved cursor expired: sync everything again.
     case resync
+    /// 404 of an item: it is gone (or no longer shared with the user).
+    case notFound
     /// 5xx and transport trouble: retry with backoff.
     case retry
-    /// Anything else (400, 403 without a rate limit, 404 of an item): this request will not
-    /// work as it is.
+    /// Anything else (400, 403 without a rate limit): this request will not work as it is.
     case fail
 
     /// Reads `response` to a request made at `now`.
@@ -38,6 +39,8 @@ public enum ProviderOutcome: Sendable, Equatable {
             self = .resync
         case 404 where cursorRequest:
             self = .resync
+        case 404:
+            self = .notFound
         case 500..<600:
             self = .retry
         default:

@@ -2,25 +2,23 @@
 /// incrementally from the saved cursor (read-only).
 public enum ConnectorSyncKind: KindContract {
     public static let kind = JobKind.connectorSync
-    public static let summary = "Syncs one connected account (Gmail, Calendar, Drive, Jira, GitHub) into the tenant's records."
+    public static let summary =
+        "Syncs the requester's connected account of one connector (Gmail, Calendar, Drive, Jira, GitHub) into the tenant's records."
     public static let actions: Set<Action>? = Set(Connector.allCases.map(\.readAction))
 
     public struct Payload: KindPayload {
+        /// The connector whose account (the requester's) is synced.
         public var connector: Connector
-        /// The account to sync (the requester's own when absent).
-        public var account: String?
         /// Ignore the saved cursor and read everything again.
         public var full: Bool?
 
-        public init(connector: Connector, account: String? = nil, full: Bool? = nil) {
+        public init(connector: Connector, full: Bool? = nil) {
             self.connector = connector
-            self.account = account
             self.full = full
         }
 
         public static let schema = PayloadSchema([
             .init("connector", .string(values: Connector.allCases.map(\.rawValue)), required: true, "the connector to sync"),
-            .init("account", .string(maxLength: 320), "the connected account (default: the requester's)"),
             .init("full", .boolean, "ignore the saved cursor and read everything"),
         ])
     }

@@ -1,3 +1,4 @@
+import Connectors
 import Contracts
 import Foundation
 import Settings
@@ -12,6 +13,8 @@ struct GatewayConfiguration: Sendable {
     /// Redis, PostgreSQL and the policy engine (shared with the workers).
     var fleet = FleetSettings()
     var oidc = OIDCConfiguration()
+    /// The key connector tokens are sealed with (nil: connectors cannot be connected).
+    var secrets: SecretBox?
     var maxBodyBytes = 64 * 1024
     /// How long a client may take to send a request body (408 after).
     var bodyTimeout: Duration = .seconds(10)
@@ -54,6 +57,7 @@ struct GatewayConfiguration: Sendable {
 
     init(_ values: ConfigurationValues) throws(FleetError) {
         fleet = try FleetSettings(values)
+        if values.string("secrets_key") != nil || values.string("secrets_key_file") != nil { secrets = try SecretBox.load(values) }
         if let value = values.string("host") { host = value }
         if let value = try values.int("port", in: 0...65535) { port = value }
         if let value = try values.int("event_loop_threads", in: 1...256) { eventLoopThreads = value }

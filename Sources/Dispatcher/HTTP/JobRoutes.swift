@@ -22,6 +22,23 @@ struct JobRoutes {
         let submission = try await jobs.submit(
             job, identity: identity, requestID: requestID, idempotencyKey: try RequestIDs.idempotencyKey(request, user: identity.user),
             trace: RequestIDs.trace(request))
+        return try Self.response(submission, requestID: requestID)
+    }
+
+    func read(_ request: Request, context: GatewayContext) async throws -> Response {
+        let identity = try context.caller()
+        return try JSONResponse.make(.ok, try await jobs.view(identity, id: try Parameter.id(context, "job")))
+    }
+
+    func cancel(_ request: Request, context: GatewayContext) async throws -> Response {
+        let identity = try context.caller()
+        let id = try Parameter.id(context, "job")
+        try await jobs.cancel(identity, id: id, requestID: RequestIDs.from(request))
+        return try JSONResponse.make(.ok, Cancelled(id: id))
+    }
+
+    /// The answer to a submission (here or from a route that submits a job for the caller).
+    static func response(_ submission: JobService.Submission, requestID: String) throws -> Response {
         switch submission {
         case .queued(let result, let decision):
             // The hot path: written by hand rather than through an encoder.
@@ -42,18 +59,6 @@ struct JobRoutes {
             return try JSONResponse.make(
                 .accepted, AwaitingApproval(approvalID: id, duplicate: true), location: "/v1/approvals/\(id)")
         }
-    }
-
-    func read(_ request: Request, context: GatewayContext) async throws -> Response {
-        let identity = try context.caller()
-        return try JSONResponse.make(.ok, JobView(try await jobs.status(identity, id: try Parameter.id(context, "job"))))
-    }
-
-    func cancel(_ request: Request, context: GatewayContext) async throws -> Response {
-        let identity = try context.caller()
-        let id = try Parameter.id(context, "job")
-        try await jobs.cancel(identity, id: id, requestID: RequestIDs.from(request))
-        return try JSONResponse.make(.ok, Cancelled(id: id))
     }
 
     struct AwaitingApproval: Encodable {

@@ -54,10 +54,11 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
         case .notFound: (.notFound, "Not found")
         case .conflict: (.conflict, "Conflict")
         case .tenantNotProvisioned: (.conflict, "The tenant is not provisioned")
+        case .notConfigured: (.conflict, "Not set up in this deployment")
         case .policyWidensParent: (.unprocessableContent, "A lower scope may only restrict its parents")
         case .rateLimited: (.tooManyRequests, "Too many requests")
         case .policyUnavailable: (.serviceUnavailable, "The policy engine is unavailable")
-        case .queueUnavailable, .databaseUnavailable, .auditUnavailable, .identityProviderUnavailable, .timeout:
+        case .queueUnavailable, .databaseUnavailable, .auditUnavailable, .identityProviderUnavailable, .connectorUnavailable, .timeout:
             (.serviceUnavailable, "A backing service is unavailable")
         case .redisError, .databaseError, .invalidConfiguration, .auditIntegrity, .internal:
             (.internalServerError, "Internal error")

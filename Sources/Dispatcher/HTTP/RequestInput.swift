@@ -33,11 +33,13 @@ enum RequestBody {
         }
     }
 
-    /// The body as a JSON object with only `allowed` fields (`shape` names them in messages).
+    /// The body as a JSON object with only `allowed` fields (`shape` names them in messages);
+    /// with `emptyAllowed`, no body at all reads as `{}`.
     static func object(
-        _ request: Request, _ limits: BodyLimits, allowed: Set<String>, shape: String
+        _ request: Request, _ limits: BodyLimits, allowed: Set<String>, shape: String, emptyAllowed: Bool = false
     ) async throws -> [String: JSONValue] {
         let body = try await collect(request, limits)
+        if emptyAllowed && body.readableBytesView.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return [:] }
         guard let value = JSONValue.parse(body.readableBytesView), let object = value.objectValue else {
             throw FleetError(.malformedJSON, "the body must be a JSON object \(shape)")
         }

@@ -57,6 +57,18 @@ struct JobService: Sendable {
         return status
     }
 
+    /// The job as the API shows it: its result once it succeeded, and, while it waits, whether
+    /// any worker serves its kind at all.
+    func view(_ identity: Identity, id: String) async throws -> JobView {
+        let status = try await status(identity, id: id)
+        var view = JobView(status)
+        if status.state == .queued || status.state == .retrying, (try? await queue.liveConsumers(kind: status.kind)) == 0 {
+            view.notice =
+                "no worker serves '\(status.kind.rawValue)' jobs right now: the job waits until one starts (the operator runs `Workers --kinds \(status.kind.rawValue)`)"
+        }
+        return view
+    }
+
     /// Cancels a job that has not started (audited).
     func cancel(_ identity: Identity, id: String, requestID: String) async throws {
         _ = try await status(identity, id: id)
@@ -92,9 +104,13 @@ struct JobView: Encodable {
     var runAt: String?
     var startedAt: String?
     var finishedAt: String?
+    /// What the job produced (a sync's counts, a link to what it made), once it succeeded.
+    var result: JSONValue?
+    /// Why a waiting job is not moving, when the fleet knows.
+    var notice: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, status, attempts
+        case id, kind, status, attempts, result, notice
         case enqueuedAt = "enqueued_at"
         case updatedAt = "updated_at"
         case lastError = "last_error"
@@ -114,5 +130,6 @@ struct JobView: Encodable {
         runAt = status.runAt.map(ISOTime.format(milliseconds:))
         startedAt = status.startedAt.map(ISOTime.format(milliseconds:))
         finishedAt = status.finishedAt.map(ISOTime.format(milliseconds:))
+        result = status.result.flatMap { JSONValue.parse(Array($0.utf8)) }
     }
 }

@@ -1,0 +1,116 @@
+import Contracts
+import Foundation
+import OutboundHTTP
+
+/// What went wrong talking to a provider, as what to do about it (the one error model of the
+/// connectors): refresh the access token, come back later without holding a worker, sync
+/// everything again, retry with backoff, or give up (a request that will not work, or an
+/// account that needs the user to connect it again).
+public enum ConnectorFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    case refreshToken
+    case reschedule(after: Duration)
+    case resync
+    /// The item asked for is gone.
+    case notFound(String)
+    case retry(String)
+    case fail(String)
+    /// The grant is revoked or invalid: the user must connect the account again.
+    case reauthRequired(String)
+
+    public var description: String {
+        switch self {
+        case .refreshToken: "the access token was refused"
+        case .reschedule(let after): "the provider asked to slow down for \(after)"
+        case .resync: "the sync cursor is no longer valid"
+        case .notFound(let why), .retry(let why), .fail(let why), .reauthRequired(let why): why
+        }
+    }
+}
+
+/// A provider's answer with the failures it means already sorted out.
+public struct ProviderSession: Sendable {
+    public let http: any HTTPTransport
+    public var accessToken: String
+    /// Asked before every request: how long to wait when the tenant's budget for this connector
+    /// is spent (nil: go ahead).
+    let budget: @Sendable () async throws -> Duration?
+    /// Extra headers every request carries (GitHub's `Accept`, API version, `User-Agent`).
+    let headers: [(name: String, value: String)]
+
+    public init(
+        http: any HTTPTransport, accessToken: String, headers: [(name: String, value: String)] = [],
+        budget: @escaping @Sendable () async throws -> Duration? = { nil }
+    ) {
+        self.http = http
+        self.accessToken = accessToken
+        self.headers = headers
+        self.budget = budget
+    }
+
+    /// Sends `request` with the access token; returns a success (2xx, or 304 for a conditional
+    /// request) or throws what to do.
+    /// - Parameter cursorRequest: the request carries a sync cursor (a 404 then means it expired).
+    public func send(_ request: OutboundRequest, cursorRequest: Bool = false) async throws(ConnectorFailure) -> OutboundResponse {
+        let wait: Duration?
+        do { wait = try await budget() } catch { throw .retry("the connector budget cannot be counted: \(error)") }
+        if let wait { throw .reschedule(after: wait) }
+        var request = request
+        request.headers = headers + [("Authorization", "Bearer \(accessToken)")] + request.headers
+        let response: OutboundResponse
+        do {
+            response = try await http.send(request)
+        } catch {
+            throw .retry("\(request.method) \(Self.redacted(request.url)): \(error)")
+        }
+        switch ProviderOutcome(response, cursorRequest: cursorRequest) {
+        case .success: return response
+        case .refreshToken: throw .refreshToken
+        case .reschedule(let after): throw .reschedule(after: after)
+        case .resync: throw .resync
+        case .notFound: throw .notFound("\(request.method) \(Self.redacted(request.url)) answered 404")
+        case .retry: throw .retry("\(request.method) \(Self.redacted(request.url)) answered \(response.status)")
+        case .fail:
+            throw .fail("\(request.method) \(Self.redacted(request.url)) answered \(response.status): \(Self.excerpt(response))")
+        }
+    }
+
+    /// GETs `url` and decodes the JSON answer.
+    public func get<T: Decodable>(
+        _ url: String, as type: T.Type, headers: [(name: String, value: String)] = [], cursorRequest: Bool = false
+    ) async throws(ConnectorFailure) -> T {
+        let response = try await send(OutboundRequest(url: url, headers: headers), cursorRequest: cursorRequest)
+        return try Self.decode(T.self, response, from: url)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, _ response: OutboundResponse, from url: String) throws(ConnectorFailure) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw .fail("\(redacted(url)) answered what is not a \(T.self): \(error)")
+        }
+    }
+
+    /// The URL without its query (which may carry a token or a cursor), for messages.
+    public static func redacted(_ url: String) -> String { String(url.prefix { $0 != "?" }) }
+
+    /// The start of an error body, for messages (providers' error bodies carry no secrets).
+    static func excerpt(_ response: OutboundResponse) -> String {
+        String(decoding: response.body.prefix(300), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Query strings, percent-encoded as RFC 3986 unreserved characters allow.
+public enum Query {
+    public static func encode(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    public static func string(_ pairs: [(String, String?)]) -> String {
+        pairs.compactMap { name, value in value.map { "\(encode(name))=\(encode($0))" } }.joined(separator: "&")
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`).
+    public static func form(_ pairs: [(String, String?)]) -> [UInt8] { Array(string(pairs).utf8) }
+}

@@ -1,0 +1,116 @@
+import Connectors
+import Contracts
+import Crypto
+import Foundation
+import OutboundHTTP
+import Settings
+import WorkerRuntime
+
+/// The `connector-sync` kind: reads the requester's connected account into the tenant's
+/// records, page by page from the stored cursor.
+///
+/// The read is checked against the policy as it is now (fail closed); every page's changes are
+/// stored with the cursor after them, in one transaction, so a worker killed at any moment
+/// resumes where it stopped, with no record twice. Tokens, budgets, slow-downs and dead grants
+/// are the account session's (`AccountSession`); an expired cursor means a full resync.
+struct ConnectorSyncHandler: KindHandler {
+    typealias Contract = ConnectorSyncKind
+
+    let settings: ProviderSettings
+    let secrets: SecretBox
+    /// Pages one run reads at most; a longer pass goes on in a later run of the same job (it is
+    /// postponed, not retried), so a huge first sync never holds a worker for hours.
+    let pagesPerRun: Int
+
+    init(settings: ProviderSettings, secrets: SecretBox, pagesPerRun: Int = 2_000) {
+        self.settings = settings
+        self.secrets = secrets
+        self.pagesPerRun = pagesPerRun
+    }
+
+    func handle(_ payload: ConnectorSyncKind.Payload, context: HandlerContext) async throws {
+        let connector = payload.connector
+        // The read as the policy stands now, not as it stood at submission.
+        try await context.authorize(connector.readAction, step: "sync")
+        var account = try await AccountSession.open(connector, settings: settings, secrets: secrets, context: context)
+        guard let syncer = syncer(connector, account: account.account) else {
+            throw JobFailure(.fail, "\(connector.rawValue) is connected without what its sync needs; connect it again")
+        }
+        let user = account.account.user
+        var cursor = try await context.database { try await ItemStore.cursor($0, user: user, connector: connector) } ?? .full()
+        // A forced full pass starts over unless this job already began one (a resumed run).
+        if payload.full == true, cursor.phase != .full || cursor.generation < context.job.enqueuedAt { cursor = .full() }
+        let startedFull = cursor.phase == .full
+        var totals = ItemStore.Applied()
+        var pages = 0
+        var resynced = false
+        while true {
+            let from = cursor
+            let page: SyncPage
+            do {
+                page = try await account.call(passing: { if case .resync = $0 { !resynced } else { false } }) {
+                    session throws(ConnectorFailure) in try await syncer.next(from, session: session)
+                }
+            } catch ConnectorFailure.resync {
+                resynced = true
+                context.logger.warning("sync cursor expired; syncing everything again", metadata: ["connector": "\(connector.rawValue)"])
+                cursor = .full()
+                continue
+            }
+            let fullEnded = page.done && from.phase == .full
+            let applied = try await context.database { sql in
+                try await ItemStore.apply(page, sql, user: user, connector: connector, fullPassEnded: fullEnded)
+            }
+            totals.upserted += applied.upserted
+            totals.deleted += applied.deleted
+            if applied.upserted + applied.deleted > 0 {
+                try await context.audit.record(
+                    .dataAccess, step: "sync:\(Self.key(from))",
+                    detail: [
+                        "connector": .string(connector.rawValue), "upserted": .integer(Int64(applied.upserted)),
+                        "deleted": .integer(Int64(applied.deleted)),
+                    ],
+                    dataAccessed: [.init(source: connector.rawValue, classification: connector.defaultClassification, purpose: "sync")],
+                    classification: connector.defaultClassification)
+            }
+            cursor = page.cursor
+            pages += 1
+            if page.done { break }
+            if pages >= pagesPerRun {
+                throw JobFailure(.postpone(.milliseconds(100)), "\(pages) pages read; the sync goes on in the next run")
+            }
+        }
+        try await account.recordError(nil)
+        context.setResult(result(connector, startedFull || resynced, totals, pages, complete: true))
+    }
+
+    func result(_ connector: Connector, _ full: Bool, _ totals: ItemStore.Applied, _ pages: Int, complete: Bool) -> [String: JSONValue] {
+        [
+            "connector": .string(connector.rawValue), "full": .bool(full), "upserted": .integer(Int64(totals.upserted)),
+            "deleted": .integer(Int64(totals.deleted)), "pages": .integer(Int64(pages)), "complete": .bool(complete),
+            "items_link": .string("/v1/connectors"),
+        ]
+    }
+
+    /// A short key of the cursor a page was read from: a run that reads the same page again
+    /// (after a crash) writes its audit entry once.
+    static func key(_ cursor: SyncCursor) -> String {
+        let text = "\(cursor.phase.rawValue)|\(cursor.generation)|\(cursor.token ?? "")|\(cursor.page ?? "")"
+        return SHA256.hash(data: Array(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The provider's sync for `connector`, with what the account says about where it lives.
+    func syncer(_ connector: Connector, account: ConnectorAccount) -> (any ConnectorSyncer)? {
+        switch connector {
+        case .gmail: return GmailSync(host: settings.google.gmailURL)
+        case .gcal: return CalendarSync(host: settings.google.calendarURL)
+        case .gdrive: return DriveSync(host: settings.google.driveURL)
+        case .jira:
+            guard let cloud = account.details["cloud_id"]?.stringValue else { return nil }
+            return JiraSync(gateway: settings.atlassian.jiraURL, cloudID: cloud, site: account.details["site"]?.stringValue ?? "")
+        case .github:
+            guard let login = account.details["login"]?.stringValue else { return nil }
+            return GitHubSync(api: settings.github.apiURL, login: login)
+        }
+    }
+}
