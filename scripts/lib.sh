@@ -38,3 +38,29 @@ as_pg_owner() {
 OPA_LIB="$VAR/opa/lib"
 
 swift_build_flags() { echo "-c ${OC_BUILD_CONFIG:-debug}"; }
+
+# Points the fleet's connector settings at FakeProviders listening from port $1 (control $1,
+# google_oauth +1, gmail +2, calendar +3, drive +4, atlassian_auth +5, jira +6, github_oauth +7,
+# github +8) with its default OAuth clients.
+fake_provider_env() {
+  local p="$1" h="http://127.0.0.1"
+  export OC_GOOGLE_CLIENT_ID="1094561183372-fakeproviders.apps.googleusercontent.com" OC_GOOGLE_CLIENT_SECRET="GOCSPX-fake-google-secret"
+  export OC_GOOGLE_AUTHORIZE_URL="$h:$((p+1))/o/oauth2/v2/auth" OC_GOOGLE_TOKEN_URL="$h:$((p+1))/token" OC_GOOGLE_REVOKE_URL="$h:$((p+1))/revoke"
+  export OC_GMAIL_URL="$h:$((p+2))" OC_GCAL_URL="$h:$((p+3))" OC_GDRIVE_URL="$h:$((p+4))"
+  export OC_ATLASSIAN_CLIENT_ID="FakeAtlassianClientId0123456789ab" OC_ATLASSIAN_CLIENT_SECRET="ATOAfake-atlassian-secret"
+  export OC_ATLASSIAN_AUTHORIZE_URL="$h:$((p+5))/authorize" OC_ATLASSIAN_TOKEN_URL="$h:$((p+5))/oauth/token"
+  export OC_ATLASSIAN_RESOURCES_URL="$h:$((p+5))/oauth/token/accessible-resources" OC_JIRA_URL="$h:$((p+6))"
+  export OC_GITHUB_CLIENT_ID="Iv23liFakeGitHubApp01" OC_GITHUB_CLIENT_SECRET="fake-github-client-secret-0123456789abcdef"
+  export OC_GITHUB_AUTHORIZE_URL="$h:$((p+7))/login/oauth/authorize" OC_GITHUB_TOKEN_URL="$h:$((p+7))/login/oauth/access_token"
+  export OC_GITHUB_API_URL="$h:$((p+8))"
+}
+
+# A secrets key kept in $1 (made on first use), exported as OC_SECRETS_KEY_FILE.
+secrets_key_file() {
+  local file="$1"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077; head -c 32 /dev/urandom | base64 > "$file")
+  fi
+  export OC_SECRETS_KEY_FILE="$file"
+}

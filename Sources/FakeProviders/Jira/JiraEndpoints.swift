@@ -114,7 +114,10 @@ extension JiraService {
 
     func listComments(_ call: Call) -> ProviderResponse {
         guard let issue = store.issue(call.parameters[0]) else { return Self.issueNotFound }
-        let comments = issue.comments.map { call.representation.comment($0, issueId: issue.id) }
+        let expand = (call.request.query["expand"] ?? "").split(separator: ",").contains("properties")
+        var ordered = issue.comments
+        if call.request.query["orderBy"] == "-created" { ordered.reverse() }
+        let comments = ordered.map { call.representation.comment($0, issueId: issue.id, expandProperties: expand) }
         return .json(
             .object([
                 ("startAt", 0), ("maxResults", .int(Int64(max(5000, comments.count)))), ("total", .int(Int64(comments.count))),
@@ -126,7 +129,8 @@ extension JiraService {
         guard let issue = store.issue(call.parameters[0]), let comment = issue.comments.first(where: { $0.id == call.parameters[1] }) else {
             return Self.issueNotFound
         }
-        return .json(call.representation.comment(comment, issueId: issue.id))
+        let expand = (call.request.query["expand"] ?? "").split(separator: ",").contains("properties")
+        return .json(call.representation.comment(comment, issueId: issue.id, expandProperties: expand))
     }
 
     static let adfRequired = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
@@ -140,10 +144,18 @@ extension JiraService {
         }
         guard ADF.isDocument(document) else { return Self.errors([], fields: [("comment", .string(Self.adfRequired))], status: 400) }
         guard store.issue(call.parameters[0]) != nil else { return Self.issueNotFound }
+        var properties: [(String, JSON)] = []
+        for property in body["properties"]?.arrayValue ?? [] {
+            guard let key = property["key"]?.stringValue, !key.isEmpty, key.utf8.count <= 255, let value = property["value"] else {
+                return Self.errors(["The property key must be 1 to 255 characters, with a value."], status: 400)
+            }
+            properties.append((key, value))
+        }
         let now = store.clock.nowMillis
         var made: JiraComment?
         let updated = store.update(call.parameters[0]) { issue, nextComment in
-            let comment = JiraComment(id: String(nextComment), author: call.viewer, body: document, created: now, updated: now)
+            let comment = JiraComment(
+                id: String(nextComment), author: call.viewer, body: document, created: now, updated: now, properties: properties)
             nextComment += 1
             issue.comments.append(comment)
             made = comment

@@ -31,6 +31,9 @@ struct JiraComment: Sendable {
     let body: JSON
     let created: Int64
     var updated: Int64
+    /// Entity properties set with the comment (`properties: [{key, value}]`), shown with
+    /// `expand=properties`.
+    var properties: [(String, JSON)] = []
 }
 
 /// Issue types, each bound to a workflow.

@@ -53,13 +53,17 @@ struct JiraRepresentation {
         ])
     }
 
-    func comment(_ comment: JiraComment, issueId: Int64) -> JSON {
-        .object([
+    func comment(_ comment: JiraComment, issueId: Int64, expandProperties: Bool = false) -> JSON {
+        var fields: [(String, JSON)] = [
             ("self", .string("\(base)/rest/api/3/issue/\(issueId)/comment/\(comment.id)")), ("id", .string(comment.id)),
             ("author", user(comment.author)), ("body", comment.body), ("updateAuthor", user(comment.author)),
             ("created", .string(Timestamps.jira(comment.created))), ("updated", .string(Timestamps.jira(comment.updated))),
             ("jsdPublic", true),
-        ])
+        ]
+        if expandProperties {
+            fields.append(("properties", .array(comment.properties.map { .object([("key", .string($0.0)), ("value", $0.1)]) })))
+        }
+        return .object(fields)
     }
 
     func value(of field: String, _ issue: JiraIssue, viewer: String?) -> JSON? {
