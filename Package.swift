@@ -175,7 +175,13 @@ let package = Package(
                 "FakeProviders", "OutboundHTTP", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "JobQueue", "AuditLog", "TestSupport", "WorkerRuntime"]),
+        .testTarget(
+            name: "WorkersTests",
+            dependencies: [
+                "Workers", "JobQueue", "AuditLog", "TestSupport", "WorkerRuntime", "Connectors", "Contracts", "FakeProviders",
+                "OutboundHTTP",
+                "PostgresClient", "Settings",
+            ]),
     ]
 )
 

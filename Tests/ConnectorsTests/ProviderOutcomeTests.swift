@@ -21,6 +21,10 @@ import Testing
         #expect(outcome(404, cursor: true) == .resync)
         #expect(outcome(404) == .notFound)
         #expect(outcome(400) == .fail)
+        // Google's 400 for a page or sync token it no longer knows starts the pass again.
+        let unknownPage = #"{"error":{"errors":[{"reason":"invalid","location":"pageToken","locationType":"parameter"}],"code":400}}"#
+        #expect(outcome(400, body: unknownPage) == .resync)
+        #expect(outcome(400, body: #"{"error":{"errors":[{"reason":"invalid","location":"q"}],"code":400}}"#) == .fail)
         #expect(outcome(403, body: #"{"error":{"errors":[{"reason":"insufficientPermissions"}]}}"#) == .fail)
         #expect(outcome(502) == .retry)
         #expect(outcome(503) == .retry)

@@ -52,7 +52,10 @@ public struct CalendarSync: ConnectorSyncer {
         var cursor = cursor
         var query: [(String, String?)] = [("singleEvents", "true"), ("maxResults", "250"), ("pageToken", cursor.page)]
         if cursor.phase == .full {
-            query.append(("timeMin", ProviderTime.string(Date().addingTimeInterval(-lookBack))))
+            // Every page of a pass repeats the first page's parameters: a page token is bound to them.
+            let from = cursor.state["time_min"] ?? ProviderTime.string(Date().addingTimeInterval(-lookBack))
+            cursor.state["time_min"] = from
+            query.append(("timeMin", from))
         } else {
             query.append(("syncToken", cursor.token))
         }
@@ -66,7 +69,8 @@ public struct CalendarSync: ConnectorSyncer {
         }
         let wasFull = cursor.phase == .full
         cursor = SyncCursor(
-            phase: .incremental, token: events.nextSyncToken ?? cursor.token, generation: cursor.generation,
+            phase: .incremental, token: events.nextSyncToken ?? cursor.token, state: cursor.state.filter { $0.key != "time_min" },
+            generation: cursor.generation,
             lastFullAt: wasFull ? Clock.milliseconds() : cursor.lastFullAt)
         return SyncPage(changes: changes, cursor: cursor, done: true)
     }

@@ -14,7 +14,8 @@ public enum ItemStore {
         return try? JSONDecoder().decode(SyncCursor.self, from: Data(text.utf8))
     }
 
-    /// What applying a page changed.
+    /// What applying a page changed (an item seen again unchanged by an incremental pass is not
+    /// rewritten nor counted).
     public struct Applied: Sendable, Equatable {
         public var upserted = 0
         public var deleted = 0
@@ -43,7 +44,7 @@ public enum ItemStore {
             }
             let items = order.map { latest[$0]! }
             func json(_ value: [String: JSONValue]) -> String? { String(decoding: JSONValue.object(value).canonicalBytes, as: UTF8.self) }
-            try await sql.query(
+            applied.upserted = try await sql.query(
                 """
                 INSERT INTO items (user_id, connector, source_id, item_type, title, people, occurred_at, updated_at, link, status, details,
                     classification, generation, synced_at)
@@ -54,6 +55,11 @@ public enum ItemStore {
                     people = excluded.people, occurred_at = excluded.occurred_at, updated_at = excluded.updated_at, link = excluded.link,
                     status = excluded.status, details = excluded.details,
                     classification = excluded.classification, generation = excluded.generation, synced_at = now()
+                WHERE items.generation <> excluded.generation
+                    OR (items.item_type, items.title, items.people, items.occurred_at, items.updated_at, items.link, items.status,
+                        items.details, items.classification)
+                    IS DISTINCT FROM (excluded.item_type, excluded.title, excluded.people, excluded.occurred_at, excluded.updated_at,
+                        excluded.link, excluded.status, excluded.details, excluded.classification)
                 """,
                 [
                     user, connector.rawValue, PostgresArray(items.map(\.sourceID)), PostgresArray(items.map(\.type)),
@@ -62,8 +68,8 @@ public enum ItemStore {
                     PostgresArray(items.map { $0.updatedAt.map { PostgresTimestamp($0).postgresText } ?? nil }),
                     PostgresArray(items.map(\.link)), PostgresArray(items.map(\.status)), PostgresArray(items.map { json($0.details) }),
                     PostgresArray(items.map(\.classification.rawValue)), page.cursor.generation,
-                ])
-            applied.upserted = items.count
+                ]
+            ).affected
         }
         if !deletes.isEmpty {
             applied.deleted = try await sql.query(

@@ -13,7 +13,8 @@ public enum ProviderOutcome: Sendable, Equatable {
     /// 429, or a 403 that says "rate limit": come back after this long (the provider's
     /// `Retry-After` or reset time, else a default), freeing the worker meanwhile.
     case reschedule(after: Duration)
-    /// 410 (or 404 for a cursor): the saved cursor expired: sync everything again.
+    /// 410 (or 404 for a cursor, or Google's 400 naming the page or sync token): the saved
+    /// cursor expired: sync everything again.
     case resync
     /// 404 of an item: it is gone (or no longer shared with the user).
     case notFound
@@ -36,6 +37,8 @@ public enum ProviderOutcome: Sendable, Equatable {
         case 403 where Self.saysRateLimit(response):
             self = .reschedule(after: Self.wait(response, now: now))
         case 410:
+            self = .resync
+        case 400 where Self.refusesCursor(response):
             self = .resync
         case 404 where cursorRequest:
             self = .resync
@@ -66,6 +69,20 @@ public enum ProviderOutcome: Sendable, Equatable {
         }
         let bounded = min(3600, max(1, seconds ?? 60))
         return .milliseconds(Int64(bounded * 1000))
+    }
+
+    /// Google answers a page or sync token it no longer knows with 400 and the parameter's name
+    /// as the error's location.
+    static func refusesCursor(_ response: OutboundResponse) -> Bool {
+        struct Body: Decodable {
+            struct Failure: Decodable {
+                struct Detail: Decodable { let location: String? }
+                let errors: [Detail]?
+            }
+            let error: Failure?
+        }
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(response.body)) else { return false }
+        return (body.error?.errors ?? []).contains { $0.location == "pageToken" || $0.location == "syncToken" }
     }
 
     /// Google answers some rate limits with 403 and a reason (`rateLimitExceeded`,
