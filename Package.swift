@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "DispatcherTests",
             dependencies: [
-                "Dispatcher", "Admission", "AuditLog", "Contracts", "JobQueue", "Policy", "PostgresClient", "RedisClient", "TestSupport",
+                "Dispatcher", "Admission", "AuditLog", "Connectors", "Contracts", "FakeProviders", "JobQueue", "OutboundHTTP", "Policy",
+                "PostgresClient", "RedisClient", "Settings", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),

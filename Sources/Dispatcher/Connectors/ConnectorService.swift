@@ -88,8 +88,13 @@ struct ConnectorService: Sendable {
             throw FleetError.invalidRequest("'state' is not one this gateway issued")
         }
         let accounts = try accounts(tenant)
-        guard let started = try await tenants.session(tenant, { try await accounts.consumeState($0, state: state, connector: connector) })
-        else {
+        let started: (user: String, verifier: String?)?
+        do {
+            started = try await tenants.session(tenant) { try await accounts.consumeState($0, state: state, connector: connector) }
+        } catch let error as FleetError where error.code == .tenantNotProvisioned {
+            throw FleetError.invalidRequest("'state' is not one this gateway issued")
+        }
+        guard let started else {
             throw FleetError.invalidRequest(
                 "'state' is unknown, used already or expired: start again with POST /v1/connectors/\(connector.rawValue)/authorize")
         }
@@ -148,6 +153,15 @@ struct ConnectorService: Sendable {
     func sync(
         _ identity: Identity, _ connector: Connector, full: Bool, requestID: String, idempotencyKey: String?, trace: TraceContext?
     ) async throws -> JobService.Submission {
+        let summaries = try await list(identity)
+        guard let summary = summaries.first(where: { $0.connector == connector.rawValue }), summary.connected else {
+            throw FleetError.notFound(
+                "\(connector.rawValue) is not connected for you: connect it first with POST /v1/connectors/\(connector.rawValue)/authorize")
+        }
+        if summary.reauthRequired {
+            throw FleetError.conflict(
+                "\(connector.rawValue) must be connected again before it can sync: POST /v1/connectors/\(connector.rawValue)/authorize")
+        }
         var payload: [String: JSONValue] = ["connector": .string(connector.rawValue)]
         if full { payload["full"] = .bool(true) }
         let job = try JobDescription(

@@ -1,0 +1,220 @@
+import AuditLog
+import Connectors
+import Contracts
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import OutboundHTTP
+import RedisClient
+import Settings
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import Dispatcher
+@testable import FakeProviders
+
+/// Connecting accounts and syncing them through the API, end to end: the gateway in process,
+/// the fake providers, and a real `Workers` process that runs the syncs.
+@Suite struct ConnectorAPITests {
+    struct Providers {
+        let urls: FakeProviderURLs
+        let handle: FakeProvidersHandle
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255) }
+
+        static func start() async throws -> Providers {
+            var configuration = FakeProvidersConfiguration()
+            configuration.gmailMessages = 80
+            configuration.gmailMessagesOtherUsers = 10
+            configuration.jiraIndexDelayMillis = 0
+            configuration.logLevel = "warning"
+            let (urls, handle) = try await FakeProvidersServer.start(configuration, logger: TestEnvironment.logger)
+            return Providers(urls: urls, handle: handle)
+        }
+
+        /// The providers' settings as environment variables (what a worker process reads).
+        var environment: [String: String] {
+            [
+                "OC_GOOGLE_CLIENT_ID": urls.googleClient.clientId, "OC_GOOGLE_CLIENT_SECRET": urls.googleClient.clientSecret,
+                "OC_GOOGLE_AUTHORIZE_URL": urls.googleOAuth + "/o/oauth2/v2/auth", "OC_GOOGLE_TOKEN_URL": urls.googleOAuth + "/token",
+                "OC_GOOGLE_REVOKE_URL": urls.googleOAuth + "/revoke", "OC_GMAIL_URL": urls.gmail, "OC_GCAL_URL": urls.calendar,
+                "OC_GDRIVE_URL": urls.drive, "OC_ATLASSIAN_CLIENT_ID": urls.atlassianClient.clientId,
+                "OC_ATLASSIAN_CLIENT_SECRET": urls.atlassianClient.clientSecret,
+                "OC_ATLASSIAN_AUTHORIZE_URL": urls.atlassianAuth + "/authorize",
+                "OC_ATLASSIAN_TOKEN_URL": urls.atlassianAuth + "/oauth/token",
+                "OC_ATLASSIAN_RESOURCES_URL": urls.atlassianAuth + "/oauth/token/accessible-resources", "OC_JIRA_URL": urls.jira,
+                "OC_GITHUB_CLIENT_ID": urls.githubClient.clientId, "OC_GITHUB_CLIENT_SECRET": urls.githubClient.clientSecret,
+                "OC_GITHUB_AUTHORIZE_URL": urls.githubOAuth + "/login/oauth/authorize",
+                "OC_GITHUB_TOKEN_URL": urls.githubOAuth + "/login/oauth/access_token", "OC_GITHUB_API_URL": urls.github,
+                "OC_SECRETS_KEY": Data(key).base64EncodedString(),
+            ]
+        }
+
+        var settings: ProviderSettings {
+            try! ProviderSettings(try! ConfigurationValues.load(environment: environment))
+        }
+    }
+
+    /// Policies that let users read their five connectors.
+    func provisionReads(_ fixture: GatewayFixture, _ gateway: Gateway) async throws {
+        let admin = Identity(tenant: fixture.tenant, user: "boss", org: "", team: "", roles: [.enterpriseAdmin])
+        var actions: [String: JSONValue] = ["default": .object(["autonomy": .string("block")])]
+        for connector in Connector.allCases { actions[connector.readAction.rawValue] = .object(["autonomy": .string("autonomous")]) }
+        let saved = try await gateway.policies.save(
+            by: admin, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "test setup")
+        try await gateway.policySync.syncOnce()
+        try await gateway.policySync.push(fixture.tenant, revision: saved.revision)
+    }
+
+    /// Follows an authorize URL at the fake provider (which consents at once for the hinted
+    /// user); returns the code and state it sends back.
+    func consent(_ url: String) async throws -> (code: String, state: String) {
+        let response = try await CurlTransport(userAgent: "openclaw-tests").send(
+            OutboundRequest(method: "GET", url: url, timeout: .seconds(10)))
+        let location = try #require(response.header("Location"), "no redirect: \(response.status)")
+        let items = URLComponents(string: location)?.queryItems ?? []
+        let code = try #require(items.first { $0.name == "code" }?.value, "\(location)")
+        let state = try #require(items.first { $0.name == "state" }?.value, "\(location)")
+        return (code, state)
+    }
+
+    @Test func aUserConnectsSyncsAndReadsTheResultWithNoTokenAnywhere() async throws {
+        let providers = try await Providers.start()
+        defer { Task { await providers.handle.stop() } }
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application { configuration in
+            configuration.fleet.providers = providers.settings
+            configuration.secrets = try! SecretBox(current: providers.key)
+        }
+        try await provisionReads(fixture, gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let bob = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "bob"))
+        let responses = Mutex<[String]>([])
+        let workerLog = Mutex("")
+        try await app.test(.router) { client in
+            let none = try await alice.call(client, .get, "/v1/connectors")
+            let listed = none.json["connectors"] as? [[String: Any]] ?? []
+            #expect(listed.count == 5 && listed.allSatisfy { $0["connected"] as? Bool == false }, "\(none.json)")
+            let unconnected = try await alice.call(client, .post, "/v1/connectors/gmail/sync", "{}")
+            #expect(unconnected.status == 404, "\(unconnected.json)")
+
+            // A consent started by alice cannot be completed by bob, and burns its state.
+            let first = try await alice.call(client, .post, "/v1/connectors/gmail/authorize", #"{"login_hint":"alice@acme.test"}"#)
+            #expect(first.status == 200, "\(first.json)")
+            let stolen = try await consent(try #require(first.json["authorize_url"] as? String))
+            let hijack = try await bob.call(client, .get, "/v1/connectors/gmail/callback?code=\(stolen.code)&state=\(stolen.state)")
+            #expect(hijack.status == 403, "\(hijack.json)")
+            // Alice's own consent, completed by the provider's redirect (no bearer token).
+            let second = try await alice.call(client, .post, "/v1/connectors/gmail/authorize", #"{"login_hint":"alice@acme.test"}"#)
+            let granted = try await consent(try #require(second.json["authorize_url"] as? String))
+            let callback = "/v1/connectors/gmail/callback?code=\(granted.code)&state=\(granted.state)"
+            let connected = try await client.execute(uri: callback, method: .get) { response in
+                (Int(response.status.code), String(buffer: response.body))
+            }
+            #expect(connected.0 == 200, "\(connected.1)")
+            responses.withLock { $0.append(connected.1) }
+            // A state is good once.
+            let replayed = try await client.execute(uri: callback, method: .get) { Int($0.status.code) }
+            #expect(replayed == 400)
+            // An unknown connector or a state of no tenant: 4xx, never 500.
+            #expect(try await alice.call(client, .post, "/v1/connectors/dropbox/authorize", "{}").status == 404)
+            #expect(
+                try await client.execute(uri: "/v1/connectors/gmail/callback?code=x&state=nope", method: .get) { Int($0.status.code) }
+                    == 400)
+
+            let summary = try await alice.call(client, .get, "/v1/connectors")
+            let gmail = (summary.json["connectors"] as? [[String: Any]])?.first { $0["connector"] as? String == "gmail" }
+            #expect(gmail?["connected"] as? Bool == true, "\(summary.json)")
+            #expect(gmail?["account"] as? String == "alice@acme.test")
+            #expect(gmail?["reauth_required"] as? Bool == false)
+            // Bob has connected nothing.
+            let bobs = try await bob.call(client, .get, "/v1/connectors")
+            #expect((bobs.json["connectors"] as? [[String: Any]])?.allSatisfy { $0["connected"] as? Bool == false } == true)
+
+            let submitted = try await alice.call(client, .post, "/v1/connectors/gmail/sync", "{}")
+            #expect(submitted.status == 202, "\(submitted.json)")
+            let jobID = try #require(submitted.json["id"] as? String)
+            // No worker serves connector-sync yet: the status says so.
+            let waiting = try await alice.call(client, .get, "/v1/jobs/\(jobID)")
+            #expect((waiting.json["notice"] as? String)?.contains("no worker serves") == true, "\(waiting.json)")
+
+            let worker = try ChildProcess(
+                executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
+                arguments: [
+                    "--redis-url", fixture.redisURL, "--kinds", "connector-sync", "--tenants", fixture.tenant.rawValue, "--metrics-port=-1",
+                    "--database-url", TestDatabase.appURL, "--opa-url", TestEnvironment.opaURL, "--log-level", "debug",
+                ],
+                environment: providers.environment)
+            defer {
+                worker.signal(SIGTERM)
+                _ = worker.waitForExitBlocking(timeout: 20)
+            }
+            var last: [String: Any] = [:]
+            let done = await eventually(timeout: .seconds(90)) {
+                last = (try? await alice.call(client, .get, "/v1/jobs/\(jobID)"))?.json ?? [:]
+                return last["status"] as? String == "succeeded"
+            }
+            #expect(done, "\(last)\n\(worker.output)")
+            let result = last["result"] as? [String: Any]
+            #expect(result?["connector"] as? String == "gmail", "\(last)")
+            #expect((result?["upserted"] as? Int ?? 0) > 0, "\(last)")
+            #expect(last["notice"] == nil)
+            let synced = try await alice.call(client, .get, "/v1/connectors")
+            let account = (synced.json["connectors"] as? [[String: Any]])?.first { $0["connector"] as? String == "gmail" }
+            #expect(account?["items"] as? Int == result?["upserted"] as? Int, "\(synced.json)")
+            #expect(account?["last_sync_at"] != nil)
+            let read = [
+                String(decoding: try JSONSerialization.data(withJSONObject: last), as: UTF8.self),
+                String(decoding: try JSONSerialization.data(withJSONObject: synced.json), as: UTF8.self),
+            ]
+            responses.withLock { $0 += read }
+            worker.signal(SIGTERM)
+            _ = await worker.waitForExit()
+            workerLog.withLock { $0 = worker.output }
+        }
+
+        // The tokens the account holds appear in no response, log line, Redis value or audit entry.
+        let accounts = ConnectorAccounts(tenant: fixture.tenant, secrets: try SecretBox(current: providers.key))
+        let directory = TenantDirectory(database: try TestDatabase.app())
+        let account = try #require(
+            try await directory.session(fixture.tenant) { try await accounts.load($0, user: "alice", connector: .gmail) })
+        let secrets = [account.tokens.accessToken, account.tokens.refreshToken ?? ""].filter { !$0.isEmpty }
+        #expect(!secrets.isEmpty)
+        let redis = RedisClient(configuration: try RedisConfiguration(url: fixture.redisURL), logger: TestEnvironment.logger)
+        var stored: [String] = []
+        var cursor = "0"
+        repeat {
+            let page = try await redis.send("SCAN", cursor, "COUNT", "1000").array ?? []
+            cursor = page.first?.string ?? "0"
+            for key in page.dropFirst().first?.array?.compactMap(\.string) ?? [] {
+                stored.append(key)
+                switch try await redis.send("TYPE", key).string {
+                case "string": stored.append(try await redis.send("GET", key).string ?? "")
+                case "hash": stored += (try await redis.send("HGETALL", key).array ?? []).compactMap(\.string)
+                case "zset": stored += (try await redis.send("ZRANGE", key, "0", "-1").array ?? []).compactMap(\.string)
+                case "set": stored += (try await redis.send("SMEMBERS", key).array ?? []).compactMap(\.string)
+                case "list": stored += (try await redis.send("LRANGE", key, "0", "-1").array ?? []).compactMap(\.string)
+                case "stream":
+                    for entry in try await redis.send("XRANGE", key, "-", "+").array ?? [] {
+                        stored += (entry.array?.last?.array ?? []).compactMap(\.string)
+                    }
+                default: break
+                }
+            }
+        } while cursor != "0"
+        let audit = try await AuditStore(database: try TestDatabase.app()).query(tenant: fixture.tenant, filter: .init(), limit: 500)
+            .records.map {
+                "\($0.event.actionDetail) \($0.event.policyReason ?? "") \($0.event.dataAccessedJSON)"
+            }
+        #expect(!audit.isEmpty)
+        #expect(audit.contains { $0.contains("connector.connected") || $0.contains("gmail") })
+        let logs = workerLog.withLock { $0 }
+        #expect(logs.contains("connector-sync"), "the worker logged nothing at debug level")
+        for secret in secrets {
+            #expect(!responses.withLock { $0 }.contains { $0.contains(secret) }, "a token in a response")
+            #expect(!stored.contains { $0.contains(secret) }, "a token in Redis")
+            #expect(!audit.contains { $0.contains(secret) }, "a token in the audit log")
+            #expect(!logs.contains(secret), "a token in the worker's log")
+        }
+    }
+}
