@@ -133,7 +133,8 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll",
+                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll", "Connectors", "OutboundHTTP", "Policy",
+                "Settings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

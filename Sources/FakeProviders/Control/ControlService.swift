@@ -4,6 +4,7 @@
 //
 //   GET    /control/health                          → 200 {"status":"ok"}
 //   GET    /control/urls                            → the startup JSON line (base URLs, clients, cloud_id)
+//   GET    /control/users                           → {"users":[address, ...]} (the first has the big mailbox)
 //   POST   /control/consent        {"provider":"google|atlassian|github","user":"alice@acme.test","deny"?:false}
 //          who consents at the next authorize requests of that provider (default: the first user);
 //          `login_hint` (Google) or `login` (GitHub) on the authorize request wins; deny → error=access_denied
@@ -66,6 +67,7 @@ struct ControlService: FakeService {
     static let routes = RouteTable<Handler>(routes: [
         Route("GET", "/control/health", { _, _, _ in .json(.object([("status", "ok")])) }),
         Route("GET", "/control/urls", { service, _, _ in service.urls() }),
+        Route("GET", "/control/users", { service, _, _ in .json(.object([("users", .array(service.world.directory.users.map { .string($0.email) }))])) }),
         Route("POST", "/control/consent", { service, request, _ in service.consent(request) }),
         Route("POST", "/control/clock", { service, request, _ in service.clock(request) }),
         Route("POST", "/control/tokens/expire", { service, request, _ in service.tokens(request, action: "expire") }),

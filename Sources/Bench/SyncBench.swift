@@ -1,0 +1,196 @@
+import ArgumentParser
+import AuditLog
+import Connectors
+import Contracts
+import Foundation
+import JobQueue
+import Logging
+import OutboundHTTP
+import Policy
+import PostgresClient
+import RedisClient
+import Settings
+
+/// `Bench sync`: connector syncs by `Workers` processes against the fake providers at bench
+/// scale (one 50,000-message mailbox, 1,000 users): a full Gmail sync of the big mailbox, full
+/// syncs of every user's Gmail and Jira, then an incremental pass over the idle users, and the
+/// workers' peak memory. The providers' URLs, clients and the secrets key come from the
+/// environment (`OC_*`), as the workers read them.
+struct SyncBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sync", abstract: "Benchmark connector syncs against the fakes.")
+
+    @Option(help: "Redis URL (a dedicated database: the bench flushes it).") var redisURL: String
+    @Option(help: "PostgreSQL URL as the administrator (to create the bench tenant).") var adminURL: String
+    @Option(help: "PostgreSQL URL as the application role (the workers').") var databaseURL: String
+    @Option(help: "The policy engine's REST API.") var opaURL: String
+    @Option(help: "The fake providers' control URL.") var controlURL: String
+    @Option(help: "Path of the Workers executable.") var workersBinary: String
+    @Option(help: "Worker processes.") var workers: Int = 2
+    @Option(help: "Concurrency per worker process.") var concurrency: Int = 16
+    @Option(help: "Users to connect (the fakes' first users; the first has the big mailbox).") var users: Int = 1000
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let values = try ConfigurationValues.load()
+        let settings = try ProviderSettings(values)
+        let secrets = try SecretBox.load(values)
+        var redisConfiguration = try RedisConfiguration(url: redisURL)
+        redisConfiguration.poolSize = 4
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let queue = JobQueue(redis: redis, logger: logger)
+        try await redis.send("FLUSHDB")
+        let admin = try PostgresClient(url: adminURL, size: 2, logger: logger)
+        let app = try PostgresClient(url: databaseURL, size: 8, logger: logger)
+        let tenant = try TenantID("sync-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))")
+        let directory = TenantDirectory(database: app)
+        try await TenantDirectory(database: admin).create(tenant)
+        let boss = Identity(tenant: tenant, user: "bench-admin", org: "", team: "", roles: [.enterpriseAdmin])
+        var actions: [String: JSONValue] = ["default": .object(["autonomy": .string("block")])]
+        for connector in Connector.allCases { actions[connector.readAction.rawValue] = .object(["autonomy": .string("autonomous")]) }
+        _ = try await PolicyStore(tenants: directory, redis: redis).save(
+            by: boss, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "sync benchmark")
+
+        // Connect every user's Gmail and Jira the way a consent ends: tokens from the provider,
+        // the account's identity, the row sealed.
+        let http = CurlTransport(userAgent: "openclaw-bench")
+        let addresses = try await fakeUsers(http).prefix(users)
+        say("connecting \(addresses.count) users' gmail and jira")
+        let accounts = ConnectorAccounts(tenant: tenant, secrets: secrets)
+        try await forEach(Array(addresses.enumerated()), width: 16) { index, address in
+            for connector in [Connector.gmail, .jira] {
+                let issued = try await control(
+                    http, "/control/tokens/issue", ["provider": connector.provider.rawValue, "user": address])
+                let access = issued["access_token"] as? String ?? ""
+                let tokens = OAuthTokens(
+                    accessToken: access, refreshToken: issued["refresh_token"] as? String,
+                    expiresAt: (issued["expires_in"] as? Double).map { Date().addingTimeInterval($0) },
+                    scope: connector.scopes.joined(separator: " "))
+                let identity = try await AccountIdentity.identify(
+                    connector, session: AccountIdentity.session(connector, http: http, accessToken: access), settings: settings)
+                try await directory.session(tenant) { sql in
+                    try await accounts.connect(
+                        sql, user: "u\(index)", connector: connector, tokens: tokens, account: identity.account, details: identity.details)
+                }
+            }
+        }
+
+        let processes = try (0..<workers).map { _ in try spawnWorker(tenant) }
+        defer {
+            for process in processes where process.isRunning { process.terminate() }
+        }
+        func syncs(_ connector: Connector, _ indices: Range<Int>) async throws -> Double {
+            let jobs = indices.map { index in
+                JobEnvelope(
+                    tenant: tenant, kind: .connectorSync, action: connector.readAction,
+                    payload: Array(#"{"connector":"\#(connector.rawValue)"}"#.utf8), requester: Requester(user: "u\(index)"))
+            }
+            let start = ContinuousClock.now
+            for chunk in stride(from: 0, to: jobs.count, by: 500) { _ = try await queue.enqueue(Array(jobs[chunk..<min(chunk + 500, jobs.count)])) }
+            var waiting = jobs.map(\.id)
+            while !waiting.isEmpty {
+                var still: [String] = []
+                for id in waiting {
+                    let state = try await queue.status(tenant: tenant, id: id)?.state
+                    if state == .dead || state == .failed { throw ValidationError("sync job \(id) ended \(String(describing: state))") }
+                    if state != .succeeded { still.append(id) }
+                }
+                waiting = still
+                if !waiting.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            return (ContinuousClock.now - start).seconds
+        }
+        func itemCount(_ connector: Connector, user: String? = nil) async throws -> Int {
+            try await directory.session(tenant) { sql in
+                let rows = try await sql.query(
+                    "SELECT count(*) AS n FROM items WHERE connector = $1 AND ($2::text IS NULL OR user_id = $2)", [connector.rawValue, user])
+                return rows.first?.int("n") ?? 0
+            }
+        }
+
+        say("full gmail sync of the big mailbox")
+        let bigSeconds = try await syncs(.gmail, 0..<1)
+        let bigItems = try await itemCount(.gmail, user: "u0")
+        say("full gmail syncs of the other \(addresses.count - 1) users")
+        let restSeconds = try await syncs(.gmail, 1..<addresses.count)
+        say("full jira syncs of \(addresses.count) users")
+        let jiraSeconds = try await syncs(.jira, 0..<addresses.count)
+        let jiraItems = try await itemCount(.jira)
+        say("incremental gmail syncs of \(addresses.count) idle users")
+        let idleSeconds = try await syncs(.gmail, 0..<addresses.count)
+        let peaks = processes.map { peakRSS($0.processIdentifier) }
+        for process in processes { process.terminate() }
+        for process in processes { process.waitUntilExit() }
+        printJSONLine([
+            "bench": "sync", "workers": workers, "concurrency": concurrency, "users": addresses.count,
+            "gmail_full_sync_items": bigItems, "gmail_full_sync_seconds": rounded(bigSeconds, 2),
+            "gmail_full_sync_items_per_s": Int(Double(bigItems) / bigSeconds),
+            "gmail_small_full_syncs_users_per_s": Int(Double(addresses.count - 1) / restSeconds),
+            "jira_full_sync_items": jiraItems, "jira_full_sync_items_per_s": Int(Double(jiraItems) / jiraSeconds),
+            "jira_full_sync_users_per_s": Int(Double(addresses.count) / jiraSeconds),
+            "incremental_idle_users_per_s": Int(Double(addresses.count) / idleSeconds),
+            "worker_peak_rss_mb": peaks.max() ?? 0, "worker_peak_rss_mb_each": peaks,
+        ])
+        redis.close()
+    }
+
+    private func say(_ text: String) { FileHandle.standardError.write(Data("[bench sync] \(text)\n".utf8)) }
+
+    private func spawnWorker(_ tenant: TenantID) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: workersBinary)
+        process.arguments = [
+            "--redis-url", redisURL, "--database-url", databaseURL, "--opa-url", opaURL, "--kinds", "connector-sync",
+            "--tenants", tenant.rawValue, "--concurrency", String(concurrency), "--metrics-port=-1", "--log-level", "error",
+        ]
+        try process.run()
+        return process
+    }
+
+    /// The process's peak resident set (VmHWM), in MB.
+    private func peakRSS(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+
+    private func control(_ http: CurlTransport, _ path: String, _ body: [String: String]) async throws -> [String: Any] {
+        let response = try await http.send(
+            OutboundRequest(
+                method: "POST", url: controlURL + path, headers: [("Content-Type", "application/json")],
+                body: Array(try JSONSerialization.data(withJSONObject: body)), timeout: .seconds(30)))
+        guard response.status == 200, let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            throw ValidationError("the fakes answered \(response.status) to \(path)")
+        }
+        return object
+    }
+
+    /// The fakes' users, the big mailbox's first (their Gmail addresses, in order).
+    private func fakeUsers(_ http: CurlTransport) async throws -> [String] {
+        let response = try await http.send(OutboundRequest(method: "GET", url: controlURL + "/control/users", timeout: .seconds(30)))
+        guard response.status == 200, let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+            let list = object["users"] as? [String]
+        else { throw ValidationError("the fakes did not list their users (\(response.status))") }
+        return list
+    }
+
+    private func forEach<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            for _ in 0..<min(width, items.count) {
+                let item = items[next]
+                next += 1
+                group.addTask { try await body(item) }
+            }
+            while try await group.next() != nil {
+                if next < items.count {
+                    let item = items[next]
+                    next += 1
+                    group.addTask { try await body(item) }
+                }
+            }
+        }
+    }
+}
