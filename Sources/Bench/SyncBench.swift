@@ -86,7 +86,9 @@ struct SyncBench: AsyncParsableCommand {
                     payload: Array(#"{"connector":"\#(connector.rawValue)"}"#.utf8), requester: Requester(user: "u\(index)"))
             }
             let start = ContinuousClock.now
-            for chunk in stride(from: 0, to: jobs.count, by: 500) { _ = try await queue.enqueue(Array(jobs[chunk..<min(chunk + 500, jobs.count)])) }
+            for chunk in stride(from: 0, to: jobs.count, by: 500) {
+                _ = try await queue.enqueue(Array(jobs[chunk..<min(chunk + 500, jobs.count)]))
+            }
             var waiting = jobs.map(\.id)
             while !waiting.isEmpty {
                 var still: [String] = []
@@ -103,7 +105,8 @@ struct SyncBench: AsyncParsableCommand {
         func itemCount(_ connector: Connector, user: String? = nil) async throws -> Int {
             try await directory.session(tenant) { sql in
                 let rows = try await sql.query(
-                    "SELECT count(*) AS n FROM items WHERE connector = $1 AND ($2::text IS NULL OR user_id = $2)", [connector.rawValue, user])
+                    "SELECT count(*) AS n FROM items WHERE connector = $1 AND ($2::text IS NULL OR user_id = $2)",
+                    [connector.rawValue, user])
                 return rows.first?.int("n") ?? 0
             }
         }

@@ -1,5 +1,6 @@
 import Contracts
 import RedisClient
+import Synchronization
 
 /// `TenantCounters` in Redis: `INCR` and `HINCRBY` under the tenant's prefix, one pipeline.
 public struct RedisCounters: TenantCounters {
@@ -16,9 +17,18 @@ public struct RedisCounters: TenantCounters {
     }
 }
 
-/// `RequestBudget` in Redis: a counter per tenant, budget and window.
+/// `RequestBudget` in Redis: a counter per tenant, budget and window. A process takes requests
+/// from Redis in small blocks (a twentieth of the limit, at most 50) and spends them locally, so
+/// a busy job does not wait for a Redis round trip before each request; what a process took and
+/// did not spend by the window's end is simply not used, so the fleet stays under the limit.
 public struct RedisBudget: RequestBudget {
     let redis: RedisClient
+    private let leases = Leases()
+
+    final class Leases: Sendable {
+        /// Requests taken and not yet spent, per budget key (tenant, name and window).
+        let remaining = Mutex<[String: Int]>([:])
+    }
 
     public init(redis: RedisClient) { self.redis = redis }
 
@@ -27,9 +37,25 @@ public struct RedisBudget: RequestBudget {
         let now = Clock.milliseconds()
         let start = now - now % size
         let key = RedisKeys.budget(tenant: tenant, name: name, window: start)
-        let replies = try await redis.send([RedisCommand("INCR", [key]), RedisCommand("PEXPIRE", [key, String(size * 2)])])
+        let spent = leases.remaining.withLock { remaining -> Bool in
+            guard let left = remaining[key], left > 0 else { return false }
+            remaining[key] = left - 1
+            return true
+        }
+        if spent { return nil }
+        let block = max(1, min(50, limit / 20))
+        let replies = try await redis.send([
+            RedisCommand("INCRBY", [key, String(block)]), RedisCommand("PEXPIRE", [key, String(size * 2)]),
+        ])
         let used = try replies[0].orThrow("budget").int ?? 0
-        return used <= limit ? nil : .milliseconds(start + size - now + 1)
+        let granted = min(block, max(0, limit - (Int(used) - block)))
+        guard granted > 0 else { return .milliseconds(start + size - now + 1) }
+        leases.remaining.withLock { remaining in
+            // Leases of windows that are over are dropped.
+            remaining = remaining.filter { $0.key.hasSuffix(":\(start)") }
+            remaining[key, default: 0] += granted - 1
+        }
+        return nil
     }
 }
 

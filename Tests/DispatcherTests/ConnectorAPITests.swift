@@ -32,22 +32,10 @@ import Testing
             return Providers(urls: urls, handle: handle)
         }
 
-        /// The providers' settings as environment variables (what a worker process reads).
+        /// The providers' settings and the sealing key as environment variables (what a worker
+        /// process reads).
         var environment: [String: String] {
-            [
-                "OC_GOOGLE_CLIENT_ID": urls.googleClient.clientId, "OC_GOOGLE_CLIENT_SECRET": urls.googleClient.clientSecret,
-                "OC_GOOGLE_AUTHORIZE_URL": urls.googleOAuth + "/o/oauth2/v2/auth", "OC_GOOGLE_TOKEN_URL": urls.googleOAuth + "/token",
-                "OC_GOOGLE_REVOKE_URL": urls.googleOAuth + "/revoke", "OC_GMAIL_URL": urls.gmail, "OC_GCAL_URL": urls.calendar,
-                "OC_GDRIVE_URL": urls.drive, "OC_ATLASSIAN_CLIENT_ID": urls.atlassianClient.clientId,
-                "OC_ATLASSIAN_CLIENT_SECRET": urls.atlassianClient.clientSecret,
-                "OC_ATLASSIAN_AUTHORIZE_URL": urls.atlassianAuth + "/authorize",
-                "OC_ATLASSIAN_TOKEN_URL": urls.atlassianAuth + "/oauth/token",
-                "OC_ATLASSIAN_RESOURCES_URL": urls.atlassianAuth + "/oauth/token/accessible-resources", "OC_JIRA_URL": urls.jira,
-                "OC_GITHUB_CLIENT_ID": urls.githubClient.clientId, "OC_GITHUB_CLIENT_SECRET": urls.githubClient.clientSecret,
-                "OC_GITHUB_AUTHORIZE_URL": urls.githubOAuth + "/login/oauth/authorize",
-                "OC_GITHUB_TOKEN_URL": urls.githubOAuth + "/login/oauth/access_token", "OC_GITHUB_API_URL": urls.github,
-                "OC_SECRETS_KEY": Data(key).base64EncodedString(),
-            ]
+            urls.fleetEnvironment.merging(["OC_SECRETS_KEY": Data(key).base64EncodedString()]) { $1 }
         }
 
         var settings: ProviderSettings {

@@ -299,7 +299,3 @@ struct GatewayFixture {
         Int(try await gateway.redis.send("XLEN", RedisKeys.stream(tenant: tenant, kind: .noop)).int ?? 0)
     }
 }
-
-extension TestEnvironment {
-    static var opaURL: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
-}

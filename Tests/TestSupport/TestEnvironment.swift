@@ -16,6 +16,9 @@ public enum TestEnvironment {
         ProcessInfo.processInfo.environment["OC_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5491/openclaw"
     }
 
+    /// The shared test policy engine (`OC_TEST_OPA_URL`).
+    public static var opaURL: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
+
     /// Where the built executables are (`OC_BIN_DIR`, default `.build/debug`).
     public static var binDirectory: URL {
         if let dir = ProcessInfo.processInfo.environment["OC_BIN_DIR"] { return URL(fileURLWithPath: dir) }

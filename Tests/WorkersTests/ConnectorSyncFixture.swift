@@ -20,6 +20,7 @@ struct ConnectorSyncFixture {
     let urls: FakeProviderURLs
     let handle: FakeProvidersHandle
     let settings: ProviderSettings
+    let key: [UInt8]
     let secrets: SecretBox
     let directory: TenantDirectory
     let fakes = HandlerFakes()
@@ -37,30 +38,19 @@ struct ConnectorSyncFixture {
         configuration.logLevel = "warning"
         configure(&configuration)
         let (urls, handle) = try await FakeProvidersServer.start(configuration, logger: TestEnvironment.logger)
-        var settings = ProviderSettings()
-        settings.google.client = .init(id: urls.googleClient.clientId, secret: urls.googleClient.clientSecret)
-        settings.google.authorizeURL = urls.googleOAuth + "/o/oauth2/v2/auth"
-        settings.google.tokenURL = urls.googleOAuth + "/token"
-        settings.google.revokeURL = urls.googleOAuth + "/revoke"
-        settings.google.gmailURL = urls.gmail
-        settings.google.calendarURL = urls.calendar
-        settings.google.driveURL = urls.drive
-        settings.atlassian.client = .init(id: urls.atlassianClient.clientId, secret: urls.atlassianClient.clientSecret)
-        settings.atlassian.authorizeURL = urls.atlassianAuth + "/authorize"
-        settings.atlassian.tokenURL = urls.atlassianAuth + "/oauth/token"
-        settings.atlassian.resourcesURL = urls.atlassianAuth + "/oauth/token/accessible-resources"
-        settings.atlassian.jiraURL = urls.jira
-        settings.github.client = .init(id: urls.githubClient.clientId, secret: urls.githubClient.clientSecret)
-        settings.github.authorizeURL = urls.githubOAuth + "/login/oauth/authorize"
-        settings.github.tokenURL = urls.githubOAuth + "/login/oauth/access_token"
-        settings.github.apiURL = urls.github
+        let settings = try ProviderSettings(try ConfigurationValues.load(environment: urls.fleetEnvironment))
         let key = (0..<32).map { _ in UInt8.random(in: 0...255) }
         return ConnectorSyncFixture(
-            tenant: tenant, urls: urls, handle: handle, settings: settings, secrets: try SecretBox(current: key),
+            tenant: tenant, urls: urls, handle: handle, settings: settings, key: key, secrets: try SecretBox(current: key),
             directory: TenantDirectory(database: try TestDatabase.app()))
     }
 
     func stop() async { await handle.stop() }
+
+    /// What a `Workers` process needs to reach these fakes and open these accounts.
+    var environment: [String: String] {
+        urls.fleetEnvironment.merging(["OC_SECRETS_KEY": Data(key).base64EncodedString()]) { $1 }
+    }
 
     /// The services a handler sees: the real tenant database and libcurl, the fakes for the rest.
     var services: HandlerServices {

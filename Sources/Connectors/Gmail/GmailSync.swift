@@ -11,7 +11,7 @@ public struct GmailSync: ConnectorSyncer {
     let concurrency: Int
 
     /// - Parameter host: Gmail's host (`https://gmail.googleapis.com`).
-    public init(host: String, concurrency: Int = 8) {
+    public init(host: String, concurrency: Int = 10) {
         base = host + "/gmail/v1/users/me"
         self.concurrency = concurrency
     }

@@ -67,7 +67,9 @@ struct ControlService: FakeService {
     static let routes = RouteTable<Handler>(routes: [
         Route("GET", "/control/health", { _, _, _ in .json(.object([("status", "ok")])) }),
         Route("GET", "/control/urls", { service, _, _ in service.urls() }),
-        Route("GET", "/control/users", { service, _, _ in .json(.object([("users", .array(service.world.directory.users.map { .string($0.email) }))])) }),
+        Route(
+            "GET", "/control/users",
+            { service, _, _ in .json(.object([("users", .array(service.world.directory.users.map { .string($0.email) }))])) }),
         Route("POST", "/control/consent", { service, request, _ in service.consent(request) }),
         Route("POST", "/control/clock", { service, request, _ in service.clock(request) }),
         Route("POST", "/control/tokens/expire", { service, request, _ in service.tokens(request, action: "expire") }),

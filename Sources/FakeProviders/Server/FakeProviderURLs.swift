@@ -61,6 +61,23 @@ public struct FakeProviderURLs: Sendable {
         return .object(fields)
     }
 
+    /// The fleet's settings (`OC_*`, as the Dispatcher and the workers read them) that point
+    /// every connector at these fakes.
+    public var fleetEnvironment: [String: String] {
+        [
+            "OC_GOOGLE_CLIENT_ID": googleClient.clientId, "OC_GOOGLE_CLIENT_SECRET": googleClient.clientSecret,
+            "OC_GOOGLE_AUTHORIZE_URL": googleOAuth + "/o/oauth2/v2/auth", "OC_GOOGLE_TOKEN_URL": googleOAuth + "/token",
+            "OC_GOOGLE_REVOKE_URL": googleOAuth + "/revoke", "OC_GMAIL_URL": gmail, "OC_GCAL_URL": calendar, "OC_GDRIVE_URL": drive,
+            "OC_ATLASSIAN_CLIENT_ID": atlassianClient.clientId, "OC_ATLASSIAN_CLIENT_SECRET": atlassianClient.clientSecret,
+            "OC_ATLASSIAN_AUTHORIZE_URL": atlassianAuth + "/authorize", "OC_ATLASSIAN_TOKEN_URL": atlassianAuth + "/oauth/token",
+            "OC_ATLASSIAN_RESOURCES_URL": atlassianAuth + "/oauth/token/accessible-resources", "OC_JIRA_URL": jira,
+            "OC_GITHUB_CLIENT_ID": githubClient.clientId, "OC_GITHUB_CLIENT_SECRET": githubClient.clientSecret,
+            "OC_GITHUB_AUTHORIZE_URL": githubOAuth + "/login/oauth/authorize",
+            "OC_GITHUB_TOKEN_URL": githubOAuth + "/login/oauth/access_token",
+            "OC_GITHUB_API_URL": github,
+        ]
+    }
+
     /// The one-line JSON form.
     public var jsonLine: String { JSONWriter.string(json) }
 }

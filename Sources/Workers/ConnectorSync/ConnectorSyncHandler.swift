@@ -32,12 +32,14 @@ struct ConnectorSyncHandler: KindHandler {
         let connector = payload.connector
         // The read as the policy stands now, not as it stood at submission.
         try await context.authorize(connector.readAction, step: "sync")
-        var account = try await AccountSession.open(connector, settings: settings, secrets: secrets, context: context)
+        let user = context.job.requester.user
+        var (account, stored) = try await AccountSession.open(
+            connector, settings: settings, secrets: secrets, context: context,
+            alsoReading: { try await ItemStore.cursor($0, user: user, connector: connector) })
         guard let syncer = syncer(connector, account: account.account) else {
             throw JobFailure(.fail, "\(connector.rawValue) is connected without what its sync needs; connect it again")
         }
-        let user = account.account.user
-        var cursor = try await context.database { try await ItemStore.cursor($0, user: user, connector: connector) } ?? .full()
+        var cursor = stored ?? .full()
         // A forced full pass starts over unless this job already began one (a resumed run).
         if payload.full == true, cursor.phase != .full || cursor.generation < context.job.enqueuedAt { cursor = .full() }
         let startedFull = cursor.phase == .full
@@ -57,22 +59,36 @@ struct ConnectorSyncHandler: KindHandler {
                 cursor = .full()
                 continue
             }
-            let fullEnded = page.done && from.phase == .full
-            let applied = try await context.database { sql in
-                try await ItemStore.apply(page, sql, user: user, connector: connector, fullPassEnded: fullEnded)
+            // What was read is audited before it is stored, under a key derived from the cursor it
+            // was read from: a run killed in between reads the page again and the entry is not
+            // written twice; a stored page is never missing from the trail.
+            let read = page.changes.reduce(into: (items: 0, deletions: 0)) { counts, change in
+                if case .delete = change { counts.deletions += 1 } else { counts.items += 1 }
             }
-            totals.upserted += applied.upserted
-            totals.deleted += applied.deleted
-            if applied.upserted + applied.deleted > 0 {
+            if read.items + read.deletions > 0 {
                 try await context.audit.record(
                     .dataAccess, step: "sync:\(Self.key(from))",
                     detail: [
-                        "connector": .string(connector.rawValue), "upserted": .integer(Int64(applied.upserted)),
-                        "deleted": .integer(Int64(applied.deleted)),
+                        "connector": .string(connector.rawValue), "items_read": .integer(Int64(read.items)),
+                        "deletions_read": .integer(Int64(read.deletions)),
                     ],
                     dataAccessed: [.init(source: connector.rawValue, classification: connector.defaultClassification, purpose: "sync")],
                     classification: connector.defaultClassification)
             }
+            let fullEnded = page.done && from.phase == .full
+            // The last page also records the sync on the account, in the same transaction; a page
+            // that changes nothing, not even the cursor, is not written.
+            let accounts = account.accounts
+            let unchanged = page.changes.isEmpty && page.cursor == from && !fullEnded
+            let applied = try await context.database { sql in
+                let applied =
+                    unchanged
+                    ? ItemStore.Applied() : try await ItemStore.apply(page, sql, user: user, connector: connector, fullPassEnded: fullEnded)
+                if page.done { try await accounts.recordSync(sql, user: user, connector: connector, error: nil) }
+                return applied
+            }
+            totals.upserted += applied.upserted
+            totals.deleted += applied.deleted
             cursor = page.cursor
             pages += 1
             if page.done { break }
@@ -80,7 +96,6 @@ struct ConnectorSyncHandler: KindHandler {
                 throw JobFailure(.postpone(.milliseconds(100)), "\(pages) pages read; the sync goes on in the next run")
             }
         }
-        try await account.recordError(nil)
         context.setResult(result(connector, startedFull || resynced, totals, pages, complete: true))
     }
 

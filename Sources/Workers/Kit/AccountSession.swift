@@ -31,9 +31,21 @@ struct AccountSession {
     ) async throws
         -> AccountSession
     {
+        try await open(connector, settings: settings, secrets: secrets, context: context, alsoReading: { _ in () }).session
+    }
+
+    /// Like `open`, reading what the caller needs of the tenant's tables (`alsoReading`) in the
+    /// same transaction as the account.
+    static func open<T: Sendable>(
+        _ connector: Connector, settings: ProviderSettings, secrets: SecretBox, context: HandlerContext,
+        alsoReading: @escaping @Sendable (any TenantSQL) async throws -> T
+    ) async throws -> (session: AccountSession, read: T) {
         let user = context.job.requester.user
         let accounts = ConnectorAccounts(tenant: context.job.tenant, secrets: secrets)
-        guard let account = try await context.database({ try await accounts.load($0, user: user, connector: connector) }) else {
+        let (loaded, read) = try await context.database { sql in
+            (try await accounts.load(sql, user: user, connector: connector), try await alsoReading(sql))
+        }
+        guard let account = loaded else {
             throw JobFailure(
                 .fail, "\(user) has not connected \(connector.rawValue): connect it (POST /v1/connectors/\(connector.rawValue)/authorize)")
         }
@@ -48,7 +60,7 @@ struct AccountSession {
         var opened = AccountSession(
             connector: connector, settings: settings, accounts: accounts, context: context, account: account, session: session)
         if account.tokens.isExpiring() { try await opened.refresh() }
-        return opened
+        return (opened, read)
     }
 
     private static func providerSession(_ connector: Connector, _ token: String, context: HandlerContext, limit: Int) -> ProviderSession {
