@@ -26,7 +26,7 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "The fake providers' control URL.") var controlURL: String
     @Option(help: "Path of the Workers executable.") var workersBinary: String
     @Option(help: "Worker processes.") var workers: Int = 2
-    @Option(help: "Concurrency per worker process.") var concurrency: Int = 16
+    @Option(help: "Concurrency per worker process.") var concurrency: Int = 32
     @Option(help: "Users to connect (the fakes' first users; the first has the big mailbox).") var users: Int = 1000
 
     func run() async throws {
