@@ -286,6 +286,31 @@ import WorkerRuntime
         }
     }
 
+    @Test func oneTenantsSyncNeverTouchesAnotherTenantsRows() async throws {
+        try await withConnectorFixture { first in
+            try await withConnectorFixture { second in
+                try await first.connect(.gmail)
+                try await second.connect(.gmail)
+                try await first.sync(.gmail)
+                #expect(!(try await first.items(.gmail)).isEmpty)
+                #expect(try await second.items(.gmail).isEmpty)
+                #expect(try await second.summary(.gmail)?.lastSyncAt == nil)
+                // The first tenant's role cannot reach the second's schema at all.
+                await #expect(throws: (any Error).self) {
+                    try await first.directory.session(first.tenant) { sql in
+                        try await sql.query("SELECT count(*) FROM \(second.tenant.schemaName).items")
+                    }
+                }
+                // A sealed token is bound to its tenant: another tenant's key context cannot open it.
+                let sealed = try first.secrets.seal("token", context: "\(first.tenant.rawValue)/alice/gmail/access")
+                #expect(throws: (any Error).self) {
+                    try first.secrets.open(
+                        sealed, keyID: first.secrets.currentKeyID, context: "\(second.tenant.rawValue)/alice/gmail/access")
+                }
+            }
+        }
+    }
+
     @Test func tokensAreSealedAtRestAndAppearNowhereElse() async throws {
         try await withConnectorFixture { fixture in
             try await fixture.connect(.github)
