@@ -28,6 +28,7 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "Worker processes.") var workers: Int = 2
     @Option(help: "Concurrency per worker process.") var concurrency: Int = 32
     @Option(help: "Users to connect (the fakes' first users; the first has the big mailbox).") var users: Int = 1000
+    @Flag(inversion: .prefixedNo, help: "Sync the big mailbox (off: the idle-users phases only, for profiling).") var bigMailbox = true
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -111,27 +112,32 @@ struct SyncBench: AsyncParsableCommand {
             }
         }
 
-        say("full gmail sync of the big mailbox")
-        let bigSeconds = try await syncs(.gmail, 0..<1)
-        let bigItems = try await itemCount(.gmail, user: "u0")
+        var bigSeconds = 0.0
+        var bigItems = 0
+        if bigMailbox {
+            say("full gmail sync of the big mailbox")
+            bigSeconds = try await syncs(.gmail, 0..<1)
+            bigItems = try await itemCount(.gmail, user: "u0")
+        }
         say("full gmail syncs of the other \(addresses.count - 1) users")
         let restSeconds = try await syncs(.gmail, 1..<addresses.count)
         say("full jira syncs of \(addresses.count) users")
         let jiraSeconds = try await syncs(.jira, 0..<addresses.count)
         let jiraItems = try await itemCount(.jira)
         say("incremental gmail syncs of \(addresses.count) idle users")
-        let idleSeconds = try await syncs(.gmail, 0..<addresses.count)
+        let idle = (bigMailbox ? 0 : 1)..<addresses.count
+        let idleSeconds = try await syncs(.gmail, idle)
         let peaks = processes.map { peakRSS($0.processIdentifier) }
         for process in processes { process.terminate() }
         for process in processes { process.waitUntilExit() }
         printJSONLine([
             "bench": "sync", "workers": workers, "concurrency": concurrency, "users": addresses.count,
             "gmail_full_sync_items": bigItems, "gmail_full_sync_seconds": rounded(bigSeconds, 2),
-            "gmail_full_sync_items_per_s": Int(Double(bigItems) / bigSeconds),
+            "gmail_full_sync_items_per_s": bigSeconds > 0 ? Int(Double(bigItems) / bigSeconds) : 0,
             "gmail_small_full_syncs_users_per_s": Int(Double(addresses.count - 1) / restSeconds),
             "jira_full_sync_items": jiraItems, "jira_full_sync_items_per_s": Int(Double(jiraItems) / jiraSeconds),
             "jira_full_sync_users_per_s": Int(Double(addresses.count) / jiraSeconds),
-            "incremental_idle_users_per_s": Int(Double(addresses.count) / idleSeconds),
+            "incremental_idle_users_per_s": Int(Double(idle.count) / idleSeconds),
             "worker_peak_rss_mb": peaks.max() ?? 0, "worker_peak_rss_mb_each": peaks,
         ])
         redis.close()

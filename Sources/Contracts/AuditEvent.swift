@@ -116,19 +116,18 @@ extension AuditEvent {
     /// The audit entry for a job lifecycle step.
     public init(lifecycle event: JobLifecycleEvent) {
         let job = event.job
-        var detail: [String: Any] = [
-            "job_id": job.id, "kind": job.kind.rawValue, "action": job.action.rawValue, "attempt": event.attempt,
-            "generation": job.attempt,
+        var detail: [String: JSONValue] = [
+            "job_id": .string(job.id), "kind": .string(job.kind.rawValue), "action": .string(job.action.rawValue),
+            "attempt": .integer(Int64(event.attempt)), "generation": .integer(Int64(job.attempt)),
         ]
-        if let error = event.error { detail["error"] = String(error.prefix(2000)) }
-        if job.replay > 0 { detail["replay"] = job.replay }
+        if let error = event.error { detail["error"] = .string(String(error.prefix(2000))) }
+        if job.replay > 0 { detail["replay"] = .integer(Int64(job.replay)) }
         let outcome: Outcome
         switch event.name {
         case .started, .succeeded, .retried, .cancelled, .replayed: outcome = .success
         case .failed, .deadLettered, .notQueued: outcome = .error
         }
-        let data =
-            (try? JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data = JSONValue.object(detail).canonicalBytes
         self.init(
             tenant: job.tenant, eventKey: "job:" + event.eventKey, userID: job.requester.user,
             timestamp: event.at * 1000, actionType: event.name.rawValue, actionDetail: String(decoding: data, as: UTF8.self),

@@ -41,6 +41,10 @@ struct WorkersCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL URL as the application role: the audit log and the tenants' tables (env OC_DATABASE_URL).")
     var databaseURL: String?
 
+    @Option(
+        help: "PostgreSQL connections of this process (env OC_DATABASE_POOL_SIZE). Default: a quarter of --concurrency, at least 4.")
+    var databasePoolSize: Int?
+
     @Option(help: "The policy engine's REST API, for kinds that act outside the fleet (env OC_OPA_URL).")
     var opaURL: String = setting("opa_url") ?? FleetSettings().policy.engineURL
 
@@ -113,8 +117,10 @@ struct WorkersCommand: AsyncParsableCommand {
                 throw ValidationError("set --database-url (or OC_DATABASE_URL) for the audit log, or pass --no-audit")
             }
             let database: PostgresClient
+            let size = databasePoolSize ?? setting("database_pool_size").flatMap(Int.init) ?? max(4, concurrency / 4)
+            guard (1...256).contains(size) else { throw ValidationError("--database-pool-size must be 1...256, not \(size)") }
             do {
-                database = try PostgresClient(url: databaseURL, size: 4, logger: Logger(label: "openclaw.postgres"))
+                database = try PostgresClient(url: databaseURL, size: size, logger: Logger(label: "openclaw.postgres"))
             } catch {
                 throw ValidationError("--database-url: \(error.message)")
             }

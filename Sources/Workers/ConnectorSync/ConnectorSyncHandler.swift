@@ -46,18 +46,32 @@ struct ConnectorSyncHandler: KindHandler {
         var totals = ItemStore.Applied()
         var pages = 0
         var resynced = false
+        // The next page is read while this one is stored. A read ahead that fails is dropped and
+        // the page read again the ordinary way, where refreshes, slow-downs and resyncs are handled.
+        var ahead: (from: SyncCursor, page: Task<SyncPage?, Never>)?
+        defer { ahead?.page.cancel() }
         while true {
             let from = cursor
-            let page: SyncPage
-            do {
-                page = try await account.call(passing: { if case .resync = $0 { !resynced } else { false } }) {
-                    session throws(ConnectorFailure) in try await syncer.next(from, session: session)
+            var fetched: SyncPage?
+            if let pending = ahead, pending.from == from { fetched = await pending.page.value }
+            ahead = nil
+            if fetched == nil {
+                do {
+                    fetched = try await account.call(passing: { if case .resync = $0 { !resynced } else { false } }) {
+                        session throws(ConnectorFailure) in try await syncer.next(from, session: session)
+                    }
+                } catch ConnectorFailure.resync {
+                    resynced = true
+                    context.logger.warning(
+                        "sync cursor expired; syncing everything again", metadata: ["connector": "\(connector.rawValue)"])
+                    cursor = .full()
+                    continue
                 }
-            } catch ConnectorFailure.resync {
-                resynced = true
-                context.logger.warning("sync cursor expired; syncing everything again", metadata: ["connector": "\(connector.rawValue)"])
-                cursor = .full()
-                continue
+            }
+            guard let page = fetched else { continue }
+            if !page.done && pages + 1 < pagesPerRun {
+                let (next, session) = (page.cursor, account.session)
+                ahead = (next, Task { try? await syncer.next(next, session: session) })
             }
             // What was read is audited before it is stored, under a key derived from the cursor it
             // was read from: a run killed in between reads the page again and the entry is not
