@@ -16,7 +16,8 @@ func buildApplication(
     let gateway = try Gateway(configuration: configuration, logger: logger)
     let router = Router(context: GatewayContext.self)
     let table = gateway.routes
-    let limit = BodyLimits(maxBytes: configuration.maxBodyBytes, timeout: configuration.bodyTimeout)
+    let limit = BodyLimits(maxBytes: configuration.maxBodyBytes)
+    let bodyTimeout = configuration.bodyTimeout
     // Outermost, so that errors turned into problem responses are counted too.
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory.gateway(registry: registry)))
     router.add(middleware: ProblemMiddleware())
@@ -32,6 +33,7 @@ func buildApplication(
     connectors.addCallback(to: router, table: table)
     var application = Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "openclaw-dispatcher"),
         logger: logger)
     // Started in this order and stopped in reverse, after the server: the clients close last.

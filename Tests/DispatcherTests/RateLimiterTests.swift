@@ -48,14 +48,13 @@ import Testing
 
     @Test func redisDownAnswers503AndDoesNothing() async throws {
         let fixture = try await GatewayFixture.make()
-        let redis = try PrivateRedis()
-        defer { redis.stop() }
+        let redis = try await PrivateRedis()
         let (app, gateway) = try fixture.application { $0.fleet.redisURL = redis.url }
         try await fixture.provisionPolicies(gateway)
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         try await app.test(.router) { client in
             #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 202)
-            redis.stop()
+            await redis.stop()
             let down = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
             #expect(down.status == 503)
             #expect(down.json["type"] as? String == "https://openclaw.dev/problems/queue-unavailable")

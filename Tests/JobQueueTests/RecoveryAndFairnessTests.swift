@@ -118,8 +118,7 @@ import Testing
     }
 
     @Test func thousandTenantsAreServedWithoutMultiKeyReads() async throws {
-        let server = try PrivateRedis()
-        defer { server.stop() }
+        let server = try await PrivateRedis()
         let redis = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
         defer { redis.close() }
         let queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
@@ -199,8 +198,7 @@ import Testing
 
 @Suite struct TenantIsolationTests {
     @Test func workingTenantATouchesOnlyItsOwnKeysAndGlobalIndexes() async throws {
-        let server = try PrivateRedis()
-        defer { server.stop() }
+        let server = try await PrivateRedis()
         let redis = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
         defer { redis.close() }
         var configuration = QueueConfiguration()

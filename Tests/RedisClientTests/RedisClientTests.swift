@@ -66,22 +66,20 @@ import Testing
 
 @Suite(.serialized) struct RedisReconnectTests {
     @Test func reconnectsAfterRestart() async throws {
-        let server = try PrivateRedis()
-        defer { server.stop() }
+        let server = try await PrivateRedis()
         let client = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
         defer { client.close() }
         try await client.send("SET", "k", "v1")
-        server.stop()
+        await server.stop()
         await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
-        try server.restart()
+        try await server.restart()
         let recovered = await eventually(timeout: .seconds(10)) { (try? await client.send("GET", "k").string) == "v1" }
         #expect(recovered)
     }
 
     @Test func scriptsRunAndReloadAfterFlush() async throws {
         // A private server: flushing the script cache of the shared one would disturb other tests.
-        let server = try PrivateRedis()
-        defer { server.stop() }
+        let server = try await PrivateRedis()
         let client = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
         defer { client.close() }
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
@@ -104,14 +102,13 @@ import Testing
     }
 
     @Test func authAndDatabaseFromURL() async throws {
-        let server = try PrivateRedis()
-        defer { server.stop() }
-        server.runCLI(["CONFIG", "SET", "requirepass", "hunter2"])
+        let server = try await PrivateRedis()
+        await server.runCLI(["CONFIG", "SET", "requirepass", "hunter2"])
         let client = RedisClient(
             configuration: try RedisConfiguration(url: "redis://:hunter2@127.0.0.1:\(server.port)/3"), logger: TestEnvironment.logger)
         defer { client.close() }
         try await client.send("SET", "where", "db3")
-        #expect(server.runCLI(["-a", "hunter2", "--no-auth-warning", "-n", "3", "GET", "where"]).contains("db3"))
+        #expect(await server.runCLI(["-a", "hunter2", "--no-auth-warning", "-n", "3", "GET", "where"]).contains("db3"))
         let wrong = RedisClient(
             configuration: try RedisConfiguration(url: "redis://:nope@127.0.0.1:\(server.port)/0"), logger: TestEnvironment.logger)
         defer { wrong.close() }

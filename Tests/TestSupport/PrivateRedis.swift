@@ -9,11 +9,11 @@ public final class PrivateRedis: @unchecked Sendable {
     public let directory: URL
     private var process: ChildProcess?
 
-    public init() throws {
+    public init() async throws {
         port = Self.freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("oc-redis-\(port)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start()
+        try await start()
     }
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
@@ -44,7 +44,11 @@ public final class PrivateRedis: @unchecked Sendable {
 
     /// Starts the server and waits until it answers (trying another port if this one is taken
     /// on the first start).
-    public func start() throws {
+    public func start() async throws {
+        try await offPool { try self.startBlocking() }
+    }
+
+    private func startBlocking() throws {
         for attempt in 0..<3 {
             if try launch() { return }
             guard attempt < 2, !hasStartedBefore else { break }
@@ -70,12 +74,16 @@ public final class PrivateRedis: @unchecked Sendable {
             if process?.poll() != nil { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        stop()
+        stopBlocking()
         return false
     }
 
     /// Stops the server with SIGTERM (Redis flushes the AOF first, as in a clean restart).
-    public func stop() {
+    public func stop() async {
+        _ = try? await offPool { self.stopBlocking() }
+    }
+
+    private func stopBlocking() {
         guard let process else { return }
         process.signal(SIGTERM)
         if process.waitForExitBlocking(timeout: 10) == nil {
@@ -86,15 +94,20 @@ public final class PrivateRedis: @unchecked Sendable {
     }
 
     /// Stops and starts the server again on the same port and data.
-    public func restart() throws {
-        stop()
-        try start()
+    public func restart() async throws {
+        await stop()
+        try await start()
     }
 
-    public func ping() -> Bool { runCLI(["ping"]).contains("PONG") }
-
+    /// Runs `redis-cli` against the server; returns what it printed.
     @discardableResult
-    public func runCLI(_ arguments: [String]) -> String {
+    public func runCLI(_ arguments: [String]) async -> String {
+        (try? await offPool { self.runCLIBlocking(arguments) }) ?? ""
+    }
+
+    private func ping() -> Bool { runCLIBlocking(["ping"]).contains("PONG") }
+
+    private func runCLIBlocking(_ arguments: [String]) -> String {
         let cli = Process()
         cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         cli.arguments = ["redis-cli", "-p", String(port)] + arguments
@@ -108,7 +121,7 @@ public final class PrivateRedis: @unchecked Sendable {
     }
 
     deinit {
-        stop()
+        stopBlocking()
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -216,8 +216,7 @@ struct WorkerFixture {
     }
 
     @Test func workersCarryOnAcrossARedisRestart() async throws {
-        let server = try PrivateRedis()
-        defer { server.stop() }
+        let server = try await PrivateRedis()
         let fixture = WorkerFixture(redisURL: server.url)
         var workers: [ChildProcess] = []
         for _ in 0..<2 { workers.append(try await fixture.startWorker(["--concurrency", "16"])) }
@@ -233,7 +232,7 @@ struct WorkerFixture {
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
-            if round == 8 { try server.restart() }
+            if round == 8 { try await server.restart() }
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(await fixture.all(ids, are: .succeeded, timeout: .seconds(60)), "\(workers[0].output)")

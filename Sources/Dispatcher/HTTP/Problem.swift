@@ -66,7 +66,14 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var object: [String: String] = ["type": Self.typeBase + slug, "title": title, "detail": detail, "instance": request.uri.path]
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body(instance: request.uri.path))))
+    }
+
+    /// The problem document, for the request at `instance`.
+    func body(instance: String) -> Data {
+        var object: [String: String] = ["type": Self.typeBase + slug, "title": title, "detail": detail, "instance": instance]
         for (key, value) in extra { object[key] = value }
         var data = Data("{".utf8)
         for (index, key) in object.keys.sorted().enumerated() {
@@ -76,9 +83,7 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             data.append(contentsOf: JSONText.quoted(object[key]!).utf8)
         }
         data.append(contentsOf: #","status":\#(status.code)}"#.utf8)
-        var headers = self.headers
-        headers[.contentType] = "application/problem+json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return data
     }
 }
 

@@ -2,34 +2,27 @@ import Contracts
 import Foundation
 import Hummingbird
 
-/// How much body a request may send, and how long it may take.
+/// How much body a request may send (how long it may take is `BodyDeadlineHandler`'s).
 struct BodyLimits: Sendable {
     var maxBytes: Int
-    var timeout: Duration
 }
 
 /// Request bodies: collected up to the limit, parsed strictly as a JSON object.
 enum RequestBody {
     /// The body, at most `limits.maxBytes`: a declared length over the limit is refused at once
-    /// (413) and a body that does not arrive in time is refused (408), so no request holds
-    /// its connection waiting for bytes that never come.
+    /// (413). A body that does not arrive in time is answered 408 by `BodyDeadlineHandler`,
+    /// which closes the connection; the read then ends here.
     static func collect(_ request: Request, _ limits: BodyLimits) async throws -> ByteBuffer {
         let limit = limits.maxBytes
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             throw FleetError(.bodyTooLarge, "the body is \(declared) bytes; the limit is \(limit)")
         }
-        let timeout = limits.timeout
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask { try await request.body.collect(upTo: limit) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let body = first else {
-                throw FleetError(.requestTimeout, "the body did not arrive within \(timeout)")
-            }
-            return body
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            throw FleetError(.requestTimeout, "the connection ended before the body arrived in full")
         }
     }
 
