@@ -12,7 +12,7 @@ import Synchronization
 public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     private struct Submission {
         let count: Int
-        let continuation: CheckedContinuation<[Output], any Error>?
+        let continuation: UnsafeContinuation<[Output], any Error>?
     }
 
     private struct State {
@@ -52,7 +52,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     public func submit(_ items: [Item]) async throws -> [Output] {
         if items.isEmpty { return [] }
         await waitForRoom(items.count)
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Output], any Error>) in
+        // Unchecked: `drain` resumes every continuation exactly once (hot path: one per request).
+        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[Output], any Error>) in
             enqueue(items, continuation)
         }
     }
@@ -77,6 +78,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     }
 
     private func waitForRoom(_ count: Int) async {
+        // Without suspending when there is room (the usual case).
+        if state.withLock({ $0.items.count + count <= maxPending || $0.items.isEmpty }) { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let hasRoom = state.withLock { state in
                 // An oversized submission still goes through once the queue is empty.
@@ -88,7 +91,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         }
     }
 
-    private func enqueue(_ items: [Item], _ continuation: CheckedContinuation<[Output], any Error>?) {
+    private func enqueue(_ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) {
         let lead = state.withLock { state in
             state.items += items
             state.submissions.append(Submission(count: items.count, continuation: continuation))

@@ -6,7 +6,7 @@ import NIOHTTPTypes
 /// Every request body must arrive in full within a time limit: a stalled or trickling body is
 /// answered 408 (problem+json) and its connection closed, so no request holds a connection
 /// waiting for bytes that never come. It is one timer on the connection's event loop, armed
-/// only while a request's body is being read (a request without a body arms nothing).
+/// only while a request is only partly read.
 final class BodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -15,7 +15,8 @@ final class BodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeout: Duration
     private var deadline: Scheduled<Void>?
-    /// The path of the request whose body is being read.
+    /// Whether a request's head arrived and its end has not, and that request's path.
+    private var reading = false
     private var path = ""
     /// Requests read whose response has not ended, and whether a response has begun.
     private var unanswered = 0
@@ -32,17 +33,23 @@ final class BodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             unanswered += 1
-            if Self.hasBody(head) {
-                path = String((head.path ?? "").prefix { $0 != "?" })
-                arm(context)
-            }
+            reading = true
+            path = head.path ?? ""
         case .end:
+            reading = false
             deadline?.cancel()
             deadline = nil
         case .body:
             break
         }
         context.fireChannelRead(data)
+    }
+
+    /// A request still being read when a read from the socket is done waits for more bytes: only
+    /// then is its deadline armed (a request that arrives whole, the usual case, arms nothing).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if reading && deadline == nil && !expired { arm(context) }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -71,12 +78,6 @@ final class BodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
-    private static func hasBody(_ head: HTTPRequest) -> Bool {
-        if head.headerFields[.transferEncoding] != nil { return true }
-        guard let length = head.headerFields[.contentLength] else { return false }
-        return length != "0"
-    }
-
     private func arm(_ context: ChannelHandlerContext) {
         deadline?.cancel()
         let (seconds, attoseconds) = timeout.components
@@ -95,7 +96,7 @@ final class BodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let problem = Problem(FleetError(.requestTimeout, "the body did not arrive within \(timeout)"))
-        let body = problem.body(instance: path)
+        let body = problem.body(instance: String(path.prefix { $0 != "?" }))
         var head = HTTPResponse(status: problem.status)
         head.headerFields[.contentType] = "application/problem+json"
         head.headerFields[.contentLength] = String(body.count)
