@@ -62,16 +62,57 @@ public struct ProviderSession: Sendable {
         } catch {
             throw .retry("\(request.method) \(Self.redacted(request.url)): \(error)")
         }
+        try Self.check(response, of: "\(request.method) \(Self.redacted(request.url))", cursorRequest: cursorRequest)
+        return response
+    }
+
+    /// Throws what a response that is not a success means (`call` names the request).
+    static func check(_ response: OutboundResponse, of call: String, cursorRequest: Bool = false) throws(ConnectorFailure) {
         switch ProviderOutcome(response, cursorRequest: cursorRequest) {
-        case .success: return response
+        case .success: return
         case .refreshToken: throw .refreshToken
         case .reschedule(let after): throw .reschedule(after: after)
         case .resync: throw .resync
-        case .notFound: throw .notFound("\(request.method) \(Self.redacted(request.url)) answered 404")
-        case .retry: throw .retry("\(request.method) \(Self.redacted(request.url)) answered \(response.status)")
-        case .fail:
-            throw .fail("\(request.method) \(Self.redacted(request.url)) answered \(response.status): \(Self.excerpt(response))")
+        case .notFound: throw .notFound("\(call) answered 404")
+        case .retry: throw .retry("\(call) answered \(response.status)")
+        case .fail: throw .fail("\(call) answered \(response.status): \(Self.excerpt(response))")
         }
+    }
+
+    /// GETs each of `targets` (a path and query on `host`) in one Google batch exchange
+    /// (`POST host + batchPath`, at most `GoogleBatch.maxCalls` calls). Every call counts against
+    /// the budget, and each answer is sorted out as `send` does, except that a 404 comes back as
+    /// nil (the item is gone).
+    public func batchGet(host: String, batchPath: String, _ targets: [String]) async throws(ConnectorFailure) -> [OutboundResponse?] {
+        precondition(targets.count <= GoogleBatch.maxCalls, "a Google batch holds at most \(GoogleBatch.maxCalls) calls")
+        guard !targets.isEmpty else { return [] }
+        // `send` counts the first call.
+        for _ in targets.dropFirst() {
+            let wait: Duration?
+            do { wait = try await budget() } catch { throw .retry("the connector budget cannot be counted: \(error)") }
+            if let wait { throw .reschedule(after: wait) }
+        }
+        let boundary = "batch_openclaw_\(UInt64.random(in: 1...UInt64.max))"
+        let response = try await send(
+            OutboundRequest(
+                method: "POST", url: host + batchPath, headers: [("Content-Type", "multipart/mixed; boundary=\(boundary)")],
+                body: GoogleBatch.body(gets: targets, boundary: boundary)))
+        guard let answers = GoogleBatch.answers(response, calls: targets.count) else {
+            throw .retry("POST \(batchPath) answered what is not a batch response")
+        }
+        var results: [OutboundResponse?] = []
+        results.reserveCapacity(targets.count)
+        for (target, answer) in zip(targets, answers) {
+            guard let answer else { throw .retry("POST \(batchPath) left GET \(Self.redacted(target)) unanswered") }
+            do {
+                try Self.check(answer, of: "GET \(Self.redacted(target)) (batched)")
+                results.append(answer)
+            } catch {
+                guard case .notFound = error else { throw error }
+                results.append(nil)
+            }
+        }
+        return results
     }
 
     /// GETs `url` and decodes the JSON answer.

@@ -107,6 +107,48 @@ import Testing
         await fakes.stop()
     }
 
+    /// Google's batch endpoint: each call answered in its own part, paired by Content-ID, with
+    /// the status it would have had alone; each call is logged and counted as a request of its own.
+    @Test func batchRequestsAnswerEachCallInItsOwnPart() async throws {
+        let fakes = try await Fakes.start()
+        let token = try await fakes.token("google")
+        let ids =
+            (try await fakes.get(fakes.urls.gmail + "/gmail/v1/users/me/messages?maxResults=2", token: token).json["messages"]?
+            .arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        try #require(ids.count == 2)
+        // As Google shows it: LF line ends, a quoted boundary, Content-IDs of the caller's choosing.
+        let calls = [
+            ("a", "/gmail/v1/users/me/messages/\(ids[0])?format=minimal"), ("b", "/gmail/v1/users/me/messages/nosuchid"),
+            ("c", "/gmail/v1/users/me/messages/\(ids[1])?format=minimal HTTP/1.1"),
+        ]
+        let body = calls.map { "--b_1\nContent-Type: application/http\nContent-ID: <\($0.0)>\n\nGET \($0.1)\n\n" }.joined() + "--b_1--\n"
+        let batch = fakes.urls.gmail + "/batch/gmail/v1"
+        let multipart = [(name: "Content-Type", value: #"multipart/mixed; boundary="b_1""#)]
+        let answer = try await fakes.send("POST", batch, token: token, body: Array(body.utf8), headers: multipart)
+        #expect(answer.status == 200)
+        let boundary = try #require(answer.header("Content-Type")?.components(separatedBy: "boundary=").last)
+        let parts = String(decoding: answer.body, as: UTF8.self).components(separatedBy: "--" + boundary).dropFirst().dropLast()
+        #expect(parts.count == 3)
+        func part(_ id: String) -> String { parts.first { $0.contains("Content-ID: <response-\(id)>") } ?? "" }
+        #expect(part("a").contains("HTTP/1.1 200 OK") && part("a").contains(#""id":"\#(ids[0])""#))
+        #expect(part("b").contains("HTTP/1.1 404"))
+        #expect(part("c").contains("HTTP/1.1 200 OK") && part("c").contains(#""id":"\#(ids[1])""#))
+        let logged = try await fakes.control("GET", "/control/requests?service=gmail")["requests"]?.arrayValue ?? []
+        #expect(logged.filter { $0["path"]?.stringValue?.contains("/messages/") == true }.count == 3)
+        #expect(!logged.contains { $0["path"]?.stringValue == "/batch/gmail/v1" })
+
+        // Without the outer token every call is refused; more than 100 calls, or no boundary, is a 400.
+        let anonymous = try await fakes.send("POST", batch, body: Array(body.utf8), headers: multipart)
+        #expect(String(decoding: anonymous.body, as: UTF8.self).components(separatedBy: "HTTP/1.1 401").count == 4)
+        let tooMany =
+            (0...100).map { _ in "--b_1\nContent-Type: application/http\n\nGET /gmail/v1/users/me/profile\n\n" }.joined() + "--b_1--\n"
+        #expect(try await fakes.send("POST", batch, token: token, body: Array(tooMany.utf8), headers: multipart).status == 400)
+        #expect(
+            try await fakes.send("POST", batch, token: token, body: Array(body.utf8), headers: [("Content-Type", "text/plain")]).status
+                == 400)
+        await fakes.stop()
+    }
+
     @Test func sendAndDraftDecodeRawKeepThreadAndBumpHistory() async throws {
         let fakes = try await Fakes.start()
         let token = try await fakes.token("google")

@@ -96,6 +96,15 @@ import WorkerRuntime
         try await withConnectorFixture { fixture in
             try await fixture.connect(.gmail)
             try await fixture.connect(.github)
+            // One call of a batch read told to slow down postpones the whole job.
+            try await fixture.control(
+                "POST", "/control/faults",
+                [
+                    "service": .string("gmail"), "path_prefix": .string("/gmail/v1/users/me/messages/"), "count": .int(1),
+                    "status": .int(429), "headers": .object([("Retry-After", .string("9"))]),
+                ])
+            let batched = await failure { try await fixture.sync(.gmail) }
+            #expect(batched?.disposition == .postpone(.seconds(9)), "\(String(describing: batched))")
             try await fixture.control(
                 "POST", "/control/faults",
                 [

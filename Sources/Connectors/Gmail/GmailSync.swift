@@ -6,14 +6,19 @@ import OutboundHTTP
 /// body), after noting the mailbox's `historyId`; incremental passes read the history since the
 /// stored id. A history id too old for Gmail (404) means a full resync.
 public struct GmailSync: ConnectorSyncer {
+    let host: String
     let base: String
-    /// Messages read at once (Gmail allows about ten concurrent requests per user).
+    /// Messages read in one batch request (Gmail takes 100 and advises at most 50).
+    let batchSize: Int
+    /// Batch requests in flight at once.
     let concurrency: Int
 
     /// - Parameter host: Gmail's host (`https://gmail.googleapis.com`).
-    public init(host: String, concurrency: Int = 10) {
+    public init(host: String, batchSize: Int = 50, concurrency: Int = 4) {
+        self.host = host
         base = host + "/gmail/v1/users/me"
-        self.concurrency = concurrency
+        self.batchSize = min(max(1, batchSize), GoogleBatch.maxCalls)
+        self.concurrency = max(1, concurrency)
     }
 
     /// The headers read from every message: who, what, thread, and what marks automated mail.
@@ -112,34 +117,50 @@ public struct GmailSync: ConnectorSyncer {
         }
     }
 
-    /// Reads messages' metadata, a few at a time; a message gone meanwhile is deleted.
+    /// Reads messages' metadata in batch requests, a few batches at a time; a message gone
+    /// meanwhile is deleted.
     func read(_ ids: [String], session: ProviderSession) async throws(ConnectorFailure) -> [ItemChange] {
         let query = Query.string([("format", "metadata")] + Self.headers.map { ("metadataHeaders", $0) })
-        let base = self.base
+        let path = "/gmail/v1/users/me/messages/"
+        if ids.count == 1 {
+            do {
+                return [.upsert(Self.item(try await session.get(host + path + Query.encode(ids[0]) + "?" + query, as: Message.self)))]
+            } catch {
+                guard case .notFound = error else { throw error }
+                return [.delete(sourceID: ids[0])]
+            }
+        }
+        let chunks = stride(from: 0, to: ids.count, by: batchSize).map { Array(ids[$0..<min($0 + batchSize, ids.count)]) }
+        let host = self.host
         do {
-            return try await withThrowingTaskGroup(of: (Int, ItemChange).self) { group in
-                var results = [ItemChange?](repeating: nil, count: ids.count)
+            return try await withThrowingTaskGroup(of: (Int, [ItemChange]).self) { group in
+                var results = [[ItemChange]](repeating: [], count: chunks.count)
                 var nextIndex = 0
                 func add() {
                     let index = nextIndex
-                    let id = ids[index]
+                    let chunk = chunks[index]
                     nextIndex += 1
                     group.addTask {
-                        do throws(ConnectorFailure) {
-                            let message = try await session.get("\(base)/messages/\(Query.encode(id))?\(query)", as: Message.self)
-                            return (index, .upsert(Self.item(message)))
-                        } catch {
-                            guard case .notFound = error else { throw error }
-                            return (index, .delete(sourceID: id))
+                        let answers = try await session.batchGet(
+                            host: host, batchPath: "/batch/gmail/v1", chunk.map { path + Query.encode($0) + "?" + query })
+                        var changes: [ItemChange] = []
+                        changes.reserveCapacity(chunk.count)
+                        for (id, answer) in zip(chunk, answers) {
+                            guard let answer else {
+                                changes.append(.delete(sourceID: id))
+                                continue
+                            }
+                            changes.append(.upsert(Self.item(try ProviderSession.decode(Message.self, answer, from: path + id))))
                         }
+                        return (index, changes)
                     }
                 }
-                for _ in 0..<min(concurrency, ids.count) { add() }
-                while let (index, change) = try await group.next() {
-                    results[index] = change
-                    if nextIndex < ids.count { add() }
+                for _ in 0..<min(concurrency, chunks.count) { add() }
+                while let (index, changes) = try await group.next() {
+                    results[index] = changes
+                    if nextIndex < chunks.count { add() }
                 }
-                return results.compactMap { $0 }
+                return results.flatMap { $0 }
             }
         } catch let failure as ConnectorFailure {
             throw failure

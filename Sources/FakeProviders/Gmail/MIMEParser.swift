@@ -32,7 +32,7 @@ enum MIMEParser {
     }
 
     /// Header block and body, split at the first empty line.
-    private static func split(_ bytes: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
+    static func split(_ bytes: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
         var index = bytes.startIndex
         if bytes.first == 13 || bytes.first == 10 {
             // No headers at all.
@@ -67,7 +67,7 @@ enum MIMEParser {
     }
 
     /// The bodies between `--boundary` lines (preamble and epilogue dropped).
-    private static func splitParts(_ body: ArraySlice<UInt8>, boundary: String) -> [ArraySlice<UInt8>] {
+    static func splitParts(_ body: ArraySlice<UInt8>, boundary: String) -> [ArraySlice<UInt8>] {
         let marker = Array(("--" + boundary).utf8)
         var starts: [(lineStart: Int, contentStart: Int, closing: Bool)] = []
         var index = body.startIndex

@@ -35,6 +35,12 @@ struct ServiceResponder: HTTPResponder {
         let target = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
         let provided = ProviderRequest(
             method: request.method.rawValue, target: target, headers: headers, body: Array(buffer: body))
+        if GoogleBatchEndpoint.accepts(kind, provided) { return Self.response(try await batch(provided, context: context)) }
+        return Self.response(try await answer(provided, context: context))
+    }
+
+    /// One call: injected faults first, then the service; recorded in the request log.
+    func answer(_ provided: ProviderRequest, context: Context) async throws -> ProviderResponse {
         var answer: ProviderResponse
         if kind != .control, let fault = faults.take(service: kind, method: provided.method, path: provided.path) {
             if fault.delayMillis > 0 { try? await Task.sleep(for: .milliseconds(fault.delayMillis)) }
@@ -53,7 +59,23 @@ struct ServiceResponder: HTTPResponder {
             answer = await service.respond(to: provided)
         }
         if kind != .control { log.record(service: kind, request: provided, status: answer.status) }
-        return Self.response(answer)
+        return answer
+    }
+
+    /// A Google batch: each call answered as if sent alone (faults, service, request log), one
+    /// after another.
+    func batch(_ provided: ProviderRequest, context: Context) async throws -> ProviderResponse {
+        let calls: [GoogleBatchEndpoint.Call]
+        switch GoogleBatchEndpoint.calls(provided) {
+        case .failure(let refusal): return refusal.response
+        case .success(let value): calls = value
+        }
+        var answers: [(contentID: String, response: ProviderResponse)] = []
+        answers.reserveCapacity(calls.count)
+        for call in calls {
+            answers.append((call.contentID, try await answer(call.request, context: context)))
+        }
+        return GoogleBatchEndpoint.answer(answers, boundary: "batch_\(UInt64.random(in: 1...UInt64.max))")
     }
 
     static func response(_ answer: ProviderResponse) -> Response {
