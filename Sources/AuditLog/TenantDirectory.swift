@@ -70,11 +70,7 @@ public struct TenantDirectory: Sendable {
     /// operator runs.
     public func session<T: Sendable>(_ tenant: TenantID, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await database.transaction { connection in
-                try await connection.query(
-                    "SELECT set_config('role', $1, true), set_config('search_path', $1, true)", [tenant.schemaName])
-                return try await body(connection)
-            }
+            return try await database.transaction(settings: [("role", tenant.schemaName), ("search_path", tenant.schemaName)], body)
         } catch let error as PostgresError
             where error.sqlState == "42P01" || error.sqlState == "3F000" || error.sqlState == "22023"
             || (error.sqlState == "42704" && error.message.contains("role"))

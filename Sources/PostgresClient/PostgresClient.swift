@@ -61,6 +61,13 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.transaction(body) }
     }
 
+    /// Runs `body` in a transaction with transaction-local settings made with its `BEGIN`.
+    public func transaction<T: Sendable>(
+        settings: [(name: String, value: String)], _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withConnection { try await $0.transaction(settings: settings, body) }
+    }
+
     /// Closes every connection.
     public func close() {
         for connection in connections { connection.close() }

@@ -76,6 +76,32 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Like `transaction`, with transaction-local settings (`set_config(name, value, true)`, such
+    /// as a role and a search path) made in the same round trip as `BEGIN`.
+    public func transaction<T: Sendable>(
+        settings: [(name: String, value: String)], _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let calls = settings.map { "set_config(\(Self.literal($0.name)), \(Self.literal($0.value)), true)" }
+        let script = "BEGIN; SELECT " + calls.joined(separator: ", ")
+        do {
+            _ = try await onLane { [self] in try execute(script, nil, raw: false) }
+        } catch {
+            _ = try? await query("ROLLBACK")
+            throw error
+        }
+        do {
+            let result = try await body(self)
+            try await query("COMMIT")
+            return result
+        } catch {
+            _ = try? await query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `text` as an SQL string literal (standard-conforming: only quotes are doubled).
+    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
     /// Whether the connection is up (connecting if needed).
     public func isHealthy() async -> Bool {
         (try? await query("SELECT 1")) != nil

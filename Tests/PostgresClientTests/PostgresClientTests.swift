@@ -97,6 +97,27 @@ import Testing
         }
     }
 
+    /// Settings made with `BEGIN` hold for the transaction only; their values are values, never
+    /// SQL; a setting refused by the server leaves no transaction open behind it.
+    @Test func transactionLocalSettingsComeWithBegin() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        defer { database.close() }
+        try await database.withConnection { connection in
+            let hostile = "x'; DROP TABLE nothing; --"
+            let seen = try await connection.transaction(settings: [("application_name", hostile), ("search_path", "pg_catalog")]) {
+                try await $0.query("SELECT current_setting('application_name') AS a, current_setting('search_path') AS s").first
+            }
+            #expect(seen?.string("a") == hostile)
+            #expect(seen?.string("s") == "pg_catalog")
+            #expect(try await connection.query("SELECT current_setting('search_path') AS s").first?.string("s") != "pg_catalog")
+            await #expect(throws: PostgresError.self) {
+                try await connection.transaction(settings: [("role", "no_such_role_\(UInt32.random(in: 0...UInt32.max))")]) { _ in 1 }
+            }
+            // Not left inside the failed transaction.
+            #expect(try await connection.query("SELECT 1 AS one").first?.int("one") == 1)
+        }
+    }
+
     @Test func aLeasedConnectionServesOneTaskAtATime() async throws {
         let database = try TestDatabase.admin(size: 2)
         defer { database.close() }
