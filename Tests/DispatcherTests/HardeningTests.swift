@@ -121,21 +121,28 @@ import Testing
     /// times out; neither holds its connection.
     @Test func lyingAndStalledBodiesAreAnsweredAtOnce() async throws {
         let fixture = try await GatewayFixture.make()
+        let token = try await fixture.issuer.token(tenant: fixture.tenant, user: "alice")
+        // A declared length over the limit is refused without waiting for the body (the body
+        // deadline is far off, so only the limit can answer).
+        let (patient, patientGateway) = try fixture.application { $0.bodyTimeout = .seconds(60) }
+        try await fixture.provisionPolicies(patientGateway)
+        try await patient.test(.live) { client in
+            let huge = try await RawHTTP.exchange(
+                port: try #require(client.port),
+                "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{}",
+                timeout: 30)
+            #expect(huge.hasPrefix("HTTP/1.1 413"), "\(huge.prefix(200))")
+        }
+        // A body that stops coming is answered 408 once its deadline passes.
         let (app, gateway) = try fixture.application { $0.bodyTimeout = .milliseconds(500) }
         try await fixture.provisionPolicies(gateway)
-        let token = try await fixture.issuer.token(tenant: fixture.tenant, user: "alice")
         try await app.test(.live) { client in
-            let port = try #require(client.port)
-            let huge = try await RawHTTP.exchange(
-                port: port,
-                "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{}",
-                timeout: 20)
-            #expect(huge.hasPrefix("HTTP/1.1 413"), "\(huge.prefix(200))")
             let stalled = try await RawHTTP.exchange(
-                port: port,
+                port: try #require(client.port),
                 "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"kind\"",
                 timeout: 20)
             #expect(stalled.hasPrefix("HTTP/1.1 408"), "\(stalled.prefix(200))")
+            #expect(stalled.contains("application/problem+json") && stalled.contains("request-timeout"), "\(stalled)")
         }
     }
 
