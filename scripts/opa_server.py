@@ -84,18 +84,19 @@ class Store:
 
     def put_data(self, path, value):
         with self.lock:
-            data = json.loads(json.dumps(self.data))
             if not path:
                 if not isinstance(value, dict):
                     raise ValueError("the root document must be an object")
                 data = value
             else:
+                # Copied along the path only: a put costs its path, not the whole store, and the
+                # documents an evaluation on another thread started with are left as they were.
+                data = dict(self.data)
                 node = data
                 for part in path[:-1]:
                     child = node.get(part)
-                    if not isinstance(child, dict):
-                        child = {}
-                        node[part] = child
+                    child = dict(child) if isinstance(child, dict) else {}
+                    node[part] = child
                     node = child
                 node[path[-1]] = value
             self.rebuild(self.policies, data)

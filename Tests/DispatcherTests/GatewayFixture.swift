@@ -250,8 +250,8 @@ struct GatewayFixture {
         configuration.fleet.redisURL = redisURL
         configuration.fleet.databaseURL = TestDatabase.appURL
         configuration.fleet.policy.engineURL = opaURL
-        // Many tests share one engine at once; production keeps the 500 ms default.
-        configuration.fleet.policy.timeout = .seconds(5)
+        // Many tests share one engine (and two cores) at once; production keeps the 500 ms default.
+        configuration.fleet.policy.timeout = .seconds(20)
         configuration.fleet.policy.decisionCacheSize = cache ? 10_000 : 0
         configuration.fleet.policy.syncInterval = .milliseconds(200)
         configuration.schedulerInterval = .milliseconds(100)
@@ -261,6 +261,7 @@ struct GatewayFixture {
         configuration.oidc.issuer = issuer.issuer
         configuration.oidc.audience = "openclaw"
         configuration.oidc.refreshInterval = .milliseconds(200)
+        configuration.oidc.keysTimeout = .seconds(20)
         return configuration
     }
 

@@ -14,7 +14,7 @@ import Testing
         let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
         defer { redis.close() }
         let limiter = RateLimiter(redis: redis, tenantPerSecond: 8, userPerSecond: 5, logger: TestEnvironment.logger)
-        for _ in 0..<5 {
+        for _ in 0..<30 {  // a loaded machine may need several tries to fit one window
             let tenant = TestEnvironment.tenant()
             // Start early in a second so that every check falls in one window.
             while Clock.milliseconds() % 1000 > 200 { try await Task.sleep(for: .milliseconds(5)) }

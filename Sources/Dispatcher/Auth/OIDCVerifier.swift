@@ -146,7 +146,7 @@ actor OIDCVerifier {
     private func fetchJSON(_ url: String) async throws -> [String: Any] {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
-        let response = try await http.execute(request, timeout: .seconds(5))
+        let response = try await http.execute(request, timeout: .milliseconds(configuration.keysTimeout.milliseconds))
         let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok, let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
         else {

@@ -38,6 +38,8 @@ struct GatewayConfiguration: Sendable {
         var leeway: Duration = .seconds(30)
         /// Shortest wait between two JWKS refreshes triggered by unknown key ids.
         var refreshInterval: Duration = .seconds(10)
+        /// The longest one fetch of the discovery document or the keys may take.
+        var keysTimeout: Duration = .seconds(5)
         var tenantClaim = "tenant"
         var userClaim = "sub"
         var orgClaim = "org"
