@@ -65,15 +65,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await query("BEGIN")
-        do {
-            let result = try await body(self)
-            try await query("COMMIT")
-            return result
-        } catch {
-            _ = try? await query("ROLLBACK")
-            throw error
-        }
+        try await transaction(settings: [], body)
     }
 
     /// Like `transaction`, with transaction-local settings (`set_config(name, value, true)`, such
@@ -82,7 +74,7 @@ public final class PostgresConnection: @unchecked Sendable {
         settings: [(name: String, value: String)], _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         let calls = settings.map { "set_config(\(Self.literal($0.name)), \(Self.literal($0.value)), true)" }
-        let script = "BEGIN; SELECT " + calls.joined(separator: ", ")
+        let script = calls.isEmpty ? "BEGIN" : "BEGIN; SELECT " + calls.joined(separator: ", ")
         do {
             _ = try await onLane { [self] in try execute(script, nil, raw: false) }
         } catch {
@@ -99,8 +91,11 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// `text` as an SQL string literal (standard-conforming: only quotes are doubled).
-    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+    /// `text` as an SQL string literal (standard-conforming: only quotes are doubled; a NUL,
+    /// which no setting can hold, is dropped rather than ending the script early).
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\u{0}", with: "").replacingOccurrences(of: "'", with: "''") + "'"
+    }
 
     /// Whether the connection is up (connecting if needed).
     public func isHealthy() async -> Bool {

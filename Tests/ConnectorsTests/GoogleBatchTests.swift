@@ -29,5 +29,12 @@ import Testing
         #expect(answers[1].map { String(decoding: $0.body, as: UTF8.self) } == #"{"error":{"code":404}}"#)
         #expect(answers[2] == nil, "a call the batch did not answer")
         #expect(GoogleBatch.answers(OutboundResponse(status: 200, headers: [("Content-Type", "application/json")]), calls: 1) == nil)
+        // Content-IDs naming no call of the batch are ignored, whatever they say.
+        let stray =
+            "--b\r\nContent-ID: <response-item-1>\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}\r\n--b\r\nContent-ID: <response-item99>\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\n\r\n{}\r\n--b\r\nContent-ID: <response-x>\r\n\r\nnot http\r\n--b--"
+        let strays = GoogleBatch.answers(
+            OutboundResponse(status: 200, headers: [("Content-Type", "multipart/mixed; boundary=b")], body: Array(stray.utf8)), calls: 2)
+        #expect(strays.map { $0.allSatisfy { $0 == nil } } == true)
     }
 }

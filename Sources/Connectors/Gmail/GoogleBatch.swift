@@ -30,7 +30,7 @@ public enum GoogleBatch {
         for part in Multipart.parts(response.body[...], boundary: boundary) {
             let (partHeaders, inner) = Multipart.headers(part)
             guard let id = partHeaders.first(where: { $0.name.lowercased() == "content-id" })?.value,
-                let index = callIndex(id), index < calls,
+                let index = callIndex(id), (0..<calls).contains(index),
                 let answer = httpResponse(inner)
             else { continue }
             answers[index] = answer

@@ -73,6 +73,7 @@ struct GatewayConfiguration: Sendable {
             oidc.algorithms = algorithms
         }
         if let value = try values.seconds("oidc_leeway_seconds", in: 0...3600) { oidc.leeway = value }
+        if let value = try values.milliseconds("oidc_keys_timeout_ms", in: 100...120_000) { oidc.keysTimeout = value }
         if let value = values.string("oidc_tenant_claim") { oidc.tenantClaim = value }
         if let value = values.string("oidc_user_claim") { oidc.userClaim = value }
         if let value = values.string("oidc_org_claim") { oidc.orgClaim = value }
