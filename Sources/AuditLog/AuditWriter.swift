@@ -19,11 +19,13 @@ import Synchronization
 /// meanwhile; the batch then rolls back and is redone from the heads read under `FOR UPDATE`.
 /// So chains never fork, whoever writes.
 ///
-/// The common case takes one statement, committed on its own: every head is known from the
-/// batches before and every event key is new (a batch of up to `oneStatementLimit` events).
-/// It claims the keys, inserts the entries and moves the heads together, and waits for the
-/// batch before it to finish first. `audit.append_batch` does it and fails as a whole when a
-/// key was written before or a head moved meanwhile; the batch is then redone the careful way.
+/// The common case takes one statement, committed on its own: every event key is new (a batch
+/// of up to `oneStatementLimit` events). It is chained on the heads the batches before left,
+/// waits for the batch before it to finish, then `audit.append_chained` locks the heads, claims
+/// the keys, inserts the entries and moves the heads together. A head another process moved
+/// (or one this process did not know) is answered as it is, nothing written, and the batch is
+/// chained again on it and retried at once; a key written before fails the statement as a
+/// whole, and the batch is redone the careful way.
 ///
 /// `append` returns only after the commit; while PostgreSQL is slow, at most `maxPending`
 /// events wait and further callers wait for room.
@@ -42,7 +44,7 @@ public final class AuditWriter: Sendable {
     /// Whether the batch chained last was a one-statement batch, whose event keys are claimed
     /// only when its statement runs (read and written in chaining turns).
     private let lastChainedInOneStatement = Mutex(false)
-    /// False once the database turned out not to have `audit.append_batch` (not migrated).
+    /// False once the database turned out not to have `audit.append_chained` (not migrated).
     private let oneStatementAvailable = Atomic<Bool>(true)
 
     struct Head: Equatable {
@@ -132,9 +134,9 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`, or
-    /// `audit.append_batch` saying so), a key was written before (`append_batch`), a deadlock,
-    /// or `append_batch` missing (a database not migrated yet).
+    /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`), a key
+    /// was written before or a head row is missing (`audit.append_chained` saying so), a
+    /// deadlock, or `append_chained` missing (a database not migrated yet).
     static func isRedoable(_ error: any Error) -> Bool {
         if error is StaleHead { return true }
         guard let state = (error as? PostgresError)?.sqlState else { return false }
@@ -150,7 +152,7 @@ public final class AuditWriter: Sendable {
     private func write(_ byTenant: [TenantID: [Keyed]], speculative: Bool) async throws {
         let tenants = byTenant.keys.sorted()
         if speculative && byTenant.values.reduce(0, { $0 + $1.count }) <= Self.oneStatementLimit
-            && oneStatementAvailable.load(ordering: .relaxed) && heads.withLock({ known in tenants.allSatisfy { known[$0] != nil } })
+            && oneStatementAvailable.load(ordering: .relaxed)
         {
             return try await writeInOneStatement(byTenant, tenants: tenants)
         }
@@ -299,11 +301,12 @@ public final class AuditWriter: Sendable {
             await chaining.wait(for: ticket)
             let lockTicket = locking.ticket()
             var columns = EntryColumns()
-            let moves: [Move]
+            var moves: [Move]
             do {
-                // A batch before may have failed meanwhile and forgotten the heads.
-                let start = heads.withLock { known in known.filter { tenants.contains($0.key) } }
-                guard start.count == tenants.count else { throw StaleHead() }
+                // A head not known (a tenant's first batch here, or a batch before failed and
+                // forgot it) is chained from nowhere: the statement answers where it is.
+                let known = heads.withLock { known in known.filter { tenants.contains($0.key) } }
+                let start = Dictionary(uniqueKeysWithValues: tenants.map { ($0, known[$0] ?? Self.unknownHead) })
                 moves = try link(byTenant, tenants: tenants, from: start, where: { _ in true }) { event, seq, prevHash, hash in
                     columns.add(event, seq: seq, prevHash: prevHash, hash: hash)
                 }
@@ -317,11 +320,22 @@ public final class AuditWriter: Sendable {
             await locking.wait(for: lockTicket)
             defer { locking.done(lockTicket) }
             do {
-                try await appendBatch(columns, moves, on: connection)
+                // Another process appended meanwhile: chain again on the heads as they are.
+                for _ in 0..<Self.rechainings {
+                    let current = try await appendChained(columns, moves, on: connection)
+                    if current.isEmpty { return }
+                    var start = Dictionary(uniqueKeysWithValues: moves.map { ($0.tenant, $0.from) })
+                    start.merge(current) { _, now in now }
+                    columns = EntryColumns()
+                    moves = try link(byTenant, tenants: tenants, from: start, where: { _ in true }) { event, seq, prevHash, hash in
+                        columns.add(event, seq: seq, prevHash: prevHash, hash: hash)
+                    }
+                }
+                throw StaleHead()
             } catch let error as PostgresError where error.sqlState == "42883" {
                 if oneStatementAvailable.exchange(false, ordering: .relaxed) {
                     logger.warning(
-                        "audit.append_batch is missing (run `migrate`); this process writes every batch with COPY until restarted",
+                        "audit.append_chained is missing (run `migrate`); this process writes every batch with COPY until restarted",
                         metadata: ["error": "\(error)"])
                 }
                 throw error
@@ -329,10 +343,22 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    private func appendBatch(_ columns: EntryColumns, _ moves: [Move], on connection: PostgresConnection) async throws {
-        try await connection.query(
+    /// Where a head not known is chained from: no head is there, so the statement answers it.
+    static let unknownHead = Head(seq: -1, hash: [])
+    /// How often a one-statement batch is chained again on heads another process moved, before
+    /// it is redone the careful way.
+    static let rechainings = 4
+
+    /// Writes the batch unless a head is not where it was chained from; returns those heads as
+    /// they are then (nothing written), or nothing (written).
+    private func appendChained(
+        _ columns: EntryColumns, _ moves: [Move], on connection: PostgresConnection
+    ) async throws -> [TenantID:
+        Head]
+    {
+        let rows = try await connection.query(
             prepared: """
-                SELECT audit.append_batch($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                SELECT head_tenant, head_seq, head_hash FROM audit.append_chained($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
                     $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
                     $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[],
                     $20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
@@ -342,9 +368,17 @@ public final class AuditWriter: Sendable {
                 PostgresArray(moves.map { PostgresBytes($0.from.hash) }), PostgresArray(moves.map(\.to.seq)),
                 PostgresArray(moves.map { PostgresBytes($0.to.hash) }),
             ])
+        var current: [TenantID: Head] = [:]
+        for row in rows {
+            guard let tenant = row.string("head_tenant").flatMap({ try? TenantID($0) }), let seq = row.int64("head_seq"),
+                let hash = row.bytes("head_hash")
+            else { continue }
+            current[tenant] = Head(seq: seq, hash: hash)
+        }
+        return current
     }
 
-    /// One entry's values in the column order of `audit.entries` (COPY and `append_batch`).
+    /// One entry's values in the column order of `audit.entries` (COPY and `append_chained`).
     static func values(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) -> [String?] {
         [
             event.tenant.rawValue, String(seq), event.id, event.eventKey, PostgresTimestamp(microseconds: event.timestamp).postgresText,
@@ -394,7 +428,7 @@ public final class AuditWriter: Sendable {
     }
 }
 
-/// The columns of `audit.entries` as arrays, for `audit.append_batch` ($1 to $19).
+/// The columns of `audit.entries` as arrays, for `audit.append_chained` ($1 to $19).
 struct EntryColumns {
     private var columns = [[String?]](repeating: [], count: 19)
 

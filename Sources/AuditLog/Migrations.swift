@@ -7,7 +7,9 @@ public struct Migration: Sendable {
 
 /// Every migration, in order. Never edit one that has shipped: add a new one.
 public enum Migrations {
-    public static let all: [Migration] = [auditLog, tenants, auditBatchCheck, auditAppendBatch, tenantSchemaVersions]
+    public static let all: [Migration] = [
+        auditLog, tenants, auditBatchCheck, auditAppendBatch, tenantSchemaVersions, auditAppendChained,
+    ]
 
     /// The audit log: append-only, partitioned by month, one hash chain per tenant.
     static let auditLog = Migration(
@@ -327,5 +329,69 @@ public enum Migrations {
                 json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
                 bigint[], bytea[]) TO openclaw_app;
             DROP FUNCTION audit.check_batch(bigint, bigint, bigint, bigint);
+            """)
+
+    /// The one-statement batch that survives other processes: it locks the batch's chain heads
+    /// first, and when one is not where the batch was chained from (another process appended,
+    /// or the writer did not know it), it writes nothing and answers the heads as they are, for
+    /// the writer to chain the batch again and retry at once. Otherwise it claims the event
+    /// keys (failing as a whole, SQLSTATE OCA01, when one was written before), moves the heads
+    /// and inserts the entries. Replaces `audit.append_batch`.
+    static let auditAppendChained = Migration(
+        version: 6, name: "audit append chained",
+        sql: """
+            CREATE FUNCTION audit.append_chained(
+                tenant_ids text[], seqs bigint[], ids text[], event_keys text[], stamps timestamptz[], user_ids text[],
+                action_types text[], action_details json[], data_accessed json[], models text[], model_tokens integer[],
+                classifications text[], policies text[], policy_results text[], policy_reasons text[], outcomes text[],
+                request_ids text[], prev_hashes bytea[], hashes bytea[],
+                head_tenants text[], head_from_seqs bigint[], head_from_hashes bytea[], head_seqs bigint[], head_hashes bytea[])
+            RETURNS TABLE (head_tenant text, head_seq bigint, head_hash bytea)
+            LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+            DECLARE
+                claimed bigint;
+                moved bigint;
+            BEGIN
+                PERFORM 1 FROM audit.chain_heads h WHERE h.tenant_id = ANY(head_tenants) ORDER BY h.tenant_id FOR UPDATE;
+                RETURN QUERY
+                    SELECT h.tenant_id, h.seq, h.hash FROM audit.chain_heads h
+                    JOIN unnest(head_tenants, head_from_seqs, head_from_hashes) AS u(tenant_id, from_seq, from_hash)
+                        ON h.tenant_id = u.tenant_id
+                    WHERE h.seq <> u.from_seq OR h.hash <> u.from_hash;
+                IF FOUND THEN
+                    RETURN;
+                END IF;
+                INSERT INTO audit.event_keys (tenant_id, event_key) SELECT * FROM unnest(tenant_ids, event_keys)
+                    ON CONFLICT (tenant_id, event_key) DO NOTHING;
+                GET DIAGNOSTICS claimed = ROW_COUNT;
+                IF claimed <> cardinality(event_keys) THEN
+                    RAISE EXCEPTION 'audit batch: % of % event keys were written before', cardinality(event_keys) - claimed,
+                        cardinality(event_keys) USING ERRCODE = 'OCA01';
+                END IF;
+                UPDATE audit.chain_heads h SET seq = u.seq, hash = u.hash
+                    FROM unnest(head_tenants, head_from_seqs, head_from_hashes, head_seqs, head_hashes)
+                        AS u(tenant_id, from_seq, from_hash, seq, hash)
+                    WHERE h.tenant_id = u.tenant_id AND h.seq = u.from_seq AND h.hash = u.from_hash;
+                GET DIAGNOSTICS moved = ROW_COUNT;
+                IF moved <> cardinality(head_tenants) THEN
+                    RAISE EXCEPTION 'audit batch: % of % chain heads are missing', cardinality(head_tenants) - moved,
+                        cardinality(head_tenants) USING ERRCODE = 'OCA02';
+                END IF;
+                INSERT INTO audit.entries (tenant_id, seq, id, event_key, ts, user_id, action_type, action_detail, data_accessed,
+                    model_used, model_tokens, data_classification, policy_applied, policy_result, policy_reason, outcome,
+                    request_id, prev_hash, hash)
+                SELECT * FROM unnest(tenant_ids, seqs, ids, event_keys, stamps, user_ids, action_types, action_details,
+                    data_accessed, models, model_tokens, classifications, policies, policy_results, policy_reasons, outcomes,
+                    request_ids, prev_hashes, hashes);
+            END $$;
+            REVOKE ALL ON FUNCTION audit.append_chained(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[],
+                json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
+                bigint[], bytea[]) FROM PUBLIC;
+            GRANT EXECUTE ON FUNCTION audit.append_chained(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[],
+                json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
+                bigint[], bytea[]) TO openclaw_app;
+            DROP FUNCTION audit.append_batch(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[], json[],
+                text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[], bigint[],
+                bytea[]);
             """)
 }

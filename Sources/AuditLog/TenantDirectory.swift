@@ -69,8 +69,24 @@ public struct TenantDirectory: Sendable {
     /// A tenant without a schema yet is refused with `tenant-not-provisioned`, saying what the
     /// operator runs.
     public func session<T: Sendable>(_ tenant: TenantID, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await provisioned(tenant) { try await database.transaction(settings: Self.settings(tenant), body) }
+    }
+
+    /// Runs one statement as a transaction of its own in `tenant`'s schema, as its role, in one
+    /// round trip with its `BEGIN` and `COMMIT`.
+    @discardableResult
+    public func query(_ tenant: TenantID, _ sql: String, _ parameters: [any PostgresBindable]) async throws -> PostgresRows {
+        try await provisioned(tenant) { try await database.query(sql, parameters, settings: Self.settings(tenant)) }
+    }
+
+    static func settings(_ tenant: TenantID) -> [(name: String, value: String)] {
+        [("role", tenant.schemaName), ("search_path", tenant.schemaName)]
+    }
+
+    /// Runs `body`, telling a tenant without a schema (or role) what to do about it.
+    private func provisioned<T>(_ tenant: TenantID, _ body: () async throws -> T) async throws -> T {
         do {
-            return try await database.transaction(settings: [("role", tenant.schemaName), ("search_path", tenant.schemaName)], body)
+            return try await body()
         } catch let error as PostgresError
             where error.sqlState == "42P01" || error.sqlState == "3F000" || error.sqlState == "22023"
             || (error.sqlState == "42704" && error.message.contains("role"))

@@ -25,7 +25,8 @@ public struct PolicyDecider: Sendable {
         let input = PolicyInput(
             tenant: identity.tenant, requester: identity.requester, action: action, classification: classification, target: target,
             channel: channel.rawValue, model: model)
-        return await engine.decide(input, revision: sync.revision(of: identity.tenant))
+        let loaded = sync.loaded(identity.tenant, user: identity.requester.user)
+        return await engine.decide(input, revision: loaded.revision, userHasPolicy: loaded.userHasPolicy)
     }
 
     /// Whether the engine answers and holds this process's load (readiness).

@@ -11,7 +11,10 @@ import Synchronization
 ///
 /// Decisions fail closed: an unreachable, slow, erroring or undefined engine answers
 /// `.unavailable` with the reason, never a decision. Decisions are cached by tenant policy
-/// revision and input, so a policy change (a new revision) is never answered from the cache.
+/// revision and the parts of the input a decision can depend on, so a policy change (a new
+/// revision) is never answered from the cache: the user's own id is part of the key only when
+/// that user has a user-scope policy (the policy reads it only to find that document), so the
+/// users of one role, org and team share their entries.
 public final class PolicyEngineClient: Sendable {
     public let baseURL: String
     let http: HTTPClient
@@ -53,8 +56,10 @@ public final class PolicyEngineClient: Sendable {
 
     /// The decision for `input` under the tenant's policy `revision`. Never throws: an engine
     /// that cannot answer is `.unavailable` with the reason.
-    public func decide(_ input: PolicyInput, revision: Int64) async -> PolicyAnswer {
-        let key = DecisionCache.Key(revision: revision, input: input)
+    /// - Parameter userHasPolicy: whether the tenant's policies at `revision` hold a user-scope
+    ///   policy for `input.user` (false: the decision is shared with the user's peers).
+    public func decide(_ input: PolicyInput, revision: Int64, userHasPolicy: Bool = true) async -> PolicyAnswer {
+        let key = DecisionCache.Key(revision: revision, input: input, userHasPolicy: userHasPolicy)
         if Clock.milliseconds() - lastAnswer.load(ordering: .relaxed) <= freshness, let cached = cache?.get(key) { return .decided(cached) }
         let decision: PolicyDecision
         do {
@@ -152,6 +157,14 @@ final class DecisionCache: Sendable {
     struct Key: Hashable, Sendable {
         let revision: Int64
         let input: PolicyInput
+
+        /// The user's id is left out of the key unless the user has a policy of their own.
+        init(revision: Int64, input: PolicyInput, userHasPolicy: Bool) {
+            self.revision = revision
+            var shared = input
+            if !userHasPolicy { shared.user = "" }
+            self.input = shared
+        }
     }
 
     private struct Entry {

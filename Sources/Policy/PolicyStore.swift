@@ -155,7 +155,7 @@ public struct PolicyStore: Sendable {
     }
 
     /// The tenant's documents as the decision policy reads them (`data.openclaw.tenants[t]`).
-    public func engineDocument(_ tenant: TenantID, revision: Int64) async throws -> Data {
+    public func engineDocument(_ tenant: TenantID, revision: Int64) async throws -> EngineDocument {
         var document: [String: JSONValue] = [
             "orgs": .object([:]), "teams": .object([:]), "users": .object([:]), "revision": .integer(revision),
         ]
@@ -171,7 +171,7 @@ public struct PolicyStore: Sendable {
         }
         if !enterprise.isEmpty { document["enterprise"] = .object(enterprise) }
         for (group, entries) in scoped { document[group] = .object(entries.mapValues { .object($0) }) }
-        return JSONValue.object(document).canonicalData
+        return EngineDocument(data: JSONValue.object(document).canonicalData, usersWithPolicies: Set(scoped["users"]!.keys))
     }
 
     /// Every tenant's revision.
@@ -186,4 +186,11 @@ public struct PolicyStore: Sendable {
         }
         return out
     }
+}
+
+/// A tenant's policies as the engine holds them (`data.openclaw.tenants.<tenant>`), with the
+/// users who have a user-scope policy of their own.
+public struct EngineDocument: Sendable {
+    public let data: Data
+    public let usersWithPolicies: Set<String>
 }

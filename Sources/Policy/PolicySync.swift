@@ -23,7 +23,8 @@ public final class PolicySync: Service, Sendable {
     let logger: Logger
     /// `data.<marker>` is `true` in the engine after this process's complete load.
     public let marker = "openclaw/loaded/" + UUID().uuidString.lowercased()
-    private let pushed = Mutex<[TenantID: Int64]>([:])
+    /// What this process pushed of each tenant: the revision, and who has a user-scope policy.
+    private let pushed = Mutex<[TenantID: Pushed]>([:])
     /// Tenants whose last load failed.
     private let failed = Mutex<Set<TenantID>>([])
     private let loaded = Atomic<Bool>(false)
@@ -38,7 +39,21 @@ public final class PolicySync: Service, Sendable {
     }
 
     /// The revision of `tenant`'s policies in this process's engine (0: none pushed).
-    public func revision(of tenant: TenantID) -> Int64 { pushed.withLock { $0[tenant] ?? 0 } }
+    public func revision(of tenant: TenantID) -> Int64 { pushed.withLock { $0[tenant]?.revision ?? 0 } }
+
+    /// The revision of `tenant`'s policies in the engine, and whether `user` has a user-scope
+    /// policy in it (read together, so they always describe the same load).
+    public func loaded(_ tenant: TenantID, user: String) -> (revision: Int64, userHasPolicy: Bool) {
+        pushed.withLock { pushed in
+            guard let tenant = pushed[tenant] else { return (0, false) }
+            return (tenant.revision, tenant.usersWithPolicies.contains(user))
+        }
+    }
+
+    struct Pushed {
+        let revision: Int64
+        let usersWithPolicies: Set<String>
+    }
 
     /// Whether the engine holds this process's load and `tenant`'s policies did not fail to
     /// load: until then nothing is decided for the tenant (fail closed, as unavailable).
@@ -108,11 +123,11 @@ public final class PolicySync: Service, Sendable {
     /// The documents are read after `revision` was, so the engine never holds less than it.
     private func load(_ tenant: TenantID, revision: Int64) async throws {
         let document = try await store.engineDocument(tenant, revision: revision)
-        try await engine.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: document)
+        try await engine.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: document.data)
         // Pushes run one at a time and read the documents after the revision, so the engine
         // holds at least this revision (a revision that went backwards, as after Redis lost
         // its hash, is taken as it is: decisions cached under the old one are not reused).
-        pushed.withLock { $0[tenant] = revision }
+        pushed.withLock { $0[tenant] = Pushed(revision: revision, usersWithPolicies: document.usersWithPolicies) }
         _ = failed.withLock { $0.remove(tenant) }
         logger.info("policies loaded into the engine", metadata: ["tenant": "\(tenant)", "revision": "\(revision)"])
     }

@@ -68,6 +68,15 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.transaction(settings: settings, body) }
     }
 
+    /// Runs one statement as a transaction of its own with transaction-local `settings`, in one
+    /// round trip (see `PostgresConnection.query(_:_:settings:)`).
+    @discardableResult
+    public func query(
+        _ sql: String, _ parameters: [any PostgresBindable], settings: [(name: String, value: String)]
+    ) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(sql, parameters, settings: settings) }
+    }
+
     /// Closes every connection.
     public func close() {
         for connection in connections { connection.close() }

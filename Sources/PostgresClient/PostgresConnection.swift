@@ -91,6 +91,27 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `sql` as a transaction of its own, with transaction-local `settings`, in one round
+    /// trip: `BEGIN`, the settings, the statement and `COMMIT` are sent together (libpq's
+    /// pipeline mode). A statement that fails leaves nothing behind (the transaction is rolled
+    /// back) and throws its error.
+    @discardableResult
+    public func query(
+        _ sql: String, _ parameters: [any PostgresBindable], settings: [(name: String, value: String)]
+    ) async throws -> PostgresRows {
+        let texts = parameters.map(\.postgresText)
+        return try await onLane { [self] in
+            // As for any statement: one that never reached a server that went away runs again.
+            let wasIdle = connection.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? false
+            do {
+                return try executeInOneTrip(sql, texts, settings: settings)
+            } catch let error as PostgresError where error.code == .connection && wasIdle && connection == nil {
+                logger.warning("PostgreSQL connection lost before the statement ran; running it on a fresh connection")
+                return try executeInOneTrip(sql, texts, settings: settings)
+            }
+        }
+    }
+
     /// `text` as an SQL string literal (standard-conforming: only quotes are doubled; a NUL,
     /// which no setting can hold, is dropped rather than ending the script early).
     static func literal(_ text: String) -> String {
@@ -208,12 +229,88 @@ public final class PostgresConnection: @unchecked Sendable {
             return (Self.rows(result), nil)
         default:
             defer { PQclear(result) }
-            let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let broken = PQstatus(connection) != CONNECTION_OK
+            let failure = Self.failure(result, operation: operation, broken: PQstatus(connection) != CONNECTION_OK)
             dropIfBroken(connection)
-            throw PostgresError(broken ? .connection : .server, operation: operation, message: message, sqlState: state)
+            throw failure
         }
+    }
+
+    /// `sql` between `BEGIN` (with `settings`) and `COMMIT`, sent at once and read back at once.
+    private func executeInOneTrip(
+        _ sql: String, _ parameters: [String?], settings: [(name: String, value: String)]
+    ) throws
+        -> PostgresRows
+    {
+        let operation = String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60))
+        let connection = try connected(operation)
+        var statements: [(sql: String, parameters: [String?])] = [("BEGIN", [])]
+        if !settings.isEmpty {
+            let calls = settings.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), true)" }
+            statements.append(("SELECT " + calls.joined(separator: ", "), settings.flatMap { [$0.name, $0.value] }))
+        }
+        let main = statements.count
+        statements += [(sql, parameters), ("COMMIT", [])]
+        guard PQenterPipelineMode(connection) == 1 else {
+            throw PostgresError(.connection, operation: operation, message: String(cString: PQerrorMessage(connection)))
+        }
+        var sent = true
+        for statement in statements where sent { sent = Self.send(statement.sql, statement.parameters, on: connection) }
+        if sent { sent = PQpipelineSync(connection) == 1 }
+        guard sent else {
+            // What reached the server is unknown: this connection is not used again.
+            let message = String(cString: PQerrorMessage(connection))
+            PQfinish(connection)
+            self.connection = nil
+            throw PostgresError(.connection, operation: operation, message: message)
+        }
+        var rows: PostgresRows?
+        var failure: PostgresError?
+        for index in statements.indices {
+            // Each statement's results end with a null; a failed one aborts those after it.
+            while let result = PQgetResult(connection) {
+                defer { PQclear(result) }
+                switch PQresultStatus(result) {
+                case PGRES_COMMAND_OK, PGRES_TUPLES_OK: if index == main { rows = Self.rows(result) }
+                case PGRES_PIPELINE_ABORTED: break
+                default:
+                    if failure == nil {
+                        failure = Self.failure(result, operation: operation, broken: PQstatus(connection) != CONNECTION_OK)
+                    }
+                }
+            }
+            if PQstatus(connection) != CONNECTION_OK { break }
+        }
+        if PQstatus(connection) == CONNECTION_OK, let sync = PQgetResult(connection) { PQclear(sync) }
+        guard PQstatus(connection) == CONNECTION_OK, PQexitPipelineMode(connection) == 1 else {
+            let message = String(cString: PQerrorMessage(connection))
+            PQfinish(connection)
+            self.connection = nil
+            throw failure ?? PostgresError(.connection, operation: operation, message: message)
+        }
+        // A failed statement leaves the transaction aborted, not ended.
+        if PQtransactionStatus(connection) != PQTRANS_IDLE, let result = PQexec(connection, "ROLLBACK") { PQclear(result) }
+        if let failure { throw failure }
+        guard let rows else { throw PostgresError(.server, operation: operation, message: "the statement gave no result") }
+        return rows
+    }
+
+    /// Queues `sql` with `parameters` on a connection in pipeline mode.
+    private static func send(_ sql: String, _ parameters: [String?], on connection: OpaquePointer) -> Bool {
+        var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
+        defer { for pointer in owned { free(pointer) } }
+        owned.append(nil)
+        return owned.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
+                PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0) == 1
+            }
+        }
+    }
+
+    /// The error a failed result reports.
+    private static func failure(_ result: OpaquePointer, operation: String, broken: Bool) -> PostgresError {
+        let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        return PostgresError(broken ? .connection : .server, operation: operation, message: message, sqlState: state)
     }
 
     /// The name `sql` is prepared under on `connection`, preparing it first if needed.

@@ -118,6 +118,10 @@ public struct HandlerContext: Sendable {
         try await services.database.transaction(job.tenant, body)
     }
 
+    /// The job's tenant's tables for work of one statement: each statement is a transaction of
+    /// its own, sent with its `BEGIN` and `COMMIT` in one round trip.
+    public var statements: any TenantSQL { TenantStatements(tenant: job.tenant, database: services.database) }
+
     /// Submits a follow-up job of kind `C` for the job's requester, once per `step`.
     public func followUp<C: KindContract>(
         _ contract: C.Type, action: Action, payload: C.Payload, classification: Classification? = nil, step: String

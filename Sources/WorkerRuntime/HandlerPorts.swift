@@ -26,11 +26,29 @@ public typealias TenantSQL = PostgresQuerying
 /// of another tenant can be reached.
 public protocol TenantDatabase: Sendable {
     func transaction<T: Sendable>(_ tenant: TenantID, _ body: @Sendable (any TenantSQL) async throws -> T) async throws -> T
+    /// Runs one statement as a transaction of its own (by default through `transaction`).
+    func query(_ tenant: TenantID, _ sql: String, _ parameters: [any PostgresBindable]) async throws -> PostgresRows
+}
+
+extension TenantDatabase {
+    public func query(_ tenant: TenantID, _ sql: String, _ parameters: [any PostgresBindable]) async throws -> PostgresRows {
+        try await transaction(tenant) { try await $0.query(sql, parameters) }
+    }
 }
 
 extension TenantDirectory: TenantDatabase {
     public func transaction<T: Sendable>(_ tenant: TenantID, _ body: @Sendable (any TenantSQL) async throws -> T) async throws -> T {
         try await session(tenant) { connection in try await body(connection) }
+    }
+}
+
+/// A tenant's database where every statement is a transaction of its own.
+struct TenantStatements: TenantSQL {
+    let tenant: TenantID
+    let database: any TenantDatabase
+
+    func query(_ sql: String, _ parameters: [any PostgresBindable]) async throws -> PostgresRows {
+        try await database.query(tenant, sql, parameters)
     }
 }
 

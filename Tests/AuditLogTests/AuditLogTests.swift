@@ -86,9 +86,18 @@ import Testing
             async let theirs: Void = other.append(fixture.event(2 * round + 1))
             _ = try await (mine, theirs)
         }
+        // Many appends in flight in both, each writer with two batches at once chained ahead
+        // of their commits: batches meet moved heads, are chained again and retried.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 100..<600 {
+                let (writer, event) = (index % 2 == 0 ? fixture.writer : other, fixture.event(index))
+                group.addTask { try await writer.append(event) }
+            }
+            try await group.waitForAll()
+        }
         let report = try await fixture.store.verify(tenant: fixture.tenant)
         #expect(report.isIntact, "\(report)")
-        #expect(report.checked == 100 && report.lastSeq == 100)
+        #expect(report.checked == 600 && report.lastSeq == 600)
     }
 
     @Test func aCopiedBatchBehindAOneStatementBatchWithTheSameKeyDoesNotHang() async throws {

@@ -44,6 +44,27 @@ import Testing
         }
     }
 
+    /// Decisions are cached for a role, org and team, but a user with a policy of their own
+    /// never gets a peer's cached decision, nor a peer theirs.
+    @Test func aUserWithAPolicyOfTheirOwnIsNeverAnsweredFromAPeersDecision() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        func client(_ user: String) async throws -> APIClient {
+            APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: user))
+        }
+        let (alice, bob, carol) = (try await client("alice"), try await client("bob"), try await client("carol"))
+        try await app.test(.router) { client in
+            let own = try await bob.call(
+                client, .put, "/v1/policies/user/bob/actions", #"{"content":{"noop.run":{"autonomy":"block"}},"change_reason":"not me"}"#)
+            #expect(own.status == 200, "\(own.json)")
+            for (user, status) in [(alice, 202), (bob, 403), (carol, 202), (bob, 403), (alice, 202)] {
+                let job = try await user.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+                #expect(job.status == status, "\(job.json)")
+            }
+        }
+    }
+
     @Test func aTeamIsNamedWithinItsOrg() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()

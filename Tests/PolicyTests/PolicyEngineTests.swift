@@ -75,6 +75,24 @@ import Testing
         var other = input
         other.action = .gmailRead
         #expect(await client.decide(other, revision: 1).decision?.decision == .deny)
+
+        // A decision is shared by the user's peers (same role, org and team) under one revision,
+        // unless the user has a policy of their own: the engine now blocks the action, but
+        // only the user with their own policy is asked again.
+        let cached = PolicyInput(tenant: tenant, requester: Requester(user: "alice"), action: .noopRun, classification: .internal)
+        #expect(await client.decide(cached, revision: 2, userHasPolicy: false).decision?.decision == .allow)
+        try await client.putData(
+            path: "openclaw/tenants/\(tenant.rawValue)",
+            json: Data(
+                #"{"enterprise":{"actions":{"default":{"autonomy":"block"},"noop.run":{"autonomy":"block"}}},"orgs":{},"teams":{},"users":{}}"#
+                    .utf8))
+        var peer = cached
+        peer.user = "carol"
+        #expect(await client.decide(peer, revision: 2, userHasPolicy: false).decision?.decision == .allow, "a peer shares the entry")
+        var own = cached
+        own.user = "bob"
+        #expect(await client.decide(own, revision: 2, userHasPolicy: true).decision?.decision == .deny, "bob is asked for himself")
+        #expect(await client.decide(cached, revision: 3, userHasPolicy: false).decision?.decision == .deny, "a new revision asks again")
         await client.shutdown()
 
         // An engine that cannot answer gives no decision at all, only the reason.

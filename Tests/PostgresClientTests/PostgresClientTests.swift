@@ -118,6 +118,36 @@ import Testing
         }
     }
 
+    /// One statement with its settings, `BEGIN` and `COMMIT` in one round trip: it commits, its
+    /// settings hold for it alone, and a statement or setting that fails leaves nothing behind
+    /// (no row, no open transaction) and says why.
+    @Test func aStatementInOneTripIsATransactionOfItsOwn() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        defer { database.close() }
+        let table = "pg_trip_\(UInt32.random(in: 0...UInt32.max))"
+        try await database.withConnection { connection in
+            try await connection.query("CREATE TEMP TABLE \(table) (v integer PRIMARY KEY, app text)")
+            let hostile = "x'; DROP TABLE nothing; --"
+            let inserted = try await connection.query(
+                "INSERT INTO \(table) VALUES ($1, current_setting('application_name')) RETURNING v, app", [7],
+                settings: [("application_name", hostile)])
+            #expect(inserted.first?.int("v") == 7 && inserted.first?.string("app") == hostile)
+            #expect(try await connection.query("SELECT current_setting('application_name') AS a").first?.string("a") != hostile)
+            let duplicate = await #expect(throws: PostgresError.self) {
+                try await connection.query("INSERT INTO \(table) VALUES ($1, 'again')", [7], settings: [("application_name", "t")])
+            }
+            #expect(duplicate?.sqlState == "23505" && duplicate?.code == .server)
+            await #expect(throws: PostgresError.self) {
+                try await connection.query(
+                    "INSERT INTO \(table) VALUES ($1, 'x')", [8], settings: [("role", "no_such_role_\(UInt32.random(in: 0...UInt32.max))")])
+            }
+            #expect(try await connection.query("SELECT count(*) AS n FROM \(table)").first?.int("n") == 1)
+            // The connection goes on, outside any transaction, its statements in order.
+            #expect(try await connection.query("SELECT 1 AS one", [], settings: []).first?.int("one") == 1)
+            #expect(try await connection.query("SELECT 2 AS two").first?.int("two") == 2)
+        }
+    }
+
     @Test func aLeasedConnectionServesOneTaskAtATime() async throws {
         let database = try TestDatabase.admin(size: 2)
         defer { database.close() }

@@ -121,11 +121,26 @@ public struct ConnectorAccounts: Sendable {
 
     /// The account `user` connected for `connector`, tokens opened; nil when not connected.
     public func load(_ sql: any PostgresQuerying, user: String, connector: Connector) async throws -> ConnectorAccount? {
+        try await load(sql, user: user, connector: connector, withCursor: false)?.account
+    }
+
+    /// The account with its stored sync cursor (nil: never synced), read in one statement.
+    public func loadForSync(
+        _ sql: any PostgresQuerying, user: String, connector: Connector
+    ) async throws -> (account: ConnectorAccount, cursor: SyncCursor?)? {
+        try await load(sql, user: user, connector: connector, withCursor: true)
+    }
+
+    private func load(
+        _ sql: any PostgresQuerying, user: String, connector: Connector, withCursor: Bool
+    ) async throws -> (account: ConnectorAccount, cursor: SyncCursor?)? {
+        let cursorColumn =
+            withCursor ? ", (SELECT c.cursor::text FROM sync_cursors c WHERE c.user_id = $1 AND c.connector = $2) AS cursor" : ""
         guard
             let row = try await sql.query(
                 """
                 SELECT account, details::text AS details, scopes, key_id, access_token, refresh_token,
-                    (extract(epoch FROM access_expires_at) * 1000)::bigint AS expires_ms, status
+                    (extract(epoch FROM access_expires_at) * 1000)::bigint AS expires_ms, status\(cursorColumn)
                 FROM connector_accounts WHERE user_id = $1 AND connector = $2
                 """, [user, connector.rawValue]
             ).first
@@ -135,13 +150,14 @@ public struct ConnectorAccounts: Sendable {
         let refresh = try row.bytes("refresh_token").map {
             try secrets.open($0, keyID: keyID, context: context(user, connector, "refresh"))
         }
-        return ConnectorAccount(
+        let account = ConnectorAccount(
             user: user, connector: connector, account: row.string("account") ?? "",
             details: row.string("details").flatMap { JSONValue.parse(Array($0.utf8))?.objectValue } ?? [:],
             tokens: OAuthTokens(
                 accessToken: access, refreshToken: refresh, expiresAt: row.int64("expires_ms").map { Clock.date(milliseconds: $0) },
                 scope: row.string("scopes") ?? ""),
             reauthRequired: row.string("status") == "reauth_required")
+        return (account, withCursor ? row.string("cursor").flatMap(SyncCursor.init(stored:)) : nil)
     }
 
     /// Stores refreshed tokens (a rotated refresh token replaces the old one in the same
@@ -168,11 +184,16 @@ public struct ConnectorAccounts: Sendable {
     }
 
     /// Records how a sync ended (nil error: it succeeded).
-    public func recordSync(_ sql: any PostgresQuerying, user: String, connector: Connector, error: String?) async throws {
+    /// - Parameter itemsChanged: whether the items may have changed since the last count (false:
+    ///   the stored count is kept, not counted again).
+    public func recordSync(
+        _ sql: any PostgresQuerying, user: String, connector: Connector, error: String?, itemsChanged: Bool = true
+    ) async throws {
+        let count = itemsChanged ? "items = (SELECT count(*) FROM items WHERE user_id = $1 AND connector = $2), " : ""
         try await sql.query(
             """
             UPDATE connector_accounts SET last_error = $3, last_sync_at = CASE WHEN $3::text IS NULL THEN now() ELSE last_sync_at END,
-                items = (SELECT count(*) FROM items WHERE user_id = $1 AND connector = $2), updated_at = now()
+                \(count)updated_at = now()
             WHERE user_id = $1 AND connector = $2
             """, [user, connector.rawValue, error])
     }

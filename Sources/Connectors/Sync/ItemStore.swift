@@ -4,16 +4,6 @@ import PostgresClient
 
 /// A tenant's synced items and sync cursors (`items`, `sync_cursors`).
 public enum ItemStore {
-    /// The stored cursor of `user`'s `connector` sync, if any.
-    public static func cursor(_ sql: any PostgresQuerying, user: String, connector: Connector) async throws -> SyncCursor? {
-        guard
-            let text = try await sql.query(
-                "SELECT cursor::text AS cursor FROM sync_cursors WHERE user_id = $1 AND connector = $2", [user, connector.rawValue]
-            ).first?.string("cursor")
-        else { return nil }
-        return try? JSONDecoder().decode(SyncCursor.self, from: Data(text.utf8))
-    }
-
     /// What applying a page changed (an item seen again unchanged by an incremental pass is not
     /// rewritten nor counted).
     public struct Applied: Sendable, Equatable {

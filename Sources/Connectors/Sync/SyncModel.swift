@@ -78,6 +78,12 @@ public struct SyncCursor: Codable, Sendable, Equatable {
         self.lastFullAt = lastFullAt
     }
 
+    /// A cursor as stored (its JSON); nil when it does not read as one.
+    public init?(stored: String) {
+        guard let cursor = try? JSONDecoder().decode(SyncCursor.self, from: Data(stored.utf8)) else { return nil }
+        self = cursor
+    }
+
     /// A full pass from the start.
     public static func full(now: Int64 = Clock.milliseconds()) -> SyncCursor { SyncCursor(phase: .full, generation: now) }
 }

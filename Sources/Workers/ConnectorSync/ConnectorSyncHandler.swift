@@ -33,9 +33,7 @@ struct ConnectorSyncHandler: KindHandler {
         // The read as the policy stands now, not as it stood at submission.
         try await context.authorize(connector.readAction, step: "sync")
         let user = context.job.requester.user
-        var (account, stored) = try await AccountSession.open(
-            connector, settings: settings, secrets: secrets, context: context,
-            alsoReading: { try await ItemStore.cursor($0, user: user, connector: connector) })
+        var (account, stored) = try await AccountSession.openForSync(connector, settings: settings, secrets: secrets, context: context)
         guard let syncer = syncer(connector, account: account.account) else {
             throw JobFailure(.fail, "\(connector.rawValue) is connected without what its sync needs; connect it again")
         }
@@ -91,15 +89,24 @@ struct ConnectorSyncHandler: KindHandler {
             }
             let fullEnded = page.done && from.phase == .full
             // The last page also records the sync on the account, in the same transaction; a page
-            // that changes nothing, not even the cursor, is not written.
+            // that changes nothing, not even the cursor, is not written, and the sync is recorded
+            // in a statement of its own (one round trip). The items are counted again unless
+            // the run was one page read from a resting cursor that changed nothing (a run
+            // resumed mid-pass may follow one that changed them).
             let accounts = account.accounts
             let unchanged = page.changes.isEmpty && page.cursor == from && !fullEnded
-            let applied = try await context.database { sql in
-                let applied =
-                    unchanged
-                    ? ItemStore.Applied() : try await ItemStore.apply(page, sql, user: user, connector: connector, fullPassEnded: fullEnded)
-                if page.done { try await accounts.recordSync(sql, user: user, connector: connector, error: nil) }
-                return applied
+            let idle = unchanged && pages == 0 && from.phase == .incremental && from.page == nil
+            var applied = ItemStore.Applied()
+            if unchanged {
+                if page.done {
+                    try await accounts.recordSync(context.statements, user: user, connector: connector, error: nil, itemsChanged: !idle)
+                }
+            } else {
+                applied = try await context.database { sql in
+                    let applied = try await ItemStore.apply(page, sql, user: user, connector: connector, fullPassEnded: fullEnded)
+                    if page.done { try await accounts.recordSync(sql, user: user, connector: connector, error: nil) }
+                    return applied
+                }
             }
             totals.upserted += applied.upserted
             totals.deleted += applied.deleted

@@ -31,20 +31,28 @@ struct AccountSession {
     ) async throws
         -> AccountSession
     {
-        try await open(connector, settings: settings, secrets: secrets, context: context, alsoReading: { _ in () }).session
+        try await open(connector, settings: settings, secrets: secrets, context: context, withCursor: false).session
     }
 
-    /// Like `open`, reading what the caller needs of the tenant's tables (`alsoReading`) in the
-    /// same transaction as the account.
-    static func open<T: Sendable>(
-        _ connector: Connector, settings: ProviderSettings, secrets: SecretBox, context: HandlerContext,
-        alsoReading: @escaping @Sendable (any TenantSQL) async throws -> T
-    ) async throws -> (session: AccountSession, read: T) {
+    /// Like `open`, reading the account's stored sync cursor (nil: never synced) in the same
+    /// statement.
+    static func openForSync(
+        _ connector: Connector, settings: ProviderSettings, secrets: SecretBox, context: HandlerContext
+    ) async throws -> (session: AccountSession, cursor: SyncCursor?) {
+        try await open(connector, settings: settings, secrets: secrets, context: context, withCursor: true)
+    }
+
+    private static func open(
+        _ connector: Connector, settings: ProviderSettings, secrets: SecretBox, context: HandlerContext, withCursor: Bool
+    ) async throws -> (session: AccountSession, cursor: SyncCursor?) {
         let user = context.job.requester.user
         let accounts = ConnectorAccounts(tenant: context.job.tenant, secrets: secrets)
-        let (loaded, read) = try await context.database { sql in
-            (try await accounts.load(sql, user: user, connector: connector), try await alsoReading(sql))
-        }
+        let sql = context.statements
+        let stored =
+            withCursor
+            ? try await accounts.loadForSync(sql, user: user, connector: connector)
+            : try await accounts.load(sql, user: user, connector: connector).map { ($0, nil) }
+        let (loaded, cursor) = (stored?.account, stored?.cursor)
         guard let account = loaded else {
             throw JobFailure(
                 .fail, "\(user) has not connected \(connector.rawValue): connect it (POST /v1/connectors/\(connector.rawValue)/authorize)")
@@ -60,7 +68,7 @@ struct AccountSession {
         var opened = AccountSession(
             connector: connector, settings: settings, accounts: accounts, context: context, account: account, session: session)
         if account.tokens.isExpiring() { try await opened.refresh() }
-        return (opened, read)
+        return (opened, cursor)
     }
 
     private static func providerSession(_ connector: Connector, _ token: String, context: HandlerContext, limit: Int) -> ProviderSession {
@@ -125,7 +133,7 @@ struct AccountSession {
             throw JobFailure(.retry, "refreshing the \(connector.rawValue) token failed: \(error)")
         }
         let accounts = accounts
-        try await context.database { try await accounts.updateTokens($0, user: user, connector: connector, tokens: fresh) }
+        try await accounts.updateTokens(context.statements, user: user, connector: connector, tokens: fresh)
         try await context.audit.record(
             .toolInvocation, step: "refresh:\(connector.rawValue):\(Clock.milliseconds() / 60_000)",
             detail: ["connector": .string(connector.rawValue), "operation": .string("access token refreshed")])
@@ -137,7 +145,7 @@ struct AccountSession {
     func requireReauthorization(_ why: String) async throws -> Never {
         let message = "\(connector.rawValue) must be connected again (POST /v1/connectors/\(connector.rawValue)/authorize): \(why)"
         let (accounts, user, connector) = (accounts, account.user, connector)
-        try await context.database { try await accounts.requireReauthorization($0, user: user, connector: connector, why: message) }
+        try await accounts.requireReauthorization(context.statements, user: user, connector: connector, why: message)
         try await context.audit.record(
             .toolInvocation, step: "reauth:\(connector.rawValue)",
             detail: ["connector": .string(connector.rawValue), "operation": .string("reauthorization required")], outcome: .error)
@@ -147,7 +155,7 @@ struct AccountSession {
     /// Records on the account how its last use ended (nil: well).
     func recordError(_ error: String?) async throws {
         let (accounts, user, connector) = (accounts, account.user, connector)
-        try await context.database { try await accounts.recordSync($0, user: user, connector: connector, error: error) }
+        try await accounts.recordSync(context.statements, user: user, connector: connector, error: error)
     }
 
     // MARK: Writes
