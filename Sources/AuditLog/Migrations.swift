@@ -390,7 +390,7 @@ public enum Migrations {
             GRANT EXECUTE ON FUNCTION audit.append_chained(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[],
                 json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
                 bigint[], bytea[]) TO openclaw_app;
-            DROP FUNCTION audit.append_batch(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[], json[],
+            DROP FUNCTION IF EXISTS audit.append_batch(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[], json[],
                 text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[], bigint[],
                 bytea[]);
             """)
