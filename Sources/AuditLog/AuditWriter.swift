@@ -8,7 +8,9 @@ import Synchronization
 /// Appends audit events, used by every process that audits.
 ///
 /// Concurrent appends are group-committed, and two batches are in flight at once: while one
-/// commits, the next is already chained and copied in. A batch is one transaction, whatever
+/// commits, the next is already chained and copied in. A writer that meets heads another
+/// process moved (several processes auditing one tenant) flushes one batch at a time for a
+/// while instead: its batches grow and take the tenant's head row fewer times. A batch is one transaction, whatever
 /// its tenants: claim the event keys (an event whose key was written before, e.g. by a
 /// redelivered job, is skipped), chain the new entries, COPY them, move the chain heads.
 ///
@@ -44,6 +46,11 @@ public final class AuditWriter: Sendable {
     /// Whether the batch chained last was a one-statement batch, whose event keys are claimed
     /// only when its statement runs (read and written in chaining turns).
     private let lastChainedInOneStatement = Mutex(false)
+    /// Until when (ms since the epoch) batches flush one at a time: another process appends to
+    /// a chain this one does, and two batches in flight would chain on heads it moves.
+    private let contendedUntil = Atomic<Int64>(0)
+    /// How long a writer that met another process's appends flushes one batch at a time.
+    static let contentionHold: Int64 = 5_000
     /// False once the database turned out not to have `audit.append_chained` (not migrated).
     private let oneStatementAvailable = Atomic<Bool>(true)
 
@@ -61,12 +68,16 @@ public final class AuditWriter: Sendable {
     /// The largest batch written in one statement; larger ones are copied in (COPY), which
     /// costs more round trips but less per entry.
     public static let oneStatementLimit = 256
+    /// Batches in flight at once while no other process appends to the same chains.
+    static let flushesInFlight = 2
 
     public init(database: PostgresClient, maxPending: Int = 20_000, logger: Logger = Logger(label: "audit")) {
         self.database = database
         self.logger = logger
         let box = WriterBox()
-        self.commit = GroupCommit(maxPending: maxPending, concurrentFlushes: 2) { events in try await box.writer!.writeIsolating(events) }
+        self.commit = GroupCommit(maxPending: maxPending, concurrentFlushes: Self.flushesInFlight) { events in
+            try await box.writer!.writeIsolating(events)
+        }
         box.writer = self
     }
 
@@ -118,11 +129,15 @@ public final class AuditWriter: Sendable {
         }
         try await ensurePartitions(for: batch)
         try await ensureHeadRows(Array(byTenant.keys))
+        if commit.concurrentFlushes == 1, Clock.milliseconds() > contendedUntil.load(ordering: .relaxed) {
+            commit.concurrentFlushes = Self.flushesInFlight
+        }
         var speculative = true
         for attempt in 1...4 {
             do {
                 return try await write(byTenant, speculative: speculative)
             } catch let error where attempt < 4 && Self.isRedoable(error) {
+                if error is StaleHead || (error as? PostgresError)?.sqlState == "OCA02" { contended() }
                 // The batch before failed, another process appended, or two batches with the
                 // same event key met: redo this one from locked heads.
                 heads.withLock { $0.removeAll() }
@@ -132,6 +147,12 @@ public final class AuditWriter: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Another process moved a head this one chained on: for a while, one batch at a time.
+    private func contended() {
+        contendedUntil.store(Clock.milliseconds() + Self.contentionHold, ordering: .relaxed)
+        commit.concurrentFlushes = 1
     }
 
     /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`), a key
@@ -324,6 +345,7 @@ public final class AuditWriter: Sendable {
                 for _ in 0..<Self.rechainings {
                     let current = try await appendChained(columns, moves, on: connection)
                     if current.isEmpty { return }
+                    contended()
                     var start = Dictionary(uniqueKeysWithValues: moves.map { ($0.tenant, $0.from) })
                     start.merge(current) { _, now in now }
                     columns = EntryColumns()

@@ -27,7 +27,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     private let flush: @Sendable ([Item]) async throws -> [Output]
     private let onError: @Sendable ([Item], any Error) -> Void
     private let maxPending: Int
-    private let concurrentFlushes: Int
+    private let flushLimit: Atomic<Int>
 
     /// - Parameters:
     ///   - maxPending: most items waiting at once (back-pressure beyond it).
@@ -39,9 +39,15 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         onError: @escaping @Sendable ([Item], any Error) -> Void = { _, _ in }
     ) {
         self.maxPending = max(1, maxPending)
-        self.concurrentFlushes = max(1, concurrentFlushes)
+        self.flushLimit = Atomic(max(1, concurrentFlushes))
         self.flush = flush
         self.onError = onError
+    }
+
+    /// Flushes allowed to run at once from now on (at least 1); flushes running go on.
+    public var concurrentFlushes: Int {
+        get { flushLimit.load(ordering: .relaxed) }
+        set { flushLimit.store(max(1, newValue), ordering: .relaxed) }
     }
 
     /// Items waiting for the next flush.
@@ -95,7 +101,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         let lead = state.withLock { state in
             state.items += items
             state.submissions.append(Submission(count: items.count, continuation: continuation))
-            if state.flushing >= concurrentFlushes { return false }
+            if state.flushing >= flushLimit.load(ordering: .relaxed) { return false }
             state.flushing += 1
             return true
         }

@@ -55,6 +55,38 @@ import Testing
         for index in 0..<100 { #expect(results[index] == ["r\(index)", "r\(index + 1000)"]) }
     }
 
+    /// Flushes run concurrently up to the limit, which can be changed while items flow.
+    @Test func concurrentFlushesFollowTheirLimit() async throws {
+        final class Peak: Sendable { let state = Mutex((now: 0, max: 0)) }
+        func peak(flushes: Int, change: Int? = nil) async throws -> Int {
+            let peak = Peak()
+            let commit = GroupCommit<Int, Void>(concurrentFlushes: flushes) { items in
+                peak.state.withLock {
+                    $0.now += 1
+                    $0.max = max($0.max, $0.now)
+                }
+                try await Task.sleep(for: .milliseconds(5))
+                peak.state.withLock { $0.now -= 1 }
+                return items.map { _ in () }
+            }
+            if let change { commit.concurrentFlushes = change }
+            for round in 0..<20 {
+                try await withThrowingDiscardingTaskGroup { group in
+                    for index in 0..<10 {
+                        group.addTask {
+                            try await Task.sleep(for: .milliseconds(index))
+                            try await commit.submit(round * 10 + index)
+                        }
+                    }
+                }
+            }
+            return peak.state.withLock { $0.max }
+        }
+        #expect(try await peak(flushes: 2) == 2)
+        #expect(try await peak(flushes: 2, change: 1) == 1)
+        #expect(try await peak(flushes: 1, change: 0) == 1, "never below one")
+    }
+
     @Test func groupCommitReportsFailuresToEveryWaiter() async {
         struct Broken: Error {}
         let commit = GroupCommit<Int, Void>.sink { _ in throw Broken() }
