@@ -154,7 +154,12 @@ let package = Package(
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "TestSupport"]),
         .testTarget(name: "FleetConcurrencyTests", dependencies: ["FleetConcurrency"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "TestSupport"]),
+        .testTarget(
+            name: "PolicyTests",
+            dependencies: [
+                "Policy", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(
             name: "OutboundHTTPTests",
             dependencies: [

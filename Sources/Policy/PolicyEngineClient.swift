@@ -27,6 +27,8 @@ public final class PolicyEngineClient: Sendable {
     /// even from the cache: at most one real evaluation per `freshness` keeps it confirmed.
     private let lastAnswer = Atomic<Int64>(0)
     private let freshness: Int64 = 1000
+    /// Evaluations running, by what they decide.
+    private let evaluations = Mutex<[DecisionCache.Key: Task<PolicyDecision, any Error>]>([:])
 
     /// - Parameters:
     ///   - baseURL: e.g. `http://127.0.0.1:8181`.
@@ -61,17 +63,34 @@ public final class PolicyEngineClient: Sendable {
     public func decide(_ input: PolicyInput, revision: Int64, userHasPolicy: Bool = true) async -> PolicyAnswer {
         let key = DecisionCache.Key(revision: revision, input: input, userHasPolicy: userHasPolicy)
         if Clock.milliseconds() - lastAnswer.load(ordering: .relaxed) <= freshness, let cached = cache?.get(key) { return .decided(cached) }
-        let decision: PolicyDecision
+        // Callers asking the same question at once share one evaluation: when the cache goes
+        // stale under load, the engine is asked once, not by every caller at the same moment.
+        let evaluation = evaluations.withLock { running in
+            if let shared = running[key] { return shared }
+            let started = Task { try await self.evaluate(input, key: key) }
+            running[key] = started
+            return started
+        }
         do {
-            decision = try await evaluate(input)
+            return .decided(try await evaluation.value)
+        } catch {
+            return .unavailable(reason: "\(error)")
+        }
+    }
+
+    /// Asks the engine, caches the answer, and forgets the evaluation (it is no longer shared).
+    private func evaluate(_ input: PolicyInput, key: DecisionCache.Key) async throws -> PolicyDecision {
+        defer { evaluations.withLock { $0[key] = nil } }
+        do {
+            let decision = try await evaluate(input)
             lastAnswer.store(Clock.milliseconds(), ordering: .relaxed)
+            cache?.put(key, decision)
+            return decision
         } catch {
             lastAnswer.store(0, ordering: .relaxed)
             logger.warning("policy engine unavailable; denying", metadata: ["error": "\(error)", "action": "\(input.action)"])
-            return .unavailable(reason: "\(error)")
+            throw error
         }
-        cache?.put(key, decision)
-        return .decided(decision)
     }
 
     struct EvaluationFailed: Error, CustomStringConvertible {

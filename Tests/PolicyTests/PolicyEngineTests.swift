@@ -1,5 +1,8 @@
 import Contracts
 import Foundation
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
 import TestSupport
 import Testing
 
@@ -103,5 +106,59 @@ import Testing
         }
         #expect(!reason.isEmpty)
         await nowhere.shutdown()
+    }
+
+    /// An engine that answers every decision `allow` after `delay`, counting the questions.
+    final class CountingEngine: Sendable {
+        let asked = Mutex(0)
+        var count: Int { asked.withLock { $0 } }
+
+        func start(delay: Duration) async throws -> (url: String, task: Task<Void, any Error>) {
+            let router = Router()
+            router.post("v1/data/openclaw/decision/decision") { _, _ -> Response in
+                self.asked.withLock { $0 += 1 }
+                try await Task.sleep(for: delay)
+                let body = #"{"result":{"decision":"allow","policy_applied":"enterprise/actions","reason":"allowed","constraints":{}}}"#
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: TestEnvironment.logger)
+            let task = Task { try await ServiceGroup(services: [app], logger: TestEnvironment.logger).run() }
+            var port = 0
+            for await value in ports {
+                port = value
+                break
+            }
+            return ("http://127.0.0.1:\(port)", task)
+        }
+    }
+
+    /// Many callers asking the same question at once (a cold or stale cache under load) make
+    /// one evaluation, not one each; users with a policy of their own are asked for one by one.
+    @Test func callersAskingTheSameAtOnceShareOneEvaluation() async throws {
+        let engine = CountingEngine()
+        let (url, server) = try await engine.start(delay: .milliseconds(300))
+        defer { server.cancel() }
+        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(10))
+        let tenant = TestEnvironment.tenant("sf")
+        func ask(_ users: Range<Int>, ownPolicy: Bool) async -> [PolicyDecision.Outcome?] {
+            await withTaskGroup(of: PolicyDecision.Outcome?.self) { group in
+                for user in users {
+                    group.addTask {
+                        let input = PolicyInput(
+                            tenant: tenant, requester: Requester(user: "u\(user)"), action: .gmailRead, classification: .internal)
+                        return await client.decide(input, revision: 1, userHasPolicy: ownPolicy).decision?.decision
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(await ask(0..<50, ownPolicy: false).allSatisfy { $0 == .allow })
+        #expect(engine.count == 1)
+        #expect(await ask(50..<55, ownPolicy: true).allSatisfy { $0 == .allow })
+        #expect(engine.count == 6)
+        await client.shutdown()
     }
 }
