@@ -145,7 +145,8 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "Contracts", "AuditLog", "FleetConcurrency", "OutboundHTTP", "Policy", "PostgresClient", "RedisClient", "WorkerRuntime",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport"),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
@@ -158,7 +159,6 @@ let package = Package(
             name: "PolicyTests",
             dependencies: [
                 "Policy", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
             name: "OutboundHTTPTests",

@@ -26,7 +26,7 @@ public final class PolicyEngineClient: Sendable {
     /// are served only within `freshness` of it, so with the engine down nothing is allowed, not
     /// even from the cache: at most one real evaluation per `freshness` keeps it confirmed.
     private let lastAnswer = Atomic<Int64>(0)
-    private let freshness: Int64 = 1000
+    private let freshness: Int64
     /// Evaluations running, by what they decide.
     private let evaluations = Mutex<[DecisionCache.Key: Task<PolicyDecision, any Error>]>([:])
 
@@ -34,10 +34,12 @@ public final class PolicyEngineClient: Sendable {
     ///   - baseURL: e.g. `http://127.0.0.1:8181`.
     ///   - timeout: longest wait for one decision.
     ///   - cacheSize: decisions kept (0 disables the cache).
+    ///   - freshness: how long after the engine's last answer cached decisions are served.
     public init(
         baseURL: String, timeout: Duration = .milliseconds(500), cacheSize: Int = 100_000, cacheTTL: Duration = .seconds(60),
-        httpClient: HTTPClient? = nil, logger: Logger = Logger(label: "policy")
+        freshness: Duration = .seconds(1), httpClient: HTTPClient? = nil, logger: Logger = Logger(label: "policy")
     ) {
+        self.freshness = freshness.milliseconds
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)

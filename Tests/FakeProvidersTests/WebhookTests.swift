@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import ServiceLifecycle
 import Synchronization
 import TestSupport
 import Testing
@@ -41,17 +40,8 @@ import Testing
                 }
             return Response(status: fail ? .internalServerError : .ok)
         }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: TestEnvironment.logger)
-        let task = Task { try await ServiceGroup(services: [app], logger: TestEnvironment.logger).run() }
-        var port = 0
-        for await value in ports {
-            port = value
-            break
-        }
-        return ("http://127.0.0.1:\(port)/hook", inbox, task)
+        let (url, task) = try await startTestServer(router)
+        return (url + "/hook", inbox, task)
     }
 
     @Test func signatureMatchesTheDocumentedVector() {

@@ -55,36 +55,39 @@ import Testing
         for index in 0..<100 { #expect(results[index] == ["r\(index)", "r\(index + 1000)"]) }
     }
 
-    /// Flushes run concurrently up to the limit, which can be changed while items flow.
+    /// Flushes run concurrently up to the limit, which can be changed while items flow (never
+    /// below one).
     @Test func concurrentFlushesFollowTheirLimit() async throws {
-        final class Peak: Sendable { let state = Mutex((now: 0, max: 0)) }
-        func peak(flushes: Int, change: Int? = nil) async throws -> Int {
-            let peak = Peak()
+        final class Gate: Sendable { let state = Mutex((running: 0, open: false)) }
+        func running(flushes: Int, change: Int? = nil) async throws -> Int {
+            let gate = Gate()
             let commit = GroupCommit<Int, Void>(concurrentFlushes: flushes) { items in
-                peak.state.withLock {
-                    $0.now += 1
-                    $0.max = max($0.max, $0.now)
-                }
-                try await Task.sleep(for: .milliseconds(5))
-                peak.state.withLock { $0.now -= 1 }
+                gate.state.withLock { $0.running += 1 }
+                while !gate.state.withLock({ $0.open }) { try await Task.sleep(for: .milliseconds(2)) }
                 return items.map { _ in () }
             }
             if let change { commit.concurrentFlushes = change }
-            for round in 0..<20 {
-                try await withThrowingDiscardingTaskGroup { group in
-                    for index in 0..<10 {
-                        group.addTask {
-                            try await Task.sleep(for: .milliseconds(index))
-                            try await commit.submit(round * 10 + index)
-                        }
+            let limit = max(1, change ?? flushes)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                // Each item arrives while the flushes before it are held: it starts a flush of
+                // its own only below the limit.
+                for index in 0..<4 {
+                    group.addTask { try await commit.submit(index) }
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    while gate.state.withLock({ $0.running }) < min(index + 1, limit) && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(2))
                     }
                 }
+                try await Task.sleep(for: .milliseconds(200))
+                let seen = gate.state.withLock { $0.running }
+                gate.state.withLock { $0.open = true }
+                try await group.waitForAll()
+                return seen
             }
-            return peak.state.withLock { $0.max }
         }
-        #expect(try await peak(flushes: 2) == 2)
-        #expect(try await peak(flushes: 2, change: 1) == 1)
-        #expect(try await peak(flushes: 1, change: 0) == 1, "never below one")
+        #expect(try await running(flushes: 2) == 2)
+        #expect(try await running(flushes: 2, change: 1) == 1)
+        #expect(try await running(flushes: 1, change: 0) == 1)
     }
 
     @Test func groupCommitReportsFailuresToEveryWaiter() async {

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import OutboundHTTP
-import ServiceLifecycle
 import Synchronization
 import TestSupport
 import Testing
@@ -26,17 +25,7 @@ import Testing
             return "late"
         }
         router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: 65, count: 100_000))) }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: TestEnvironment.logger)
-        let task = Task { try await ServiceGroup(services: [app], logger: TestEnvironment.logger).run() }
-        var port = 0
-        for await value in ports {
-            port = value
-            break
-        }
-        return ("http://127.0.0.1:\(port)", task)
+        return try await startTestServer(router)
     }
 
     @Test func requestsAndAnswersGoThroughWhole() async throws {
