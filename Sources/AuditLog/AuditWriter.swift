@@ -10,9 +10,10 @@ import Synchronization
 /// Concurrent appends are group-committed, and two batches are in flight at once: while one
 /// commits, the next is already chained and copied in. A writer that meets heads another
 /// process moved (several processes auditing one tenant) flushes one batch at a time for a
-/// while instead: its batches grow and take the tenant's head row fewer times. A batch is one transaction, whatever
-/// its tenants: claim the event keys (an event whose key was written before, e.g. by a
-/// redelivered job, is skipped), chain the new entries, COPY them, move the chain heads.
+/// while instead: its batches grow and take the tenant's head row fewer times. A batch is one
+/// transaction, whatever its tenants: claim the event keys (an event whose key was written
+/// before, e.g. by a redelivered job, is skipped), chain the new entries, COPY them, move the
+/// chain heads.
 ///
 /// Chaining is serialized (`Turnstile`) and starts from the head the previous batch left,
 /// before that batch has committed. The head rows are locked in the same order, after the

@@ -204,14 +204,9 @@ public final class PostgresConnection: @unchecked Sendable {
         var result: OpaquePointer?
         if let parameters {
             let name = prepare ? try preparedName(sql, parameters: parameters.count, on: connection) : nil
-            var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
-            defer { for pointer in owned { free(pointer) } }
-            owned.append(nil)
-            result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
-                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
-                    if let name { return PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0) }
-                    return PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
-                }
+            result = Self.withValues(parameters) { values in
+                if let name { return PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0) }
+                return PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
             }
         } else {
             result = PQexec(connection, sql)
@@ -296,13 +291,16 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Queues `sql` with `parameters` on a connection in pipeline mode.
     private static func send(_ sql: String, _ parameters: [String?], on connection: OpaquePointer) -> Bool {
+        withValues(parameters) { PQsendQueryParams(connection, sql, Int32(parameters.count), nil, $0, nil, nil, 0) == 1 }
+    }
+
+    /// Calls `body` with `parameters` as libpq's array of C strings (NULL for SQL NULL).
+    private static func withValues<T>(_ parameters: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
         var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
         defer { for pointer in owned { free(pointer) } }
         owned.append(nil)
         return owned.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
-                PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0) == 1
-            }
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
         }
     }
 
