@@ -63,8 +63,27 @@ public enum RedisKeys {
 
     // MARK: Global keys (tenant ids only)
 
-    /// Set of tenants that may have undelivered jobs of `kind`.
-    public static func readyTenants(kind: JobKind) -> String { "\(root):ready:\(kind.rawValue)" }
+    /// The ready index of `kind`: tenants that may have undelivered jobs. Its keys share
+    /// the hash tag `{ready:<kind>}` (one slot, so its scripts are atomic on a cluster) and
+    /// name no tenant's slot. The set says who is in the index, the list is the order in which
+    /// they are served, the leases are the tenants a consumer is reading now, the counts say
+    /// about how much each has waiting.
+    public static func readyTenants(kind: JobKind) -> String { "\(root):{ready:\(kind.rawValue)}:set" }
+
+    /// The ready tenants of `kind` not being read now, in the order they will be served.
+    public static func readyList(kind: JobKind) -> String { "\(root):{ready:\(kind.rawValue)}:list" }
+
+    /// Sorted set of the ready tenants of `kind` a consumer is reading now, scored by when its
+    /// lease on them runs out (ms).
+    public static func readyLeases(kind: JobKind) -> String { "\(root):{ready:\(kind.rawValue)}:leases" }
+
+    /// Hash of the ready tenants of `kind` → about how many undelivered jobs each has (a hint
+    /// for sizing reads; correctness never depends on it).
+    public static func readyCounts(kind: JobKind) -> String { "\(root):{ready:\(kind.rawValue)}:counts" }
+
+    /// The ready set of earlier versions (a plain set of tenant ids); consumers fold it into
+    /// the ready index when they start.
+    public static func legacyReadyTenants(kind: JobKind) -> String { "\(root):ready:\(kind.rawValue)" }
 
     /// Set of every tenant that has ever had a job of `kind` (the recoverer walks it).
     public static func knownTenants(kind: JobKind) -> String { "\(root):tenants:\(kind.rawValue)" }

@@ -129,13 +129,13 @@ extension JobConsumer {
                 })
             var fixups: [RedisCommand] = []
             var nextDue: [Int64] = []
-            var woken: [TenantID] = []
+            var woken: [(tenant: TenantID, jobs: Int)] = []
             for (tenant, result) in zip(due, results) {
                 let values = try result.orThrow("promote").array ?? []
                 let count = Int(values.first?.int ?? 0)
                 let next = values.count > 1 ? values[1].int ?? -1 : -1
                 moved += count
-                if count > 0 { woken.append(tenant) }
+                if count > 0 { woken.append((tenant, count)) }
                 nextDue.append(next)
                 fixups.append(
                     next < 0
@@ -143,7 +143,7 @@ extension JobConsumer {
                         : RedisCommand("ZADD", [index, String(next), tenant.rawValue]))
                 fixups.append(RedisCommand("ZRANGE", [RedisKeys.delayed(tenant: tenant, kind: kind), "0", "0", "WITHSCORES"]))
             }
-            for tenant in woken { fixups.append(RedisCommand("SADD", [RedisKeys.readyTenants(kind: kind), tenant.rawValue])) }
+            if !woken.isEmpty { fixups.append(ReadyIndex.markCommand(kind: kind, woken)) }
             if !woken.isEmpty { fixups.append(JobQueue.wakeCommand(kind: kind)) }
             let checks = try await queue.redis.send(fixups)
             var repairs: [RedisCommand] = []

@@ -6,15 +6,13 @@ import Synchronization
 
 /// The consumer side of the queue for one kind: fair reads across tenants, start, finish.
 ///
-/// **Fairness.** The consumer walks the tenants that have work (the kind's ready set, or an
-/// explicit list) in a fixed rotation, reading at most `tenantBatch` entries from each and
-/// `tenantsPerRound` tenants per pipelined round trip. A tenant with a million jobs gets one
-/// quantum per lap like every other, so another tenant's single job waits at most one lap. No
-/// command ever names more than one tenant's stream.
-///
-/// **Ready set.** A tenant whose stream has nothing new is removed from the ready set and its
-/// stream read once more; work found by that second read puts it back. Since producers add to
-/// the set only after appending to the stream, no job is stranded by the removal.
+/// **Fairness.** The consumer serves the tenants that have work in the order of the kind's
+/// ready index (see `ReadyIndex`): it takes tenants from the head of the index's list, reads
+/// at most `tenantBatch` entries from each, and puts a tenant that still has work back at the
+/// tail. A tenant with a million jobs gets one quantum per lap like every other, so another
+/// tenant's single job waits at most for one quantum of each tenant ahead of it, and tenants
+/// without work cost nothing. No command ever names more than one tenant's stream. A dedicated
+/// pool (an explicit tenant list) walks its list in rotation instead.
 public final class JobConsumer: Sendable {
     public let queue: JobQueue
     public let kind: JobKind
@@ -32,6 +30,7 @@ public final class JobConsumer: Sendable {
         var cycle: [TenantID] = []
         var position = 0
         var lastWakeID: String?
+        var adoptedLegacyIndex = false
     }
 
     public init(queue: JobQueue, kind: JobKind, name: String = JobConsumer.uniqueName(), tenants: [TenantID]? = nil) {
@@ -60,38 +59,78 @@ public final class JobConsumer: Sendable {
     /// no tenant has undelivered work (then `waitForWork` before trying again).
     public func fetch(limit: Int) async throws -> [DeliveredJob] {
         guard limit > 0 else { return [] }
+        if tenants != nil { return try await fetchInRotation(limit: limit) }
+        try await adoptLegacyIndexOnce()
         var collected: [DeliveredJob] = []
-        var visited = 0
-        while collected.count < limit {
-            // Visit few enough tenants that each can give a useful batch: tiny per-tenant reads
-            // cost a round of scripts each.
+        var grants = ReadyIndex.taken(try await queue.redis.send(takeCommand(wanted: limit)).orThrow("take ready tenants"))
+        while !grants.isEmpty {
+            let visits = try await read(grants.map { ($0.tenant, $0.readCount) })
+            var released: [ReadyIndex.Visit] = []
+            for (grant, (_, jobs)) in zip(grants, visits) {
+                collected += jobs
+                released.append(grant.visit(read: jobs.count))
+            }
+            // Released and the next tenants taken in one round trip.
             let wanted = limit - collected.count
-            let (chunk, lap) = try await nextTenants(max(1, min(queue.configuration.tenantsPerRound, wanted / 16)))
-            if chunk.isEmpty || visited >= lap { break }
-            visited += chunk.count
-            let perTenant = max(1, min(queue.configuration.tenantBatch, (limit - collected.count + chunk.count - 1) / chunk.count))
-            collected += try await read(chunk, count: perTenant)
+            var commands = [ReadyIndex.releaseCommand(kind: kind, released)]
+            if wanted > 0 { commands.append(takeCommand(wanted: wanted)) }
+            let replies = try await queue.redis.send(commands)
+            try replies[0].orThrow("release ready tenants")
+            grants = wanted > 0 ? ReadyIndex.taken(try replies[1].orThrow("take ready tenants")) : []
         }
         return collected
     }
 
-    /// The next tenants of the rotation and the length of the current lap.
-    private func nextTenants(_ count: Int) async throws -> ([TenantID], Int) {
-        let needsRefresh = state.withLock { $0.position >= $0.cycle.count }
-        if needsRefresh {
-            let fresh: [TenantID]
-            if let tenants {
-                fresh = tenants
-            } else {
-                let reply = try await queue.redis.send(RedisCommand("SMEMBERS", [RedisKeys.readyTenants(kind: kind)]))
-                fresh = (reply.array ?? []).compactMap { $0.string.flatMap { try? TenantID($0) } }.sorted()
-            }
-            state.withLock {
-                $0.cycle = fresh
-                $0.position = 0
+    private func takeCommand(wanted: Int) -> RedisCommand {
+        ReadyIndex.takeCommand(
+            kind: kind, wanted: wanted, quantum: queue.configuration.tenantBatch, tenants: queue.configuration.tenantsPerRound,
+            lease: queue.configuration.readyLease)
+    }
+
+    /// Folds the ready set of earlier versions into the index, once per consumer: tenants
+    /// marked there before an upgrade are served.
+    private func adoptLegacyIndexOnce() async throws {
+        guard !state.withLock({ $0.adoptedLegacyIndex }) else { return }
+        let legacy = RedisKeys.legacyReadyTenants(kind: kind)
+        let reply = try await queue.redis.send(RedisCommand("SMEMBERS", [legacy]))
+        let members = (reply.array ?? []).compactMap { $0.string.flatMap { try? TenantID($0) } }
+        if !members.isEmpty {
+            for start in stride(from: 0, to: members.count, by: 500) {
+                let chunk = Array(members[start..<min(start + 500, members.count)])
+                let marks = chunk.map { (tenant: $0, jobs: queue.configuration.tenantBatch) }
+                let names = chunk.map(\.rawValue)
+                for reply in try await queue.redis.send([
+                    ReadyIndex.markCommand(kind: kind, marks), RedisCommand("SREM", [legacy] + names),
+                ]) {
+                    try reply.orThrow("adopt the earlier ready set")
+                }
             }
         }
-        return state.withLock { state in
+        state.withLock { $0.adoptedLegacyIndex = true }
+    }
+
+    /// A dedicated pool's read: its tenants in a fixed rotation, a lap at most.
+    private func fetchInRotation(limit: Int) async throws -> [DeliveredJob] {
+        var collected: [DeliveredJob] = []
+        var visited = 0
+        while collected.count < limit {
+            let wanted = limit - collected.count
+            let (chunk, lap) = nextTenants(max(1, min(queue.configuration.tenantsPerRound, wanted / 16)))
+            if chunk.isEmpty || visited >= lap { break }
+            visited += chunk.count
+            let perTenant = max(1, min(queue.configuration.tenantBatch, (wanted + chunk.count - 1) / chunk.count))
+            collected += try await read(chunk.map { ($0, perTenant) }).flatMap(\.jobs)
+        }
+        return collected
+    }
+
+    /// The next tenants of a dedicated pool's rotation and the length of the lap.
+    private func nextTenants(_ count: Int) -> ([TenantID], Int) {
+        state.withLock { state in
+            if state.position >= state.cycle.count {
+                state.cycle = tenants ?? []
+                state.position = 0
+            }
             let end = min(state.position + count, state.cycle.count)
             let chunk = Array(state.cycle[state.position..<end])
             state.position = end
@@ -105,57 +144,33 @@ public final class JobConsumer: Sendable {
             ["GROUP", group, name, "COUNT", String(count), "STREAMS", RedisKeys.stream(tenant: tenant, kind: kind), ">"])
     }
 
-    private func read(_ tenants: [TenantID], count: Int) async throws -> [DeliveredJob] {
-        let replies = try await queue.redis.send(tenants.map { readCommand($0, count: count) })
-        var delivered: [DeliveredJob] = []
-        var missingGroup: [TenantID] = []
-        var drained: [TenantID] = []
-        for (tenant, reply) in zip(tenants, replies) {
+    /// Reads up to `count` new entries of each tenant, creating the group where it is missing.
+    /// The visits follow `tenants`' order.
+    private func read(_ tenants: [(tenant: TenantID, count: Int)]) async throws -> [(tenant: TenantID, jobs: [DeliveredJob])] {
+        let replies = try await queue.redis.send(tenants.map { readCommand($0.tenant, count: $0.count) })
+        var visits: [(tenant: TenantID, jobs: [DeliveredJob])] = []
+        var missingGroup: [Int] = []
+        for ((tenant, _), reply) in zip(tenants, replies) {
             if let message = reply.errorMessage {
                 guard message.hasPrefix("NOGROUP") else { throw RedisError(.reply, operation: "XREADGROUP", message: message) }
-                missingGroup.append(tenant)
+                missingGroup.append(visits.count)
+                visits.append((tenant, []))
                 continue
             }
-            let jobs = parseRead(reply, tenant: tenant)
-            if jobs.isEmpty { drained.append(tenant) } else { delivered += jobs }
+            visits.append((tenant, parseRead(reply, tenant: tenant)))
         }
         if !missingGroup.isEmpty {
             var commands: [RedisCommand] = []
-            for tenant in missingGroup {
-                commands.append(createGroupCommand(tenant))
-                commands.append(readCommand(tenant, count: count))
+            for index in missingGroup {
+                commands.append(createGroupCommand(tenants[index].tenant))
+                commands.append(readCommand(tenants[index].tenant, count: tenants[index].count))
             }
             let created = try await queue.redis.send(commands)
-            for (offset, tenant) in missingGroup.enumerated() {
-                delivered += parseRead(created[offset * 2 + 1], tenant: tenant)
+            for (offset, index) in missingGroup.enumerated() {
+                visits[index].jobs = parseRead(created[offset * 2 + 1], tenant: tenants[index].tenant)
             }
         }
-        if tenants.count > 0, self.tenants == nil, !drained.isEmpty {
-            delivered += try await retire(drained)
-        }
-        return delivered
-    }
-
-    /// Removes drained tenants from the ready set, then reads each once more; a tenant that had
-    /// work appended meanwhile goes back into the set.
-    private func retire(_ tenants: [TenantID]) async throws -> [DeliveredJob] {
-        var commands: [RedisCommand] = []
-        for tenant in tenants {
-            commands.append(RedisCommand("SREM", [RedisKeys.readyTenants(kind: kind), tenant.rawValue]))
-            commands.append(readCommand(tenant, count: 1))
-        }
-        let replies = try await queue.redis.send(commands)
-        var delivered: [DeliveredJob] = []
-        var revived: [RedisCommand] = []
-        for (offset, tenant) in tenants.enumerated() {
-            let jobs = parseRead(replies[offset * 2 + 1], tenant: tenant)
-            if !jobs.isEmpty {
-                delivered += jobs
-                revived.append(RedisCommand("SADD", [RedisKeys.readyTenants(kind: kind), tenant.rawValue]))
-            }
-        }
-        if !revived.isEmpty { _ = try await queue.redis.send(revived) }
-        return delivered
+        return visits
     }
 
     func createGroupCommand(_ tenant: TenantID) -> RedisCommand {
@@ -196,10 +211,5 @@ public final class JobConsumer: Sendable {
         if let newest = reply.array?.first?.array?.last?.array?.last?.array?.first?.string {
             state.withLock { $0.lastWakeID = newest }
         }
-    }
-
-    /// Forgets the rotation so the next fetch starts a new lap with a fresh tenant list.
-    public func restartRotation() {
-        state.withLock { $0.position = $0.cycle.count }
     }
 }

@@ -118,6 +118,13 @@ extension JobQueue {
             failedAt: Int64(extras["failed_at"] ?? "") ?? 0, pairs: pairs)
     }
 
+    /// Marks tenants ready in `kind`'s index, as producers do after appending to a stream
+    /// (for entries written behind the queue's back; marking a tenant twice changes nothing).
+    public func markReady(_ tenants: [TenantID], kind: JobKind, jobsEach: Int = 1) async throws {
+        guard !tenants.isEmpty else { return }
+        try await redis.send(ReadyIndex.markCommand(kind: kind, tenants.map { ($0, jobsEach) })).orThrow("mark ready")
+    }
+
     /// Puts a dead letter back on its stream as `DeadLetter.replayed` says; returns its job id
     /// (or the dead-letter entry id for an entry that never decoded), nil when the entry is gone
     /// (replayed meanwhile).
@@ -140,7 +147,7 @@ extension JobQueue {
         }
         let replies = try await redis.send([
             script,
-            RedisCommand("SADD", [RedisKeys.readyTenants(kind: kind), tenant.rawValue]),
+            ReadyIndex.markCommand(kind: kind, [(tenant, 1)]),
             Self.wakeCommand(kind: kind),
         ])
         return try replies[0].orThrow("replay").int == 1 ? id : nil

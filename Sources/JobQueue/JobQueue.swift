@@ -5,9 +5,9 @@ import RedisClient
 /// The producer and admin side of the queue: enqueue, status, cancel, dead letters.
 ///
 /// Jobs live on one stream per tenant and kind. After a tenant's script has run, the pipeline
-/// adds the tenant to its kind's ready set and writes a wake-up entry; because those follow the
-/// script, a consumer that drops a tenant from the ready set and then re-reads its stream (see
-/// `JobConsumer`) can never strand a job.
+/// marks the tenant in its kind's ready index and writes a wake-up entry; because those follow
+/// the script, a consumer that drops a tenant from the index and then re-reads its stream (see
+/// `ReadyIndex`) can never strand a job.
 public final class JobQueue: Sendable {
     public let redis: RedisClient
     public let configuration: QueueConfiguration
@@ -42,9 +42,10 @@ public final class JobQueue: Sendable {
         var commands: [RedisCommand] = []
         var chunks: [(command: Int, jobs: [Int])] = []
         var kindsWoken: Set<JobKind> = []
+        var ready: [JobKind: [(tenant: TenantID, jobs: Int)]] = [:]
         for (group, indices) in groups {
             var earliestDelay: Int64?
-            var anyImmediate = false
+            var immediate = 0
             for start in stride(from: 0, to: indices.count, by: configuration.enqueueChunk) {
                 let chunk = Array(indices[start..<min(start + configuration.enqueueChunk, indices.count)])
                 chunks.append((commands.count, chunk))
@@ -54,12 +55,12 @@ public final class JobQueue: Sendable {
                 if let runAt = jobs[index].runAt, runAt > now {
                     earliestDelay = min(earliestDelay ?? runAt, runAt)
                 } else {
-                    anyImmediate = true
+                    immediate += 1
                 }
             }
             commands.append(RedisCommand("SADD", [RedisKeys.knownTenants(kind: group.kind), group.tenant.rawValue]))
-            if anyImmediate {
-                commands.append(RedisCommand("SADD", [RedisKeys.readyTenants(kind: group.kind), group.tenant.rawValue]))
+            if immediate > 0 {
+                ready[group.kind, default: []].append((group.tenant, immediate))
                 kindsWoken.insert(group.kind)
             }
             if let earliestDelay {
@@ -68,6 +69,7 @@ public final class JobQueue: Sendable {
                 kindsWoken.insert(group.kind)
             }
         }
+        for (kind, tenants) in ready.sorted(by: { $0.key < $1.key }) { commands.append(ReadyIndex.markCommand(kind: kind, tenants)) }
         for kind in kindsWoken.sorted() { commands.append(Self.wakeCommand(kind: kind)) }
         let extra = commands.count
         commands += then

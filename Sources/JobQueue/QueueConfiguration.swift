@@ -17,6 +17,9 @@ public struct QueueConfiguration: Sendable {
     public var tenantBatch: Int = 64
     /// Tenants read in one pipelined round trip.
     public var tenantsPerRound: Int = 64
+    /// How long a consumer holds the tenants it is reading before others may take them (only
+    /// matters when a consumer dies mid-read: its tenants wait this long).
+    public var readyLease: Duration = .seconds(10)
     /// Jobs per enqueue script call in bulk enqueue.
     public var enqueueChunk: Int = 256
     /// A consumer silent this long with nothing pending is removed from its groups.

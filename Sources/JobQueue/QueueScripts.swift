@@ -7,29 +7,38 @@ enum QueueScripts {
     /// Trims acknowledged entries from the head of a stream: everything older than the oldest
     /// pending entry (the group delivers in id order, so every older entry was delivered, and
     /// not being pending it was acknowledged), or, with nothing pending, everything the group
-    /// has delivered. Nothing unacknowledged is ever trimmed. `~` lets Redis drop whole nodes
-    /// only, which is cheap.
+    /// has delivered (first up to the latest entry the caller knows was delivered, which mostly
+    /// empties the stream without asking the group). Nothing unacknowledged is ever trimmed.
+    /// `~` lets Redis drop whole nodes only, which is cheap.
     private static let trimFunction = """
         local function successor(id)
           local ms, seq = string.match(id, '(%d+)-(%d+)')
           return ms .. '-' .. (tonumber(seq) + 1)
         end
-        local function trim(stream, group)
+        local function later(a, b)
+          if not b then return true end
+          local ams, aseq = string.match(a, '(%d+)-(%d+)')
+          local bms, bseq = string.match(b, '(%d+)-(%d+)')
+          ams, bms = tonumber(ams), tonumber(bms)
+          if ams ~= bms then return ams > bms end
+          return tonumber(aseq) > tonumber(bseq)
+        end
+        local function trim(stream, group, delivered)
           local summary = redis.call('XPENDING', stream, group)
-          local minid = nil
           if tonumber(summary[1]) > 0 then
-            minid = summary[2]
-          else
-            for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
-              local name, last = nil, nil
-              for i = 1, #info, 2 do
-                if info[i] == 'name' then name = info[i + 1] end
-                if info[i] == 'last-delivered-id' then last = info[i + 1] end
-              end
-              if name == group and last then minid = successor(last) end
-            end
+            redis.call('XTRIM', stream, 'MINID', '~', summary[2])
+            return
           end
-          if minid then redis.call('XTRIM', stream, 'MINID', '~', minid) end
+          redis.call('XTRIM', stream, 'MINID', '~', successor(delivered))
+          if redis.call('XLEN', stream) == 0 then return end
+          for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+            local name, last = nil, nil
+            for i = 1, #info, 2 do
+              if info[i] == 'name' then name = info[i + 1] end
+              if info[i] == 'last-delivered-id' then last = info[i + 1] end
+            end
+            if name == group and last then redis.call('XTRIM', stream, 'MINID', '~', successor(last)) end
+          end
         end
 
         """
@@ -90,14 +99,14 @@ enum QueueScripts {
               local state = redis.call('HGET', KEYS[i], 'state')
               if state == 'cancelled' or state == 'succeeded' or state == 'dead' or state == 'failed' then
                 redis.call('XACK', KEYS[1], group, entry)
-                skipped = entry
+                if later(entry, skipped) then skipped = entry end
                 out[#out + 1] = 0
               else
                 redis.call('HSET', KEYS[i], 'state', 'running', 'attempts', attempt, 'started_at', now)
                 out[#out + 1] = 1
               end
             end
-            if skipped then trim(KEYS[1], group) end
+            if skipped then trim(KEYS[1], group, skipped) end
             return out
             """)
 
@@ -110,9 +119,10 @@ enum QueueScripts {
     static let complete = RedisScript(
         trimFunction + """
             local group, now, ttl = ARGV[1], ARGV[2], ARGV[3]
-            local out = {}
+            local out, latest = {}, nil
             for i = 2, #KEYS do
               local entry, result = ARGV[2 * i], ARGV[2 * i + 1]
+              if later(entry, latest) then latest = entry end
               if redis.call('XACK', KEYS[1], group, entry) == 1 then
                 redis.call('HSET', KEYS[i], 'state', 'succeeded', 'finished_at', now)
                 if result ~= '' then redis.call('HSET', KEYS[i], 'result', result) end
@@ -122,7 +132,7 @@ enum QueueScripts {
                 out[#out + 1] = 0
               end
             end
-            trim(KEYS[1], group)
+            if latest then trim(KEYS[1], group, latest) end
             return out
             """)
 
@@ -140,7 +150,7 @@ enum QueueScripts {
             local group, entry, now, outcome, err = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
             local dueAt, ttl, attempts, dlqLimit, id = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
             if redis.call('XACK', KEYS[1], group, entry) == 0 then return 0 end
-            trim(KEYS[1], group)
+            trim(KEYS[1], group, entry)
             local fields = {}
             for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
             local hasStatus = KEYS[2] ~= KEYS[1]

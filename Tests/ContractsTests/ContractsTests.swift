@@ -114,11 +114,21 @@ import Testing
 
     @Test func globalKeysCarryNoHashTagOfATenant() {
         for key in [
-            RedisKeys.readyTenants(kind: .noop), RedisKeys.knownTenants(kind: .noop), RedisKeys.delayedIndex(kind: .noop),
-            RedisKeys.wakeups(kind: .noop),
+            RedisKeys.knownTenants(kind: .noop), RedisKeys.delayedIndex(kind: .noop), RedisKeys.wakeups(kind: .noop),
+            RedisKeys.consumers(kind: .noop),
         ] {
             #expect(!key.contains("{"))
         }
+    }
+
+    @Test func theReadyIndexSharesOneSlotOfItsOwn() {
+        let keys = [
+            RedisKeys.readyTenants(kind: .noop), RedisKeys.readyList(kind: .noop), RedisKeys.readyLeases(kind: .noop),
+            RedisKeys.readyCounts(kind: .noop),
+        ]
+        for key in keys { #expect(hashTag(key) == "ready:noop") }
+        #expect(Set(keys).count == 4)
+        #expect(hashTag(RedisKeys.readyTenants(kind: .connectorSync)) == "ready:connector-sync")
     }
 
     /// The substring Redis Cluster hashes: between the first `{` and the next `}`.

@@ -82,7 +82,7 @@ import Testing
         let fixture = QueueFixture()
         let stream = RedisKeys.stream(tenant: fixture.tenant, kind: .noop)
         try await fixture.redis.send("XADD", stream, "*", "v", "1", "id", "garbage", "tenant", "Not A Tenant")
-        try await fixture.redis.send("SADD", RedisKeys.readyTenants(kind: .noop), fixture.tenant.rawValue)
+        try await fixture.queue.markReady([fixture.tenant], kind: .noop)
         let consumer = fixture.consumer()
         let delivered = try await fixture.drain(consumer, count: 1)
         let poison = try #require(delivered.first)

@@ -1,0 +1,178 @@
+import Contracts
+import RedisClient
+
+/// The ready index of one kind: which tenants may have undelivered jobs, in which order
+/// consumers serve them, and about how many each has.
+///
+/// Four keys in one hash slot of their own (`{ready:<kind>}`), holding tenant ids and counts
+/// only:
+/// - the **set**: every tenant in the index (it makes marking idempotent);
+/// - the **list**: the tenants waiting for a visit, oldest first;
+/// - the **leases**: tenants a consumer is reading now, scored by when the lease runs out;
+/// - the **counts**: about how many undelivered jobs each tenant has, so a consumer reads a
+///   busy tenant in full quanta and a tenant with one job in one read of one.
+///
+/// Invariant: set = list ∪ leases, with no tenant in both. A producer *marks* a tenant after
+/// appending to its stream (adding to its count; a tenant not yet in the set goes onto the
+/// list's tail). A consumer *takes* tenants from the list's head (leasing them, each with a
+/// share of the jobs it wants), reads each, then *releases* them: one that may have more goes
+/// back to the tail; one whose stream ran dry leaves the index, unless it was marked since it
+/// was taken (see `release`), so no job is ever stranded. A consumer that dies holding leases
+/// loses them when they run out: the next `take` puts those tenants back on the list. A release
+/// after its lease ran out changes nothing. The counts size the reads; a wrong one costs a
+/// visit, never a job.
+///
+/// Finding work costs in proportion to the tenants that have some, not to all tenants: a job
+/// of an idle tenant is at the list's tail at once, behind only tenants with work, each of which
+/// is read for at most one quantum before it.
+enum ReadyIndex {
+    /// KEYS[1] set, KEYS[2] list, KEYS[3] counts; ARGV pairs of (tenant, jobs appended).
+    /// Returns how many tenants joined the index.
+    static let mark = RedisScript(
+        """
+        local added = 0
+        for i = 1, #ARGV, 2 do
+          redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
+          if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+            redis.call('RPUSH', KEYS[2], ARGV[i])
+            added = added + 1
+          end
+        end
+        return added
+        """)
+
+    /// KEYS[1] list, KEYS[2] leases, KEYS[3] counts; ARGV[1] now ms, ARGV[2] lease ms,
+    /// ARGV[3] jobs wanted, ARGV[4] quantum (most jobs of one tenant while others wait),
+    /// ARGV[5] most tenants.
+    ///
+    /// Puts tenants whose lease ran out back on the list, then leases tenants from its head
+    /// until their counts fill the jobs wanted, each granted at most a quantum. When no other
+    /// tenant is left waiting, what is still wanted goes to the tenants taken (no one is
+    /// delayed by it). Returns (tenant, jobs granted, count when taken) triples.
+    static let take = RedisScript(
+        """
+        local now, lease, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local quantum, most = tonumber(ARGV[4]), tonumber(ARGV[5])
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+        for _, tenant in ipairs(expired) do
+          redis.call('ZREM', KEYS[2], tenant)
+          redis.call('RPUSH', KEYS[1], tenant)
+        end
+        local out, counts = {}, {}
+        while wanted > 0 and #counts < most do
+          local tenant = redis.call('LPOP', KEYS[1])
+          if not tenant then break end
+          if redis.call('ZADD', KEYS[2], 'NX', now + lease, tenant) == 1 then
+            local count = tonumber(redis.call('HGET', KEYS[3], tenant)) or 0
+            local grant = math.min(math.max(count, 1), quantum, wanted)
+            out[#out + 1] = tenant
+            out[#out + 1] = grant
+            out[#out + 1] = count
+            counts[#counts + 1] = math.max(count, 1)
+            wanted = wanted - grant
+          end
+        end
+        if wanted > 0 and #counts > 0 and redis.call('LLEN', KEYS[1]) == 0 then
+          for i = 1, #counts do
+            local extra = math.min(counts[i] - out[3 * i - 1], wanted)
+            if extra > 0 then
+              out[3 * i - 1] = out[3 * i - 1] + extra
+              wanted = wanted - extra
+            end
+          end
+        end
+        return out
+        """)
+
+    /// KEYS[1] set, KEYS[2] list, KEYS[3] leases, KEYS[4] counts; ARGV quadruples of (tenant,
+    /// jobs read, 1 it may have more | 0 its stream had nothing more when read, its count when
+    /// taken). Returns per tenant 1, or 0 when the lease had run out (nothing changed).
+    ///
+    /// A tenant whose stream ran dry leaves the index unless it was marked since it was taken:
+    /// only the lease holder lowers a count, so a count above the one taken means a producer
+    /// appended and marked meanwhile, perhaps after the read; it goes back on the list. A
+    /// producer that appended but marks only after the removal finds the tenant gone from the
+    /// set and puts it back itself. Either way no job is stranded.
+    static let release = RedisScript(
+        """
+        local out = {}
+        for i = 1, #ARGV, 4 do
+          local tenant = ARGV[i]
+          if redis.call('ZREM', KEYS[3], tenant) == 1 then
+            local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
+            local marked = count - tonumber(ARGV[i + 3])
+            if ARGV[i + 2] == '1' then
+              redis.call('HSET', KEYS[4], tenant, math.max(count - tonumber(ARGV[i + 1]), 1))
+              redis.call('RPUSH', KEYS[2], tenant)
+            elseif marked > 0 then
+              redis.call('HSET', KEYS[4], tenant, marked)
+              redis.call('RPUSH', KEYS[2], tenant)
+            else
+              redis.call('SREM', KEYS[1], tenant)
+              redis.call('HDEL', KEYS[4], tenant)
+            end
+            out[#out + 1] = 1
+          else
+            out[#out + 1] = 0
+          end
+        end
+        return out
+        """)
+
+    /// A tenant taken: how many jobs to read, and its count when taken.
+    struct Grant {
+        let tenant: TenantID
+        let jobs: Int
+        let count: Int
+
+        /// How many entries to ask the stream for: one more than granted when the grant is
+        /// meant to empty it, so a short reply proves it dry.
+        var readCount: Int { jobs >= count ? jobs + 1 : jobs }
+
+        /// A visit's outcome, for `release`: whether the tenant may have more.
+        func visit(read: Int) -> Visit { Visit(grant: self, read: read, more: read >= readCount) }
+    }
+
+    /// A visit's outcome, for `release`.
+    struct Visit {
+        let grant: Grant
+        let read: Int
+        let more: Bool
+    }
+
+    static func markCommand(kind: JobKind, _ appended: [(tenant: TenantID, jobs: Int)]) -> RedisCommand {
+        mark.command(
+            keys: [RedisKeys.readyTenants(kind: kind), RedisKeys.readyList(kind: kind), RedisKeys.readyCounts(kind: kind)],
+            arguments: appended.flatMap { [$0.tenant.rawValue, String($0.jobs)] })
+    }
+
+    static func takeCommand(kind: JobKind, wanted: Int, quantum: Int, tenants: Int, lease: Duration) -> RedisCommand {
+        take.command(
+            keys: [RedisKeys.readyList(kind: kind), RedisKeys.readyLeases(kind: kind), RedisKeys.readyCounts(kind: kind)],
+            arguments: [
+                String(Clock.milliseconds()), String(lease.milliseconds), String(wanted), String(quantum), String(tenants),
+            ])
+    }
+
+    /// The grants of a `take` reply.
+    static func taken(_ reply: RedisValue) -> [Grant] {
+        let values = reply.array ?? []
+        var out: [Grant] = []
+        for index in stride(from: 0, to: values.count - 2, by: 3) {
+            guard let tenant = values[index].string.flatMap({ try? TenantID($0) }), let jobs = values[index + 1].int,
+                let count = values[index + 2].int
+            else { continue }
+            out.append(Grant(tenant: tenant, jobs: Int(jobs), count: Int(count)))
+        }
+        return out
+    }
+
+    static func releaseCommand(kind: JobKind, _ visits: [Visit]) -> RedisCommand {
+        release.command(
+            keys: [
+                RedisKeys.readyTenants(kind: kind), RedisKeys.readyList(kind: kind), RedisKeys.readyLeases(kind: kind),
+                RedisKeys.readyCounts(kind: kind),
+            ],
+            arguments: visits.flatMap { [$0.grant.tenant.rawValue, String($0.read), $0.more ? "1" : "0", String($0.grant.count)] })
+    }
+}

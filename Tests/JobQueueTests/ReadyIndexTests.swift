@@ -1,0 +1,160 @@
+import Contracts
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import JobQueue
+
+/// The ready index at scale: thousands of tenants in one keyspace.
+@Suite struct ReadyIndexTests {
+    private func jobs(_ tenant: TenantID, _ count: Int) -> [JobEnvelope] {
+        (0..<count).map { _ in JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u")) }
+    }
+
+    /// 3,000 tenants with work, one of them with 20,000 jobs, then a newcomer with one job: the
+    /// newcomer waits for one quantum of each tenant ahead of it, so the big tenant gets at most
+    /// one quantum before it, however deep its backlog.
+    @Test func aNewcomerWaitsOneQuantumOfEachTenantAheadAmongThousands() async throws {
+        let fixture = QueueFixture()
+        let big = TestEnvironment.tenant("big")
+        let small = (0..<3_000).map { _ in TestEnvironment.tenant("s") }
+        _ = try await fixture.queue.enqueue(jobs(big, 20_000))
+        _ = try await fixture.queue.enqueue(small.flatMap { jobs($0, 2) })
+        let newcomer = fixture.job(tenant: TestEnvironment.tenant("new"))
+        _ = try await fixture.queue.enqueue(newcomer)
+        let consumer = fixture.consumer()
+        var bigBefore = 0
+        var smallBefore = 0
+        var found = false
+        var fetches = 0
+        while !found && fetches < 1_000 {
+            fetches += 1
+            for job in try await consumer.fetch(limit: 256) {
+                if job.envelope?.id == newcomer.id { found = true }
+                if found { continue }
+                if job.tenant == big { bigBefore += 1 } else { smallBefore += 1 }
+            }
+        }
+        #expect(found)
+        let quantum = fixture.queue.configuration.tenantBatch
+        #expect(bigBefore <= quantum, "the big tenant got \(bigBefore) jobs before the newcomer's one")
+        #expect(smallBefore == small.count * 2, "every tenant ahead is served in full first")
+    }
+
+    /// Thousands of tenants that had work and are idle now: a job enqueued to one of them is
+    /// found with one read of its stream, not by walking the others, and the consumer waiting
+    /// for work is woken by it.
+    @Test func aJobOfAnIdleTenantAmongThousandsIsFoundWithOneRead() async throws {
+        let server = try await PrivateRedis()
+        let redis = RedisClient(configuration: server.configuration(), logger: TestEnvironment.logger)
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
+        let tenants = (0..<5_000).map { try! TenantID("idle-\($0)") }
+        _ = try await queue.enqueue(tenants.flatMap { jobs($0, 1) })
+        let consumer = JobConsumer(queue: queue, kind: .noop)
+        defer { consumer.close() }
+        var drained = 0
+        while drained < tenants.count {
+            let batch = try await consumer.fetch(limit: 256)
+            if batch.isEmpty { break }
+            drained += batch.count
+            _ = try await consumer.complete(try await consumer.markStarted(batch))
+        }
+        #expect(drained == tenants.count)
+        #expect(try await redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
+        #expect(try await redis.send("SCARD", RedisKeys.knownTenants(kind: .noop)).int == 5_000)
+
+        let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
+        try await Task.sleep(for: .milliseconds(200))
+        let woken = Task {
+            try await consumer.waitForWork(timeout: .seconds(1))
+            return try await consumer.fetch(limit: 256)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let job = JobEnvelope(tenant: tenants[4321], kind: .noop, action: .noopRun, requester: Requester(user: "u"))
+        _ = try await queue.enqueue(job)
+        var delivered = try await woken.value
+        if delivered.isEmpty { delivered = try await consumer.fetch(limit: 256) }
+        try await Task.sleep(for: .milliseconds(200))
+        monitor.signal(SIGKILL)
+        #expect(delivered.map { $0.envelope?.id } == [job.id])
+        let reads = monitor.output.split(separator: "\n").filter { $0.contains("\"XREADGROUP\"") || $0.contains("\"XAUTOCLAIM\"") }
+        #expect(reads.count == 1, "reads to find the job: \(reads.count)")
+        #expect(reads.allSatisfy { $0.contains("idle-4321") })
+    }
+
+    /// A producer that appends and marks while a consumer reads the tenant's stream dry: the
+    /// release sees the mark and keeps the tenant in the index, so the job is not stranded.
+    @Test func aTenantMarkedDuringItsVisitStaysReady() async throws {
+        let fixture = QueueFixture()
+        let tenant = fixture.tenant
+        _ = try await fixture.queue.enqueue(fixture.job())
+        let consumer = fixture.consumer()
+        let grants = ReadyIndex.taken(
+            try await fixture.redis.send(ReadyIndex.takeCommand(kind: .noop, wanted: 10, quantum: 64, tenants: 64, lease: .seconds(10))))
+        #expect(grants.map(\.tenant) == [tenant])
+        // The consumer's read, by hand: one entry.
+        let first = try await consumer.fetchAsLeaseHolder(tenant, count: grants[0].readCount)
+        #expect(first == 1)
+        // A producer appends and marks after the read and before the release.
+        let late = fixture.job()
+        _ = try await fixture.queue.enqueue(late)
+        try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grants[0].visit(read: first)])).orThrow("release")
+        #expect(try await fixture.redis.send("SISMEMBER", RedisKeys.readyTenants(kind: .noop), tenant.rawValue).int == 1)
+        let next = try await consumer.fetch(limit: 10)
+        #expect(next.map { $0.envelope?.id } == [late.id])
+        // Read dry with no mark since: it leaves the index.
+        #expect(try await consumer.fetch(limit: 10).isEmpty)
+        #expect(try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
+        #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 0)
+    }
+
+    /// A consumer that dies holding tenants loses them when its lease runs out; its late
+    /// release changes nothing.
+    @Test func tenantsLeasedByADeadConsumerAreServedAfterTheLease() async throws {
+        let lease = Duration.seconds(2)
+        let fixture = QueueFixture { $0.readyLease = lease }
+        let queued = fixture.job()
+        _ = try await fixture.queue.enqueue(queued)
+        let leasedAt = ContinuousClock.now
+        let grants = ReadyIndex.taken(
+            try await fixture.redis.send(ReadyIndex.takeCommand(kind: .noop, wanted: 10, quantum: 64, tenants: 64, lease: lease)))
+        #expect(grants.count == 1)
+        let live = fixture.consumer()
+        let early = try await live.fetch(limit: 10)
+        // Checked only when this run got there within the lease (a loaded machine may not).
+        if ContinuousClock.now - leasedAt < lease { #expect(early.isEmpty, "leased tenants are not taken twice") }
+        try await Task.sleep(until: leasedAt + lease + .milliseconds(100))
+        let delivered = early.isEmpty ? try await live.fetch(limit: 10) : early
+        #expect(delivered.map { $0.envelope?.id } == [queued.id])
+        let late = try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grants[0].visit(read: 0)]))
+        #expect(late.array?.first?.int == 0)
+    }
+
+    /// Tenants in the ready set of earlier versions are served after an upgrade.
+    @Test func theEarlierReadySetIsAdopted() async throws {
+        let fixture = QueueFixture()
+        let stream = RedisKeys.stream(tenant: fixture.tenant, kind: .noop)
+        let job = fixture.job()
+        var add = RedisCommand("XADD", [stream, "*"])
+        for field in job.fields { add.append(field) }
+        try await fixture.redis.send(add)
+        try await fixture.redis.send("SADD", RedisKeys.legacyReadyTenants(kind: .noop), fixture.tenant.rawValue)
+        let delivered = try await fixture.consumer().fetch(limit: 10)
+        #expect(delivered.map { $0.envelope?.id } == [job.id])
+        #expect(try await fixture.redis.send("EXISTS", RedisKeys.legacyReadyTenants(kind: .noop)).int == 0)
+    }
+}
+
+extension JobConsumer {
+    /// Reads up to `count` new entries of one tenant, as a lease holder would, without the index.
+    func fetchAsLeaseHolder(_ tenant: TenantID, count: Int) async throws -> Int {
+        let stream = RedisKeys.stream(tenant: tenant, kind: kind)
+        let replies = try await queue.redis.send([
+            createGroupCommand(tenant),
+            RedisCommand("XREADGROUP", ["GROUP", group, name, "COUNT", String(count), "STREAMS", stream, ">"]),
+        ])
+        return try replies[1].orThrow("XREADGROUP").array?.first?.array?.last?.array?.count ?? 0
+    }
+}
