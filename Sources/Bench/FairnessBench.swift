@@ -12,24 +12,15 @@ struct FairnessBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fairness", abstract: "Benchmark fairness: a deep backlog against many small tenants.")
 
-    @Option(help: "Redis URL (a dedicated, empty instance: the bench flushes it).") var redisURL: String
+    @OptionGroup var fleet: NoopFleetOptions
     @Option(help: "Jobs waiting for the big tenant.") var backlog: Int = 1_000_000
     @Option(help: "Small tenants, each submitting one job a second.") var smallTenants: Int = 1_000
     @Option(help: "Seconds the big tenant drains alone.") var soloSeconds: Int = 10
     @Option(help: "Seconds the small tenants submit.") var mixedSeconds: Int = 20
-    @Option(help: "Worker processes.") var workers: Int = 2
-    @Option(help: "Concurrency per worker process.") var concurrency: Int = 128
-    @Option(help: "Path of the Workers executable.") var workersBinary: String
 
     func run() async throws {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        var redisConfiguration = try RedisConfiguration(url: redisURL)
-        redisConfiguration.poolSize = 4
-        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let (redis, queue) = try await fleet.connect()
         defer { redis.close() }
-        let queue = JobQueue(redis: redis, logger: logger)
-        try await redis.send("FLUSHALL")
         let big = try TenantID("big")
         let small = try (0..<smallTenants).map { try TenantID("small-\($0)") }
 
@@ -39,9 +30,7 @@ struct FairnessBench: AsyncParsableCommand {
             _ = try await queue.enqueue((0..<count).map { _ in job(big) })
         }
 
-        let processes = try (0..<workers).map { _ in
-            try spawnNoopWorker(binary: workersBinary, redisURL: redisURL, concurrency: concurrency)
-        }
+        let processes = try fleet.spawnWorkers()
         defer {
             for process in processes { process.terminate() }
             for process in processes { process.waitUntilExit() }
@@ -54,43 +43,22 @@ struct FairnessBench: AsyncParsableCommand {
         FileHandle.standardError.write(Data("\(smallTenants) small tenants submitting for \(mixedSeconds) s\n".utf8))
         let mixedStart = ContinuousClock.now
         let bigBefore = try await done(redis, big)
-        let total = smallTenants * mixedSeconds
-        let rate = Double(smallTenants)
         var submitted: [(TenantID, String)] = []
-        submitted.reserveCapacity(total)
-        var index = 0
-        while index < total {
-            let due = min(total, Int((ContinuousClock.now - mixedStart).seconds * rate))
-            if due > index {
-                let batch = (index..<due).map { job(small[$0 % small.count]) }
-                _ = try await queue.enqueue(batch)
-                submitted += batch.map { ($0.tenant, $0.id) }
-                index = due
-            }
-            try await Task.sleep(for: .milliseconds(1))
+        try await offer(smallTenants * mixedSeconds, perSecond: Double(smallTenants)) { count in
+            let batch = (0..<count).map { offset in job(small[(submitted.count + offset) % small.count]) }
+            _ = try await queue.enqueue(batch)
+            submitted += batch.map { ($0.tenant, $0.id) }
         }
-        let mixedSeconds = (ContinuousClock.now - mixedStart).seconds
-        let mixedRate = Double(try await done(redis, big) - bigBefore) / mixedSeconds
+        let elapsed = (ContinuousClock.now - mixedStart).seconds
+        let mixedRate = Double(try await done(redis, big) - bigBefore) / elapsed
 
         // The small tenants' waits, once their last jobs had time to start.
         try await Task.sleep(for: .seconds(2))
-        var waits: [Double] = []
-        var unstarted = 0
-        for chunk in stride(from: 0, to: submitted.count, by: 2_000) {
-            let slice = submitted[chunk..<min(chunk + 2_000, submitted.count)]
-            let replies = try await redis.send(
-                slice.map { RedisCommand("HMGET", [RedisKeys.job(tenant: $0.0, id: $0.1), "enqueued_at", "started_at"]) })
-            for reply in replies {
-                guard let values = reply.array, values.count == 2, let enqueued = values[0].int, let started = values[1].int else {
-                    unstarted += 1
-                    continue
-                }
-                waits.append(Double(started - enqueued))
-            }
-        }
-        waits.sort()
+        let (unsorted, unstarted) = try await startWaits(redis, submitted)
+        let waits = unsorted.sorted()
         printJSONLine([
-            "bench": "fairness", "backlog": backlog, "small_tenants": smallTenants, "workers": workers, "concurrency": concurrency,
+            "bench": "fairness", "backlog": backlog, "small_tenants": smallTenants, "workers": fleet.workers,
+            "concurrency": fleet.concurrency,
             "big_solo_per_s": Int(soloRate), "big_mixed_per_s": Int(mixedRate), "big_mixed_ratio": rounded(mixedRate / soloRate, 3),
             "small_jobs": waits.count, "small_unstarted": unstarted,
             "small_wait_p50_ms": rounded(percentile(waits, 50), 2), "small_wait_p99_ms": rounded(percentile(waits, 99), 2),

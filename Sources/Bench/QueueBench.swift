@@ -11,24 +11,15 @@ import RedisClient
 struct QueueBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "queue", abstract: "Benchmark the job queue.")
 
-    @Option(help: "Redis URL (a dedicated, empty instance: the bench flushes it).") var redisURL: String
+    @OptionGroup var fleet: NoopFleetOptions
     @Option(help: "Jobs for the enqueue and drain phases.") var jobs: Int = 200_000
     @Option(help: "Tenants the jobs are spread over.") var tenants: Int = 1
-    @Option(help: "Worker processes.") var workers: Int = 2
-    @Option(help: "Concurrency per worker process.") var concurrency: Int = 128
     @Option(help: "Offered rate (jobs/s) of the latency phase.") var rate: Int = 5_000
     @Option(help: "Seconds of the latency phase.") var latencySeconds: Int = 5
-    @Option(help: "Path of the Workers executable.") var workersBinary: String
     @Flag(help: "Only measure the enqueue phase (for profiling).") var enqueueOnly = false
 
     func run() async throws {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        var redisConfiguration = try RedisConfiguration(url: redisURL)
-        redisConfiguration.poolSize = 4
-        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        let queue = JobQueue(redis: redis, logger: logger)
-        try await redis.send("FLUSHALL")
+        let (redis, queue) = try await fleet.connect()
         let tenantIDs = (0..<tenants).map { try! TenantID("bench-\($0)") }
 
         // Phase 1: bulk enqueue, one producer.
@@ -61,7 +52,7 @@ struct QueueBench: AsyncParsableCommand {
         // Phase 2: drain with worker processes, timed from their spawn until every job counted
         // itself and nothing is pending.
         let drainStart = ContinuousClock.now
-        let processes = try (0..<workers).map { _ in try spawnWorker() }
+        let processes = try fleet.spawnWorkers()
         var firstJob: Double?
         while true {
             let done = try await countDone(redis: redis, tenants: tenantIDs)
@@ -84,7 +75,7 @@ struct QueueBench: AsyncParsableCommand {
 
         let sorted = latencies.sorted()
         printJSONLine([
-            "bench": "queue", "jobs": jobs, "tenants": tenants, "workers": workers, "concurrency": concurrency,
+            "bench": "queue", "jobs": jobs, "tenants": tenants, "workers": fleet.workers, "concurrency": fleet.concurrency,
             "enqueue_per_s": Int(Double(jobs) / enqueueSeconds), "enqueue_seconds": rounded(enqueueSeconds, 3),
             "drain_per_s": Int(Double(jobs) / drainSeconds), "drain_seconds": rounded(drainSeconds, 3),
             "first_job_s": rounded(firstJob ?? 0, 3), "duplicates": duplicates,
@@ -93,10 +84,6 @@ struct QueueBench: AsyncParsableCommand {
             "latency_max_ms": rounded(sorted.last ?? 0, 2), "status_tracking": true, "job": "noop (one INCR)",
         ])
         redis.close()
-    }
-
-    private func spawnWorker() throws -> Process {
-        try spawnNoopWorker(binary: workersBinary, redisURL: redisURL, concurrency: concurrency)
     }
 
     private func countDone(redis: RedisClient, tenants: [TenantID]) async throws -> Int {
@@ -115,39 +102,20 @@ struct QueueBench: AsyncParsableCommand {
         let total = rate * latencySeconds
         var ids: [(TenantID, String)] = []
         ids.reserveCapacity(total)
-        let start = ContinuousClock.now
-        var sent = 0
         var index = 0
-        while sent < total {
-            let due = min(total, Int((ContinuousClock.now - start).seconds * Double(rate)))
-            if due > sent {
-                let batch = (sent..<due).map { _ -> JobEnvelope in
-                    index += 1
-                    return JobEnvelope(
-                        tenant: tenants[index % tenants.count], kind: .noop, action: .noopRun, requester: Requester(user: "bench"))
-                }
-                _ = try await queue.enqueue(batch)
-                ids += batch.map { ($0.tenant, $0.id) }
-                sent = due
+        try await offer(total, perSecond: Double(rate)) { count in
+            let batch = (0..<count).map { _ -> JobEnvelope in
+                index += 1
+                return JobEnvelope(
+                    tenant: tenants[index % tenants.count], kind: .noop, action: .noopRun, requester: Requester(user: "bench"))
             }
-            try await Task.sleep(for: .milliseconds(1))
+            _ = try await queue.enqueue(batch)
+            ids += batch.map { ($0.tenant, $0.id) }
         }
         _ = await waitUntil(timeout: .seconds(60)) {
             (try? await queue.stats(kind: .noop)).map { $0.depth == 0 && $0.pending == 0 } ?? false
         }
-        var latencies: [Double] = []
-        for chunk in stride(from: 0, to: ids.count, by: 2000) {
-            let slice = ids[chunk..<min(chunk + 2000, ids.count)]
-            let replies = try await redis.send(
-                slice.map { RedisCommand("HMGET", [RedisKeys.job(tenant: $0.0, id: $0.1), "enqueued_at", "started_at"]) })
-            for reply in replies {
-                guard let values = reply.array, values.count == 2, let enqueued = values[0].int, let started = values[1].int else {
-                    continue
-                }
-                latencies.append(Double(started - enqueued))
-            }
-        }
-        return latencies
+        return try await startWaits(redis, ids).waits
     }
 
     private func waitUntil(timeout: Duration, _ condition: () async -> Bool) async -> Bool {
@@ -167,14 +135,68 @@ extension Duration {
     }
 }
 
-/// A worker process of the `noop` kind without audit, as the queue benches run it.
-func spawnNoopWorker(binary: String, redisURL: String, concurrency: Int) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = [
-        "--redis-url", redisURL, "--kinds", "noop", "--concurrency", String(concurrency), "--metrics-port=-1", "--log-level", "error",
-        "--no-audit",
-    ]
-    try process.run()
-    return process
+/// What the queue benches share: a dedicated Redis and `noop` worker processes without audit.
+struct NoopFleetOptions: ParsableArguments {
+    @Option(help: "Redis URL (a dedicated, empty instance: the bench flushes it).") var redisURL: String
+    @Option(help: "Worker processes.") var workers: Int = 2
+    @Option(help: "Concurrency per worker process.") var concurrency: Int = 128
+    @Option(help: "Path of the Workers executable.") var workersBinary: String
+
+    /// A client of the bench's Redis, flushed, and a queue on it.
+    func connect() async throws -> (RedisClient, JobQueue) {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        var configuration = try RedisConfiguration(url: redisURL)
+        configuration.poolSize = 4
+        let redis = RedisClient(configuration: configuration, logger: logger)
+        try await redis.send("FLUSHALL")
+        return (redis, JobQueue(redis: redis, logger: logger))
+    }
+
+    func spawnWorkers() throws -> [Process] {
+        try (0..<workers).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: workersBinary)
+            process.arguments = [
+                "--redis-url", redisURL, "--kinds", "noop", "--concurrency", String(concurrency), "--metrics-port=-1", "--log-level",
+                "error", "--no-audit",
+            ]
+            try process.run()
+            return process
+        }
+    }
+}
+
+/// Offers `total` jobs at `perSecond` in 1 ms ticks: `enqueue` is called with each tick's count.
+func offer(_ total: Int, perSecond: Double, _ enqueue: (Int) async throws -> Void) async throws {
+    let start = ContinuousClock.now
+    var sent = 0
+    while sent < total {
+        let due = min(total, Int((ContinuousClock.now - start).seconds * perSecond))
+        if due > sent {
+            try await enqueue(due - sent)
+            sent = due
+        }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+}
+
+/// Each job's wait from enqueue to start (ms), read from the status records; `unstarted`
+/// counts jobs that had not started.
+func startWaits(_ redis: RedisClient, _ ids: [(TenantID, String)]) async throws -> (waits: [Double], unstarted: Int) {
+    var waits: [Double] = []
+    var unstarted = 0
+    for chunk in stride(from: 0, to: ids.count, by: 2_000) {
+        let slice = ids[chunk..<min(chunk + 2_000, ids.count)]
+        let replies = try await redis.send(
+            slice.map { RedisCommand("HMGET", [RedisKeys.job(tenant: $0.0, id: $0.1), "enqueued_at", "started_at"]) })
+        for reply in replies {
+            guard let values = reply.array, values.count == 2, let enqueued = values[0].int, let started = values[1].int else {
+                unstarted += 1
+                continue
+            }
+            waits.append(Double(started - enqueued))
+        }
+    }
+    return (waits, unstarted)
 }
