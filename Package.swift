@@ -87,6 +87,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        .target(name: "Classifier", dependencies: ["Contracts"]),
         .target(
             name: "Connectors",
             dependencies: [
@@ -135,8 +136,9 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll", "Connectors", "OutboundHTTP", "Policy",
-                "Settings",
+                "Classifier", "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll", "Connectors",
+                "OutboundHTTP",
+                "Policy", "Settings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -150,6 +152,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "Contracts"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Contracts"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),

@@ -5,7 +5,10 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Bench", abstract: "Benchmarks of the fleet; each prints one JSON object.",
-        subcommands: [QueueBench.self, FairnessBench.self, AuditBench.self, AuditWriterLoad.self, GatewayLatency.self, SyncBench.self])
+        subcommands: [
+            QueueBench.self, FairnessBench.self, ClassifyBench.self, AuditBench.self, AuditWriterLoad.self, GatewayLatency.self,
+            SyncBench.self,
+        ])
 }
 
 /// Percentile of sorted values (nearest rank).
