@@ -130,8 +130,21 @@ extension JobConsumer {
             var fixups: [RedisCommand] = []
             var nextDue: [Int64] = []
             var woken: [(tenant: TenantID, jobs: Int)] = []
+            // One tenant's failed script must not leave the others' moved jobs unmarked: its
+            // error is thrown after the rest are marked.
+            var failure: (any Error)?
             for (tenant, result) in zip(due, results) {
-                let values = try result.orThrow("promote").array ?? []
+                let values: [RedisValue]
+                do {
+                    values = try result.orThrow("promote").array ?? []
+                } catch {
+                    // Its index entry stays as it was (the re-check below keeps it due).
+                    failure = failure ?? error
+                    nextDue.append(.max)
+                    fixups.append(RedisCommand("ZSCORE", [index, tenant.rawValue]))
+                    fixups.append(RedisCommand("ZRANGE", [RedisKeys.delayed(tenant: tenant, kind: kind), "0", "0", "WITHSCORES"]))
+                    continue
+                }
                 let count = Int(values.first?.int ?? 0)
                 let next = values.count > 1 ? values[1].int ?? -1 : -1
                 moved += count
@@ -155,6 +168,7 @@ extension JobConsumer {
                 }
             }
             if !repairs.isEmpty { _ = try await queue.redis.send(repairs) }
+            if let failure { throw failure }
             if fetched < 100 { return moved }
         }
     }

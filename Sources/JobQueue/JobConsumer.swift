@@ -30,7 +30,7 @@ public final class JobConsumer: Sendable {
         var cycle: [TenantID] = []
         var position = 0
         var lastWakeID: String?
-        var adoptedLegacyIndex = false
+        var legacyCheckedAt: ContinuousClock.Instant?
     }
 
     public init(queue: JobQueue, kind: JobKind, name: String = JobConsumer.uniqueName(), tenants: [TenantID]? = nil) {
@@ -60,7 +60,7 @@ public final class JobConsumer: Sendable {
     public func fetch(limit: Int) async throws -> [DeliveredJob] {
         guard limit > 0 else { return [] }
         if tenants != nil { return try await fetchInRotation(limit: limit) }
-        try await adoptLegacyIndexOnce()
+        try await adoptLegacyIndex()
         var collected: [DeliveredJob] = []
         var grants = ReadyIndex.taken(try await queue.redis.send(takeCommand(wanted: limit)).orThrow("take ready tenants"))
         while !grants.isEmpty {
@@ -87,10 +87,15 @@ public final class JobConsumer: Sendable {
             lease: queue.configuration.readyLease)
     }
 
-    /// Folds the ready set of earlier versions into the index, once per consumer: tenants
-    /// marked there before an upgrade are served.
-    private func adoptLegacyIndexOnce() async throws {
-        guard !state.withLock({ $0.adoptedLegacyIndex }) else { return }
+    /// Folds the ready set of earlier versions into the index, at most every 30 seconds:
+    /// tenants marked there before an upgrade, or by producers not upgraded yet, are served.
+    private func adoptLegacyIndex() async throws {
+        let due = state.withLock { state in
+            guard state.legacyCheckedAt.map({ ContinuousClock.now - $0 >= .seconds(30) }) ?? true else { return false }
+            state.legacyCheckedAt = .now
+            return true
+        }
+        guard due else { return }
         let legacy = RedisKeys.legacyReadyTenants(kind: kind)
         let reply = try await queue.redis.send(RedisCommand("SMEMBERS", [legacy]))
         let members = (reply.array ?? []).compactMap { $0.string.flatMap { try? TenantID($0) } }
@@ -106,7 +111,6 @@ public final class JobConsumer: Sendable {
                 }
             }
         }
-        state.withLock { $0.adoptedLegacyIndex = true }
     }
 
     /// A dedicated pool's read: its tenants in a fixed rotation, a lap at most.

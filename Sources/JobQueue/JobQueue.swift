@@ -71,10 +71,10 @@ public final class JobQueue: Sendable {
         }
         for (kind, tenants) in ready.sorted(by: { $0.key < $1.key }) { commands.append(ReadyIndex.markCommand(kind: kind, tenants)) }
         for kind in kindsWoken.sorted() { commands.append(Self.wakeCommand(kind: kind)) }
-        let extra = commands.count
         commands += then
         let replies = try await redis.send(commands)
-        for reply in replies[extra...] { try reply.orThrow("enqueue") }
+        // Every reply is checked: a job appended but not marked ready must not pass for queued.
+        for reply in replies { try reply.orThrow("enqueue") }
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
         for (commandIndex, chunk) in chunks {
             guard let values = try replies[commandIndex].orThrow("enqueue").array, values.count == chunk.count * 2 else {

@@ -18,9 +18,10 @@ import RedisClient
 /// share of the jobs it wants), reads each, then *releases* them: one that may have more goes
 /// back to the tail; one whose stream ran dry leaves the index, unless it was marked since it
 /// was taken (see `release`), so no job is ever stranded. A consumer that dies holding leases
-/// loses them when they run out: the next `take` puts those tenants back on the list. A release
-/// after its lease ran out changes nothing. The counts size the reads; a wrong one costs a
-/// visit, never a job.
+/// loses them when they run out: the next `take` puts those tenants back on the list. Each lease
+/// is identified by its deadline, so a release after its lease ran out changes nothing, even
+/// when another consumer holds the tenant by then. The counts size the reads; a wrong one costs
+/// a visit, never a job.
 ///
 /// Finding work costs in proportion to the tenants that have some, not to all tenants: a job
 /// of an idle tenant is at the list's tail at once, behind only tenants with work, each of which
@@ -41,18 +42,21 @@ enum ReadyIndex {
         return added
         """)
 
-    /// KEYS[1] list, KEYS[2] leases, KEYS[3] counts; ARGV[1] now ms, ARGV[2] lease ms,
-    /// ARGV[3] jobs wanted, ARGV[4] quantum (most jobs of one tenant while others wait),
-    /// ARGV[5] most tenants.
+    /// KEYS[1] list, KEYS[2] leases, KEYS[3] counts; ARGV[1] lease ms, ARGV[2] jobs wanted,
+    /// ARGV[3] quantum (most jobs of one tenant while others wait), ARGV[4] most tenants.
     ///
     /// Puts tenants whose lease ran out back on the list, then leases tenants from its head
     /// until their counts fill the jobs wanted, each granted at most a quantum. When no other
     /// tenant is left waiting, what is still wanted goes to the tenants taken (no one is
-    /// delayed by it). Returns (tenant, jobs granted, count when taken) triples.
+    /// delayed by it). Times are Redis' own, so consumers' clocks do not matter. Returns
+    /// (tenant, jobs granted, count when taken, lease) quadruples; the lease (its deadline)
+    /// identifies it to `release`.
     static let take = RedisScript(
         """
-        local now, lease, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-        local quantum, most = tonumber(ARGV[4]), tonumber(ARGV[5])
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local lease, wanted = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local quantum, most = tonumber(ARGV[3]), tonumber(ARGV[4])
         local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
         for _, tenant in ipairs(expired) do
           redis.call('ZREM', KEYS[2], tenant)
@@ -68,15 +72,16 @@ enum ReadyIndex {
             out[#out + 1] = tenant
             out[#out + 1] = grant
             out[#out + 1] = count
+            out[#out + 1] = now + lease
             counts[#counts + 1] = math.max(count, 1)
             wanted = wanted - grant
           end
         end
         if wanted > 0 and #counts > 0 and redis.call('LLEN', KEYS[1]) == 0 then
           for i = 1, #counts do
-            local extra = math.min(counts[i] - out[3 * i - 1], wanted)
+            local extra = math.min(counts[i] - out[4 * i - 2], wanted)
             if extra > 0 then
-              out[3 * i - 1] = out[3 * i - 1] + extra
+              out[4 * i - 2] = out[4 * i - 2] + extra
               wanted = wanted - extra
             end
           end
@@ -84,9 +89,10 @@ enum ReadyIndex {
         return out
         """)
 
-    /// KEYS[1] set, KEYS[2] list, KEYS[3] leases, KEYS[4] counts; ARGV quadruples of (tenant,
+    /// KEYS[1] set, KEYS[2] list, KEYS[3] leases, KEYS[4] counts; ARGV quintuples of (tenant,
     /// jobs read, 1 it may have more | 0 its stream had nothing more when read, its count when
-    /// taken). Returns per tenant 1, or 0 when the lease had run out (nothing changed).
+    /// taken, the lease). Returns per tenant 1, or 0 when that lease is no longer held (it
+    /// ran out, and the tenant may have been taken again since: nothing changes).
     ///
     /// A tenant whose stream ran dry leaves the index unless it was marked since it was taken:
     /// only the lease holder lowers a count, so a count above the one taken means a producer
@@ -96,9 +102,11 @@ enum ReadyIndex {
     static let release = RedisScript(
         """
         local out = {}
-        for i = 1, #ARGV, 4 do
+        for i = 1, #ARGV, 5 do
           local tenant = ARGV[i]
-          if redis.call('ZREM', KEYS[3], tenant) == 1 then
+          local held = redis.call('ZSCORE', KEYS[3], tenant)
+          if held and tonumber(held) == tonumber(ARGV[i + 4]) then
+            redis.call('ZREM', KEYS[3], tenant)
             local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
             local marked = count - tonumber(ARGV[i + 3])
             if ARGV[i + 2] == '1' then
@@ -119,11 +127,12 @@ enum ReadyIndex {
         return out
         """)
 
-    /// A tenant taken: how many jobs to read, and its count when taken.
+    /// A tenant taken: how many jobs to read, its count when taken, and the lease.
     struct Grant {
         let tenant: TenantID
         let jobs: Int
         let count: Int
+        let lease: Int64
 
         /// How many entries to ask the stream for: one more than granted when the grant is
         /// meant to empty it, so a short reply proves it dry.
@@ -149,20 +158,18 @@ enum ReadyIndex {
     static func takeCommand(kind: JobKind, wanted: Int, quantum: Int, tenants: Int, lease: Duration) -> RedisCommand {
         take.command(
             keys: [RedisKeys.readyList(kind: kind), RedisKeys.readyLeases(kind: kind), RedisKeys.readyCounts(kind: kind)],
-            arguments: [
-                String(Clock.milliseconds()), String(lease.milliseconds), String(wanted), String(quantum), String(tenants),
-            ])
+            arguments: [String(lease.milliseconds), String(wanted), String(quantum), String(tenants)])
     }
 
     /// The grants of a `take` reply.
     static func taken(_ reply: RedisValue) -> [Grant] {
         let values = reply.array ?? []
         var out: [Grant] = []
-        for index in stride(from: 0, to: values.count - 2, by: 3) {
+        for index in stride(from: 0, to: values.count - 3, by: 4) {
             guard let tenant = values[index].string.flatMap({ try? TenantID($0) }), let jobs = values[index + 1].int,
-                let count = values[index + 2].int
+                let count = values[index + 2].int, let lease = values[index + 3].int
             else { continue }
-            out.append(Grant(tenant: tenant, jobs: Int(jobs), count: Int(count)))
+            out.append(Grant(tenant: tenant, jobs: Int(jobs), count: Int(count), lease: lease))
         }
         return out
     }
@@ -173,6 +180,8 @@ enum ReadyIndex {
                 RedisKeys.readyTenants(kind: kind), RedisKeys.readyList(kind: kind), RedisKeys.readyLeases(kind: kind),
                 RedisKeys.readyCounts(kind: kind),
             ],
-            arguments: visits.flatMap { [$0.grant.tenant.rawValue, String($0.read), $0.more ? "1" : "0", String($0.grant.count)] })
+            arguments: visits.flatMap {
+                [$0.grant.tenant.rawValue, String($0.read), $0.more ? "1" : "0", String($0.grant.count), String($0.grant.lease)]
+            })
     }
 }

@@ -43,7 +43,8 @@ public final class PolicyEngineClient: Sendable {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
-        configuration.timeout = .init(connect: .milliseconds(500), read: .milliseconds(timeout.milliseconds))
+        // Connecting is part of the wait for a decision: it gets the same bound.
+        configuration.timeout = .init(connect: .milliseconds(timeout.milliseconds), read: .milliseconds(timeout.milliseconds))
         self.http = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.ownsClient = httpClient == nil
         self.timeout = .milliseconds(timeout.milliseconds)

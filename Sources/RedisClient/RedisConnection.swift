@@ -23,6 +23,9 @@ public final class RedisConnection: @unchecked Sendable {
     private var isClosed = false
     private var context: UnsafeMutablePointer<redisContext>?
     private var failures = 0
+    /// Scripts this connection's server is known to hold (reset with the connection: a
+    /// restarted server has lost them). Touched only on the lane.
+    private var loadedScripts: Set<String> = []
     private var retryAt: ContinuousClock.Instant?
 
     private struct Request {
@@ -90,6 +93,18 @@ public final class RedisConnection: @unchecked Sendable {
         guard let context = connectIfNeeded(operation: operation, fail: batch) else { return }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.commands.reduce(0) { $0 + $1.body.count + 12 } })
+        // Scripts this server may not hold are loaded ahead of the batch, so a pipeline runs
+        // in the order it was written even right after a restart (re-running only the scripts
+        // that failed would run them after the commands that followed them).
+        var loads: [RedisScript] = []
+        for request in batch {
+            for command in request.commands {
+                if let script = command.script, !loadedScripts.contains(script.sha1), !loads.contains(where: { $0.sha1 == script.sha1 }) {
+                    loads.append(script)
+                }
+            }
+        }
+        for script in loads { RedisCommand("SCRIPT", ["LOAD", script.source]).encode(into: &buffer) }
         for request in batch { for command in request.commands { command.encode(into: &buffer) } }
         let appended = buffer.withUnsafeBufferPointer { raw in
             raw.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
@@ -97,6 +112,17 @@ public final class RedisConnection: @unchecked Sendable {
         guard appended == REDIS_OK else {
             disconnect(failing: batch, operation: operation)
             return
+        }
+        for script in loads {
+            var reply: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &reply) == REDIS_OK, let reply else {
+                disconnect(failing: batch, operation: "SCRIPT LOAD")
+                return
+            }
+            // A failed load leaves the script's commands to fail with NOSCRIPT (the client
+            // loads and re-runs those).
+            if reply.assumingMemoryBound(to: redisReply.self).pointee.type != REDIS_REPLY_ERROR { loadedScripts.insert(script.sha1) }
+            freeReplyObject(reply)
         }
         for (index, request) in batch.enumerated() {
             var values: [RedisValue] = []
@@ -141,6 +167,7 @@ public final class RedisConnection: @unchecked Sendable {
             context.pointee.err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || message.contains("temporarily unavailable"))
         redisFree(context)
         self.context = nil
+        loadedScripts.removeAll()
         noteFailure()
         logger.warning("Redis connection lost", metadata: ["redis.error": "\(message)", "redis.operation": "\(operation)"])
         let error = RedisError(

@@ -1,5 +1,7 @@
-/// A Lua script run with `EVALSHA`. Its SHA-1 is computed locally, so the first call costs no
-/// round trip; when Redis has lost its script cache (a restart) the client loads it and retries.
+/// A Lua script run with `EVALSHA`. Its SHA-1 is computed locally; each connection loads a
+/// script ahead of the first batch that uses it (and again after it reconnects, since a
+/// restarted server has lost its scripts), so pipelines run in the order written. If the cache
+/// is flushed behind its back, the client loads the script and re-runs the commands that failed.
 public struct RedisScript: Sendable {
     public let source: String
     public let sha1: String

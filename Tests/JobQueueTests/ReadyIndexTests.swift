@@ -132,6 +132,32 @@ import Testing
         #expect(late.array?.first?.int == 0)
     }
 
+    /// A consumer whose lease ran out while another took the tenant: its late release touches
+    /// nothing, and the holder's release still works.
+    @Test func aLateReleaseDoesNotTouchAnotherConsumersLease() async throws {
+        let fixture = QueueFixture()
+        _ = try await fixture.queue.enqueue(fixture.job())
+        func take(_ lease: Duration) async throws -> [ReadyIndex.Grant] {
+            ReadyIndex.taken(
+                try await fixture.redis.send(ReadyIndex.takeCommand(kind: .noop, wanted: 10, quantum: 64, tenants: 64, lease: lease)))
+        }
+        let first = try await take(.milliseconds(50))
+        try await Task.sleep(for: .milliseconds(150))
+        let second = try await take(.seconds(60))
+        #expect(first.map(\.tenant) == [fixture.tenant] && second.map(\.tenant) == [fixture.tenant])
+        // The first consumer's late release says the stream ran dry: nothing changes.
+        let late = try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [first[0].visit(read: 0)]))
+        #expect(late.array?.first?.int == 0)
+        let held = try await fixture.redis.send("ZSCORE", RedisKeys.readyLeases(kind: .noop), fixture.tenant.rawValue)
+        #expect(held.string.flatMap { Int64($0) } == second[0].lease)
+        #expect(try await fixture.redis.send("SISMEMBER", RedisKeys.readyTenants(kind: .noop), fixture.tenant.rawValue).int == 1)
+        // The holder's release, with more to read: back on the list.
+        let released = try await fixture.redis.send(
+            ReadyIndex.releaseCommand(kind: .noop, [second[0].visit(read: second[0].readCount)]))
+        #expect(released.array?.first?.int == 1)
+        #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 1)
+    }
+
     /// Tenants in the ready set of earlier versions are served after an upgrade.
     @Test func theEarlierReadySetIsAdopted() async throws {
         let fixture = QueueFixture()

@@ -88,6 +88,19 @@ import Testing
         #expect(try await client.send(script.command(keys: ["k"], arguments: ["2"])).int == 7)
     }
 
+    /// A pipeline of a script the server holds and one it does not (as after a restart) runs in
+    /// the order written: the missing script is loaded first, not re-run after the others.
+    @Test func aPipelineOfScriptsKeepsItsOrderWhenOneIsMissing() async throws {
+        let server = try await PrivateRedis()
+        let client = RedisClient(configuration: server.configuration(poolSize: 1), logger: TestEnvironment.logger)
+        defer { client.close() }
+        let write = RedisScript("return redis.call('SET', KEYS[1], ARGV[1])")
+        let read = RedisScript("return redis.call('GET', KEYS[1])")
+        #expect(try await client.send([read.command(keys: ["k"])])[0].string == nil)
+        let replies = try await client.send([write.command(keys: ["k"], arguments: ["v"]), read.command(keys: ["k"])])
+        #expect(replies[1].string == "v", "the read ran after the write")
+    }
+
     @Test func unreachableServerFailsClearly() async throws {
         var configuration = try RedisConfiguration(url: "redis://127.0.0.1:1/0")
         configuration.commandTimeout = .milliseconds(500)
