@@ -14,46 +14,38 @@ enum Bytes {
         text.map { isUpper($0) ? $0 + 32 : $0 }
     }
 
-    /// Every offset where `needle` starts in `haystack`.
-    static func occurrences(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
-        guard let first = needle.first, needle.count <= haystack.count else { return [] }
-        var found: [Int] = []
-        haystack.withUnsafeBufferPointer { hay in
-            needle.withUnsafeBufferPointer { pin in
-                let last = hay.count - pin.count
-                var index = 0
-                while index <= last {
+    /// The first offset at or after `start` where `needle` starts in `haystack`.
+    static func firstOccurrence(of needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
+        guard let first = needle.first, needle.count <= haystack.count else { return nil }
+        return haystack.withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { pin -> Int? in
+                var index = start
+                while index <= hay.count - pin.count {
                     if hay[index] == first {
                         var offset = 1
                         while offset < pin.count && hay[index + offset] == pin[offset] { offset += 1 }
-                        if offset == pin.count { found.append(index) }
+                        if offset == pin.count { return index }
                     }
                     index += 1
                 }
+                return nil
             }
+        }
+    }
+
+    /// Every offset where `needle` starts in `haystack`.
+    static func occurrences(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
+        var found: [Int] = []
+        var from = 0
+        while let at = firstOccurrence(of: needle, in: haystack, from: from) {
+            found.append(at)
+            from = at + 1
         }
         return found
     }
 
     /// Whether `needle` occurs anywhere in `haystack`.
-    static func contains(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return false }
-        return haystack.withUnsafeBufferPointer { hay in
-            needle.withUnsafeBufferPointer { pin in
-                let last = hay.count - pin.count
-                var index = 0
-                while index <= last {
-                    if hay[index] == first {
-                        var offset = 1
-                        while offset < pin.count && hay[index + offset] == pin[offset] { offset += 1 }
-                        if offset == pin.count { return true }
-                    }
-                    index += 1
-                }
-                return false
-            }
-        }
-    }
+    static func contains(_ needle: [UInt8], in haystack: [UInt8]) -> Bool { firstOccurrence(of: needle, in: haystack) != nil }
 
     /// Whether `needle` starts at `offset` of `haystack`.
     static func has(_ needle: [UInt8], at offset: Int, in haystack: [UInt8]) -> Bool {
