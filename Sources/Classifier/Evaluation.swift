@@ -9,6 +9,8 @@ public struct Corpus: Sendable {
         public let level: Classification
         /// Nil for documents.
         public let messageClass: MessageClass?
+        /// The detectors the labeller says raise it (`Finding.Detector` names).
+        public let raisedBy: [String]
     }
 
     public let entries: [Entry]
@@ -56,7 +58,9 @@ public struct Corpus: Sendable {
             source: source, title: object["subject"] as? String ?? object["title"] as? String ?? "", body: object["body"] as? String ?? "",
             from: object["from"] as? String ?? "", to: object["to"] as? [String] ?? [], cc: object["cc"] as? [String] ?? [],
             headers: object["headers"] as? [String: String] ?? [:], userRepliedInThread: object["thread_user_replied"] as? Bool ?? false)
-        return Entry(id: id, item: item, level: level, messageClass: (expected["class"] as? String).flatMap(MessageClass.init(rawValue:)))
+        let messageClass = (expected["class"] as? String).flatMap(MessageClass.init(rawValue:))
+        if object["type"] as? String == "message" && messageClass == nil { throw CorpusError("\(place): a message without a valid class") }
+        return Entry(id: id, item: item, level: level, messageClass: messageClass, raisedBy: expected["raised_by"] as? [String] ?? [])
     }
 }
 

@@ -69,6 +69,26 @@ import Testing
         #expect(level("Card 4111 1111 1111 1111", source: .jira(securityLevel: "Internal Confidential")).level == .restricted)
     }
 
+    /// Whatever the text (fragments of the patterns the detectors look for, cut anywhere, mixed
+    /// with multi-byte characters), classifying it neither crashes nor lowers the default.
+    @Test func anyTextIsClassifiedWithoutFailing() {
+        let pieces = [
+            "AKIA", "-----BEGIN RSA PRIVATE KEY-----", "ghp_", "Bearer ", "password:", "=", "4111 1111", "1111-1111", "DE89",
+            " 3704 ", "SSN ", "123-45-", "BSN", "DNI", "[", "CONFIDENTIAL", "confidential", "restricted", "Classification:", "–", "é",
+            "\u{1F600}", "\n", ">", "On Monday Marcus wrote:", "?", " ", "0", "9", "Z", "\0",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        let directory = Directory(userEmail: "dana@acme.example", userName: "Dana", internalDomains: ["acme.example"], vips: [])
+        for _ in 0..<3_000 {
+            let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let item = ClassifiableItem(
+                source: .github(repoPrivate: false), title: String(text.prefix(20)), body: text, from: text, to: [text], cc: [],
+                headers: [text: text])
+            #expect(classifier.level(of: item).level >= .public)
+            _ = classifier.messageClass(of: item, directory: directory)
+        }
+    }
+
     /// A finding says which detector and where; what it matched appears nowhere in it.
     @Test func findingsNeverCarryTheSecret() throws {
         let secret = "AKIAJQ7R2M5X9KD3LW8P"
