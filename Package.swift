@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "Workers",
             dependencies: [
-                "Admission", "AuditLog", "Settings", "Connectors", "Contracts", "JobQueue", "OutboundHTTP", "Policy",
+                "Admission", "AuditLog", "Classifier", "Settings", "Connectors", "Contracts", "JobQueue", "OutboundHTTP", "Policy",
                 "PostgresClient", "RedisClient", "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "WorkersTests",
             dependencies: [
-                "Workers", "JobQueue", "AuditLog", "TestSupport", "WorkerRuntime", "Connectors", "Contracts", "FakeProviders",
+                "Workers", "JobQueue", "AuditLog", "Classifier", "TestSupport", "WorkerRuntime", "Connectors", "Contracts", "FakeProviders",
                 "OutboundHTTP",
                 "PostgresClient", "Settings",
             ]),

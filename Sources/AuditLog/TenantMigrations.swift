@@ -12,7 +12,7 @@ public struct TenantMigration: Sendable {
 
 /// Every tenant migration, in order. Never edit one that has shipped: add a new one.
 public enum TenantMigrations {
-    public static let all: [TenantMigration] = [stateTables, connectorAccounts]
+    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification]
 
     /// Tasks, approvals, schedules, connector cursors, policies and briefings (the tables a
     /// tenant got at creation before tenant schemas were versioned; idempotent for those).
@@ -85,6 +85,37 @@ public enum TenantMigrations {
                 result jsonb,
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (job_id, step)
+            );
+            """)
+
+    /// What the classifier sets on an item (its level with what raised it, a message's class),
+    /// an admin's override of the level, and the tenant's directory (internal domains, VIPs).
+    /// `default_level` is the connector's default as last synced; an item whose content or
+    /// default changed waits for the classifier again (`classified_at` null).
+    static let itemClassification = TenantMigration(
+        version: 3, name: "item classification and the directory",
+        sql: """
+            ALTER TABLE items
+                ADD COLUMN IF NOT EXISTS default_level text,
+                ADD COLUMN IF NOT EXISTS classified_at timestamptz,
+                ADD COLUMN IF NOT EXISTS findings jsonb NOT NULL DEFAULT '[]',
+                ADD COLUMN IF NOT EXISTS message_class text CHECK (message_class IN ('critical', 'needs_response', 'informational', 'noise')),
+                ADD COLUMN IF NOT EXISTS class_confidence real,
+                ADD COLUMN IF NOT EXISTS class_reasons jsonb NOT NULL DEFAULT '[]',
+                ADD COLUMN IF NOT EXISTS override_level text CHECK (override_level IN ('public', 'internal', 'confidential', 'restricted')),
+                ADD COLUMN IF NOT EXISTS override_reason text,
+                ADD COLUMN IF NOT EXISTS override_by text,
+                ADD COLUMN IF NOT EXISTS override_at timestamptz;
+            UPDATE items SET default_level = classification WHERE default_level IS NULL;
+            CREATE INDEX IF NOT EXISTS items_unclassified ON items (user_id, connector) WHERE classified_at IS NULL;
+            CREATE INDEX IF NOT EXISTS items_by_thread ON items (user_id, (details->>'thread_id')) WHERE connector = 'gmail';
+            CREATE TABLE IF NOT EXISTS directory_entries (
+                entry_type text NOT NULL CHECK (entry_type IN ('internal_domain', 'vip')),
+                value text NOT NULL,
+                name text NOT NULL DEFAULT '',
+                updated_by text NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (entry_type, value)
             );
             """)
 

@@ -115,6 +115,45 @@ public struct ProviderSession: Sendable {
         return results
     }
 
+    /// GETs every one of `targets` in batches of `batchSize`, `concurrency` batches in flight at
+    /// once; each answer (nil: the item is gone) is turned into a result by `transform`, in the
+    /// batch's task, and the results come back in the order of `targets`.
+    public func batchGetAll<T: Sendable>(
+        host: String, batchPath: String, _ targets: [String], batchSize: Int, concurrency: Int,
+        _ transform: @escaping @Sendable (Int, OutboundResponse?) throws(ConnectorFailure) -> T
+    ) async throws(ConnectorFailure) -> [T] {
+        let size = min(max(1, batchSize), GoogleBatch.maxCalls)
+        let starts = Array(stride(from: 0, to: targets.count, by: size))
+        do {
+            return try await withThrowingTaskGroup(of: (Int, [T]).self) { group in
+                var results = [[T]](repeating: [], count: starts.count)
+                var next = 0
+                func add() {
+                    let (index, start) = (next, starts[next])
+                    let chunk = Array(targets[start..<min(start + size, targets.count)])
+                    next += 1
+                    group.addTask {
+                        let answers = try await batchGet(host: host, batchPath: batchPath, chunk)
+                        var out: [T] = []
+                        out.reserveCapacity(chunk.count)
+                        for (offset, answer) in answers.enumerated() { out.append(try transform(start + offset, answer)) }
+                        return (index, out)
+                    }
+                }
+                for _ in 0..<min(max(1, concurrency), starts.count) { add() }
+                while let (index, out) = try await group.next() {
+                    results[index] = out
+                    if next < starts.count { add() }
+                }
+                return results.flatMap { $0 }
+            }
+        } catch let failure as ConnectorFailure {
+            throw failure
+        } catch {
+            throw .retry("\(error)")
+        }
+    }
+
     /// GETs `url` and decodes the JSON answer.
     public func get<T: Decodable>(
         _ url: String, as type: T.Type, headers: [(name: String, value: String)] = [], cursorRequest: Bool = false

@@ -7,7 +7,7 @@ import WorkerRuntime
 /// served by this build (its jobs wait, and their status says no worker serves them).
 enum Registry {
     /// The kinds this build handles.
-    static let kinds: [JobKind] = [.noop, .connectorSync]
+    static let kinds: [JobKind] = [.noop, .connectorSync, .classifier]
 
     /// The handlers of `kinds`, built from the settings; fails with what to configure.
     static func handlers(
@@ -21,6 +21,8 @@ enum Registry {
             case .noop: out.append(RegisteredHandler(NoopHandler()))
             case .connectorSync:
                 out.append(RegisteredHandler(ConnectorSyncHandler(settings: settings.providers, secrets: try secrets())))
+            case .classifier:
+                out.append(RegisteredHandler(ClassifierHandler(settings: settings.providers, secrets: try secrets())))
             default:
                 throw FleetError(
                     .invalidConfiguration,

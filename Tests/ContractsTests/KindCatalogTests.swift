@@ -25,11 +25,17 @@ import Testing
             return
         }
         #expect(unknown.message.contains("unknown field 'nap'"))
-        guard case .payload(let missing)? = problem(.classifier, .gmailRead, #"{"source":"gmail"}"#) else {
+        guard case .payload(let missing)? = problem(.classifier, .gmailRead, #"{"item_id":"m1"}"#) else {
             Issue.record()
             return
         }
-        #expect(missing.message.contains("needs field 'item_id'"))
+        #expect(missing.message.contains("needs field 'source'"))
+        guard case .payload(let mismatch)? = problem(.classifier, .jiraRead, #"{"source":"gmail"}"#) else {
+            Issue.record()
+            return
+        }
+        #expect(mismatch.message.contains("names source gmail but the action is jira.read"))
+        #expect(problem(.classifier, .gmailRead, #"{"source":"gmail"}"#) == nil)
         guard case .payload(let wrong)? = problem(.noop, .noopRun, #"{"poison":"yes"}"#) else {
             Issue.record()
             return

@@ -74,14 +74,14 @@ import Testing
         let fakes = HandlerFakes()
         let context = fakes.context(for: try job(.confidential))
         let outcome = try await context.followUp(
-            ClassifierKind.self, action: .gmailRead, payload: .init(source: "gmail", itemID: "m1"), classification: .internal,
+            ClassifierKind.self, action: .gmailRead, payload: .init(source: .gmail, itemID: "m1"), classification: .internal,
             step: "classify:1")
         guard case .queued = outcome else {
             Issue.record("\(outcome)")
             return
         }
         _ = try await context.followUp(
-            ClassifierKind.self, action: .gmailRead, payload: .init(source: "gmail", itemID: "m1"), step: "classify:1")
+            ClassifierKind.self, action: .gmailRead, payload: .init(source: .gmail, itemID: "m1"), step: "classify:1")
         let submitted = fakes.followUps.submitted.withLock { $0 }
         #expect(submitted.count == 1)
         #expect(submitted.first?.0.job.classification == .confidential)

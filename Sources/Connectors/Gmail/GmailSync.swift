@@ -130,42 +130,12 @@ public struct GmailSync: ConnectorSyncer {
                 return [.delete(sourceID: ids[0])]
             }
         }
-        let chunks = stride(from: 0, to: ids.count, by: batchSize).map { Array(ids[$0..<min($0 + batchSize, ids.count)]) }
-        let host = self.host
-        do {
-            return try await withThrowingTaskGroup(of: (Int, [ItemChange]).self) { group in
-                var results = [[ItemChange]](repeating: [], count: chunks.count)
-                var nextIndex = 0
-                func add() {
-                    let index = nextIndex
-                    let chunk = chunks[index]
-                    nextIndex += 1
-                    group.addTask {
-                        let answers = try await session.batchGet(
-                            host: host, batchPath: "/batch/gmail/v1", chunk.map { path + Query.encode($0) + "?" + query })
-                        var changes: [ItemChange] = []
-                        changes.reserveCapacity(chunk.count)
-                        for (id, answer) in zip(chunk, answers) {
-                            guard let answer else {
-                                changes.append(.delete(sourceID: id))
-                                continue
-                            }
-                            changes.append(.upsert(Self.item(try ProviderSession.decode(Message.self, answer, from: path + id))))
-                        }
-                        return (index, changes)
-                    }
-                }
-                for _ in 0..<min(concurrency, chunks.count) { add() }
-                while let (index, changes) = try await group.next() {
-                    results[index] = changes
-                    if nextIndex < chunks.count { add() }
-                }
-                return results.flatMap { $0 }
-            }
-        } catch let failure as ConnectorFailure {
-            throw failure
-        } catch {
-            throw .retry("\(error)")
+        return try await session.batchGetAll(
+            host: host, batchPath: "/batch/gmail/v1", ids.map { path + Query.encode($0) + "?" + query }, batchSize: batchSize,
+            concurrency: concurrency
+        ) { index, answer throws(ConnectorFailure) in
+            guard let answer else { return .delete(sourceID: ids[index]) }
+            return .upsert(Self.item(try ProviderSession.decode(Message.self, answer, from: path + ids[index])))
         }
     }
 

@@ -110,14 +110,36 @@ struct ConnectorSyncHandler: KindHandler {
             }
             totals.upserted += applied.upserted
             totals.deleted += applied.deleted
+            totals.unclassified += applied.unclassified
             cursor = page.cursor
             pages += 1
             if page.done { break }
             if pages >= pagesPerRun {
+                try await classifyFollowUp(connector, after: cursor, stored: totals.unclassified, context: context)
                 throw JobFailure(.postpone(.milliseconds(100)), "\(pages) pages read; the sync goes on in the next run")
             }
         }
+        try await classifyFollowUp(connector, after: cursor, stored: totals.unclassified, context: context)
         context.setResult(result(connector, startedFull || resynced, totals, pages, complete: true))
+    }
+
+    /// Submits the classification of what this run stored (one job for the user and
+    /// connector: it classifies every item waiting). A run that stored nothing new asks only
+    /// when it is a retry, since the run before it may have stored items and failed before
+    /// asking; then only if any item waits.
+    func classifyFollowUp(_ connector: Connector, after cursor: SyncCursor, stored: Int, context: HandlerContext) async throws {
+        if stored == 0 {
+            guard context.attempt > 1 else { return }
+            let waiting = try await context.statements.query(
+                "SELECT 1 FROM items WHERE user_id = $1 AND connector = $2 AND classified_at IS NULL LIMIT 1",
+                [context.job.requester.user, connector.rawValue])
+            if waiting.isEmpty { return }
+        }
+        let outcome = try await context.followUp(
+            ClassifierKind.self, action: connector.readAction, payload: .init(source: connector), step: "classify:\(Self.key(cursor))")
+        if case .denied(let reason) = outcome {
+            context.logger.warning("the classification of synced items was refused by policy", metadata: ["reason": "\(reason)"])
+        }
     }
 
     func result(_ connector: Connector, _ full: Bool, _ totals: ItemStore.Applied, _ pages: Int, complete: Bool) -> [String: JSONValue] {
