@@ -45,6 +45,7 @@ final class Gateway: Sendable {
     let scheduleRunner: ScheduleRunner
     let policyService: PolicyService
     let connectors: ConnectorService
+    let items: ItemService
     let index: TenantIndex
     let routes = RouteTable()
 
@@ -97,6 +98,7 @@ final class Gateway: Sendable {
         self.outbound = outbound
         connectors = ConnectorService(
             tenants: tenants, admission: admission, jobs: jobs, settings: fleet.providers, secrets: configuration.secrets, http: outbound)
+        items = ItemService(tenants: tenants, admission: admission)
     }
 
     /// What readiness needs, by name: Redis and PostgreSQL answer, and the policy engine holds

@@ -129,7 +129,8 @@ import Testing
             let worker = try ChildProcess(
                 executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
                 arguments: [
-                    "--redis-url", fixture.redisURL, "--kinds", "connector-sync", "--tenants", fixture.tenant.rawValue, "--metrics-port=-1",
+                    "--redis-url", fixture.redisURL, "--kinds", "connector-sync,classifier", "--tenants", fixture.tenant.rawValue,
+                    "--metrics-port=-1",
                     "--database-url", TestDatabase.appURL, "--opa-url", TestEnvironment.opaURL, "--log-level", "debug",
                 ],
                 environment: providers.environment)
@@ -151,7 +152,17 @@ import Testing
             let account = (synced.json["connectors"] as? [[String: Any]])?.first { $0["connector"] as? String == "gmail" }
             #expect(account?["items"] as? Int == result?["upserted"] as? Int, "\(synced.json)")
             #expect(account?["last_sync_at"] != nil)
+            // The sync asked for the classification of what it stored, and the worker did it: every
+            // message has a level and a class.
+            var items: [String: Any] = [:]
+            let classified = await eventually(timeout: .seconds(60)) {
+                items = (try? await alice.call(client, .get, "/v1/items?connector=gmail&limit=200"))?.json ?? [:]
+                let list = items["items"] as? [[String: Any]] ?? []
+                return !list.isEmpty && list.allSatisfy { $0["classified_at"] != nil && $0["message_class"] != nil }
+            }
+            #expect(classified, "\(items)\n\(worker.output)")
             let read = [
+                String(decoding: try JSONSerialization.data(withJSONObject: items), as: UTF8.self),
                 String(decoding: try JSONSerialization.data(withJSONObject: last), as: UTF8.self),
                 String(decoding: try JSONSerialization.data(withJSONObject: synced.json), as: UTF8.self),
             ]
