@@ -59,12 +59,15 @@ public struct ApprovalStore: Sendable {
         try await redis.send(RedisCommand("GET", [RedisKeys.idempotency(tenant: tenant, key: "approval:" + idempotencyKey)])).string
     }
 
+    /// What approvers see of the parked job besides its kind and action.
+    static let shown = "job->'payload' AS payload_json, job->>'classification' AS job_classification"
+
     /// Approvals in `status` that `scope` covers, newest first (at most 500).
     public func list(tenant: TenantID, status: ApprovalRecord.Status, scope: ApprovalScope) async throws -> [ApprovalRecord] {
         try await tenants.session(tenant) { connection in
             try await connection.query(
                 """
-                SELECT \(Self.columns) FROM approvals
+                SELECT \(Self.columns), \(Self.shown) FROM approvals
                 WHERE status = $1 AND ($2::boolean OR requester_user = $3
                     OR ($4::text IS NOT NULL AND requester_org = $4)
                     OR ($5::text IS NOT NULL AND requester_team = $5 AND requester_org = $6))
@@ -76,7 +79,8 @@ public struct ApprovalStore: Sendable {
     /// One approval.
     public func read(tenant: TenantID, id: String) async throws -> ApprovalRecord? {
         try await tenants.session(tenant) { connection in
-            try await connection.query("SELECT \(Self.columns) FROM approvals WHERE id = $1", [id]).first.flatMap(ApprovalRecord.init(row:))
+            try await connection.query("SELECT \(Self.columns), \(Self.shown) FROM approvals WHERE id = $1", [id]).first.flatMap(
+                ApprovalRecord.init(row:))
         }
     }
 
@@ -173,9 +177,12 @@ public struct ApprovalRecord: Sendable, Encodable, Equatable {
     public var expiresAtMs: Int64
     public var selfApproval: Bool
     public var job: [String: JSONValue]?
+    /// What the parked job would do (shown to approvers): its payload and data level.
+    public var payload: JSONValue?
+    public var classification: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, action, status
+        case id, kind, action, status, payload, classification
         case requesterUser = "requester_user"
         case requesterOrg = "requester_org"
         case requesterTeam = "requester_team"
@@ -207,6 +214,8 @@ public struct ApprovalRecord: Sendable, Encodable, Equatable {
         expiresAtMs = row.int64("expires_at_ms") ?? 0
         selfApproval = row.bool("self_approval") ?? false
         job = row.string("job_json").flatMap { JSONValue.parse(Data($0.utf8))?.objectValue }
+        payload = job?["payload"] ?? row.string("payload_json").flatMap { JSONValue.parse(Data($0.utf8)) }
+        classification = job?["classification"]?.stringValue ?? row.string("job_classification")
     }
 
     /// The job an approved request becomes: its original requester's, under the approval's id.

@@ -12,7 +12,7 @@ public struct TenantMigration: Sendable {
 
 /// Every tenant migration, in order. Never edit one that has shipped: add a new one.
 public enum TenantMigrations {
-    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification]
+    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification, responses]
 
     /// Tasks, approvals, schedules, connector cursors, policies and briefings (the tables a
     /// tenant got at creation before tenant schemas were versioned; idempotent for those).
@@ -117,6 +117,37 @@ public enum TenantMigrations {
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (entry_type, value)
             );
+            """)
+
+    /// The auto-responder's replies, one per answered message: what it answered, what it wrote,
+    /// under which policy and autonomy, and what became of it.
+    static let responses = TenantMigration(
+        version: 4, name: "auto-responder replies",
+        sql: """
+            CREATE TABLE IF NOT EXISTS responses (
+                user_id text NOT NULL,
+                channel text NOT NULL,
+                message_id text NOT NULL,
+                thread_id text NOT NULL DEFAULT '',
+                job_id text NOT NULL,
+                status text NOT NULL CHECK (status IN ('drafted', 'queued', 'pending', 'sent', 'blocked')),
+                original jsonb NOT NULL DEFAULT '{}',
+                response text NOT NULL DEFAULT '',
+                classification text NOT NULL,
+                message_class text,
+                policy_applied text NOT NULL DEFAULT '',
+                reason text NOT NULL DEFAULT '',
+                disclosure boolean NOT NULL DEFAULT false,
+                approval_id text,
+                send_job_id text,
+                sent_message_id text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                sent_at timestamptz,
+                PRIMARY KEY (user_id, channel, message_id)
+            );
+            CREATE INDEX IF NOT EXISTS responses_by_thread ON responses (user_id, channel, thread_id, created_at);
+            CREATE INDEX IF NOT EXISTS responses_by_time ON responses (created_at);
             """)
 
     /// The newest version.

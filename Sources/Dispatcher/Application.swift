@@ -31,7 +31,7 @@ func buildApplication(
     let connectors = ConnectorRoutes(connectors: gateway.connectors, verifier: gateway.verifier, body: limit)
     connectors.add(to: api, table: table)
     connectors.addCallback(to: router, table: table)
-    ItemRoutes(items: gateway.items, body: limit).add(to: api, table: table)
+    ItemRoutes(items: gateway.items, responses: ResponseService(tenants: gateway.tenants), body: limit).add(to: api, table: table)
     var application = Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)])),

@@ -70,7 +70,7 @@ import Testing
                 return error
             }
         }
-        guard case .action(let text)? = rejection(.autoResponder, .gmailRead, ["channel": .string("gmail"), "message_id": .string("m")])
+        guard case .action(let text)? = rejection(.autoResponder, .modelCall, ["channel": .string("gmail"), "message_id": .string("m")])
         else {
             Issue.record()
             return

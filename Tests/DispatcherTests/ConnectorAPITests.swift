@@ -216,4 +216,114 @@ import Testing
             #expect(!logs.contains(secret), "a token in the worker's log")
         }
     }
+
+    /// Sync → classify → auto-respond → approval → edited approval → sent, through the API and a
+    /// real worker process against the fake Gmail.
+    @Test func aReplyIsDraftedParkedForApprovalEditedAndSent() async throws {
+        let providers = try await Providers.start()
+        defer { Task { await providers.handle.stop() } }
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application { configuration in
+            configuration.fleet.providers = providers.settings
+            configuration.secrets = try! SecretBox(current: providers.key)
+        }
+        let boss = Identity(tenant: fixture.tenant, user: "boss", org: "", team: "", roles: [.enterpriseAdmin])
+        var actions: [String: JSONValue] = ["default": .object(["autonomy": .string("block")])]
+        for connector in Connector.allCases { actions[connector.readAction.rawValue] = .object(["autonomy": .string("autonomous")]) }
+        actions["autorespond.send"] = .object(["autonomy": .string("approve")])
+        actions["gmail.send"] = .object(["autonomy": .string("notify")])
+        _ = try await gateway.policies.save(
+            by: boss, scope: .enterprise, scopeID: "*", domain: .integrations,
+            content: .object(["write": .array([.string("autorespond.send"), .string("gmail.send")])]), changeReason: "test setup")
+        let saved = try await gateway.policies.save(
+            by: boss, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "test setup")
+        try await gateway.policySync.syncOnce()
+        try await gateway.policySync.push(fixture.tenant, revision: saved.revision)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let admin = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        let control = CurlTransport(userAgent: "openclaw-tests")
+        let delivered = try await control.send(
+            OutboundRequest(
+                method: "POST", url: providers.urls.control + "/control/gmail/alice@acme.test/messages",
+                headers: [("Content-Type", "application/json")],
+                body: Array(
+                    #"{"from":"Carol Ng <carol@partner.test>","to":["alice@acme.test"],"subject":"Budget sign-off","body":"Alice, can you sign off the Q3 budget by Thursday?"}"#
+                        .utf8)))
+        let asked = try #require((try? JSONSerialization.jsonObject(with: Data(delivered.body))) as? [String: Any])["id"] as? String
+        try await app.test(.router) { client in
+            let first = try await alice.call(client, .post, "/v1/connectors/gmail/authorize", #"{"login_hint":"alice@acme.test"}"#)
+            let granted = try await consent(try #require(first.json["authorize_url"] as? String))
+            let connected = try await client.execute(
+                uri: "/v1/connectors/gmail/callback?code=\(granted.code)&state=\(granted.state)", method: .get
+            ) { Int($0.status.code) }
+            #expect(connected == 200)
+            let worker = try ChildProcess(
+                executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
+                arguments: [
+                    "--redis-url", fixture.redisURL, "--kinds", "connector-sync,classifier,auto-responder", "--tenants",
+                    fixture.tenant.rawValue, "--metrics-port=-1", "--database-url", TestDatabase.appURL, "--opa-url",
+                    TestEnvironment.opaURL,
+                    "--log-level", "info",
+                ],
+                environment: providers.environment)
+            defer {
+                worker.signal(SIGTERM)
+                _ = worker.waitForExitBlocking(timeout: 20)
+            }
+            #expect(try await alice.call(client, .post, "/v1/connectors/gmail/sync", "{}").status == 202)
+
+            // The reply waits for a human: the approval shows the draft and the message.
+            var approval: [String: Any] = [:]
+            let parked = await eventually(timeout: .seconds(90)) {
+                let list =
+                    (try? await admin.call(client, .get, "/v1/approvals?status=pending"))?.json["approvals"] as? [[String: Any]] ?? []
+                approval =
+                    list.first {
+                        ($0["kind"] as? String) == "auto-responder" && ($0["payload"] as? [String: Any])?["message_id"] as? String == asked
+                    } ?? [:]
+                return !approval.isEmpty
+            }
+            #expect(parked, "\(worker.output)")
+            let payload = approval["payload"] as? [String: Any] ?? [:]
+            #expect((payload["draft"] as? String)?.contains("Hi Carol,") == true, "\(approval)")
+            #expect((payload["original"] as? [String: Any])?["subject"] as? String == "Budget sign-off")
+            #expect(approval["classification"] as? String == "internal")
+            let pending = try await alice.call(client, .get, "/v1/responses?status=pending")
+            #expect(
+                (pending.json["responses"] as? [[String: Any]])?.contains { $0["message_id"] as? String == asked } == true,
+                "\(pending.json)")
+
+            // An edit the kind does not allow is refused; the draft may be edited.
+            let id = try #require(approval["id"] as? String)
+            let bad = try await admin.call(
+                client, .post, "/v1/approvals/\(id)/approve", #"{"reason":"ok","edits":{"message_id":"another"}}"#)
+            #expect(bad.status == 400, "\(bad.json)")
+            let approved = try await admin.call(
+                client, .post, "/v1/approvals/\(id)/approve",
+                #"{"reason":"fine with a date","edits":{"draft":"Hi Carol,\n\nAlice will sign off the budget on Wednesday.\n\nBest regards"}}"#
+            )
+            #expect(approved.status == 200, "\(approved.json)")
+
+            var reply: [String: Any] = [:]
+            let sent = await eventually(timeout: .seconds(60)) {
+                let list = (try? await alice.call(client, .get, "/v1/responses?status=sent"))?.json["responses"] as? [[String: Any]] ?? []
+                reply = list.first { $0["message_id"] as? String == asked } ?? [:]
+                return !reply.isEmpty
+            }
+            #expect(sent, "\(worker.output)")
+            #expect((reply["response"] as? String)?.contains("on Wednesday") == true, "\(reply)")
+            #expect(reply["disclosure"] as? Bool == true)
+            #expect(reply["policy_applied"] as? String != nil)
+        }
+        let outbox = try await control.send(OutboundRequest(url: providers.urls.control + "/control/gmail/alice@acme.test/sent"))
+        let messages =
+            ((try? JSONSerialization.jsonObject(with: Data(outbox.body))) as? [String: Any])?["messages"] as? [[String: Any]] ?? []
+        let answers = messages.filter { (($0["headers"] as? [String: Any])?["Subject"] as? String) == "Re: Budget sign-off" }
+        #expect(answers.count == 1, "\(messages)")
+        let headers = answers.first?["headers"] as? [String: Any] ?? [:]
+        #expect(headers["Auto-Submitted"] as? String == "auto-replied")
+        #expect(headers["In-Reply-To"] != nil)
+        let body = answers.first?["body"] as? String ?? ""
+        #expect(body.contains("on Wednesday") && body.contains("OpenClaw assistant"), "\(body)")
+    }
 }

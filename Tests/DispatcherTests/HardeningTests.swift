@@ -165,8 +165,9 @@ import Testing
         }
     }
 
-    /// A job's submission decides every action the job takes: an auto-responder submitted
-    /// under `model.call` still needs the approval its sending needs.
+    /// A job's submission decides every action the job takes: an auto-responder's reply needs
+    /// the approval its sending needs, and a reply cannot be submitted under the read that
+    /// drafts one.
     @Test func aKindCannotSkipTheGateOfItsDangerousAction() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()
@@ -189,9 +190,13 @@ import Testing
         try await gateway.policySync.push(fixture.tenant, revision: saved.revision)
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         try await app.test(.router) { client in
+            let underRead = try await alice.call(
+                client, .post, "/v1/jobs",
+                #"{"kind":"auto-responder","action":"gmail.read","payload":{"channel":"gmail","message_id":"m1","draft":"On it."}}"#)
+            #expect(underRead.status == 400, "\(underRead.json)")
             let answer = try await alice.call(
                 client, .post, "/v1/jobs",
-                #"{"kind":"auto-responder","action":"model.call","payload":{"channel":"gmail","message_id":"m1"}}"#
+                #"{"kind":"auto-responder","action":"autorespond.send","payload":{"channel":"gmail","message_id":"m1","draft":"On it."}}"#
             )
             #expect(answer.status == 202, "\(answer.json)")
             #expect(answer.json["status"] as? String == "awaiting_approval", "\(answer.json)")

@@ -121,7 +121,8 @@ struct APIClient {
         (#"{"kind":"connector-sync","action":"gmail.read","payload":{"connector":"myspace"}}"#, 400),
         (#"{"kind":"connector-sync","action":"gmail.read","payload":{"connector":"jira"}}"#, 400),
         (#"{"kind":"connector-sync","action":"gmail.send","payload":{"connector":"gmail"}}"#, 400),
-        (#"{"kind":"auto-responder","action":"gmail.read","payload":{"channel":"gmail","message_id":"m1"}}"#, 400),
+        (#"{"kind":"auto-responder","action":"gmail.read","payload":{"channel":"gmail","message_id":"m1","draft":"Thanks"}}"#, 400),
+        (#"{"kind":"auto-responder","action":"autorespond.send","payload":{"channel":"gmail","message_id":"m1"}}"#, 400),
         ("{\"kind\":\"noop\",\"action\":\"noop.run\",\"payload\":{\"x\":\"" + String(repeating: "a", count: 70_000) + "\"}}", 413),
     ])
     func badInputGetsA4xxAndChangesNothing(body: String, expected: Int) async throws {

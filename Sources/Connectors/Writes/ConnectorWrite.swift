@@ -57,18 +57,29 @@ public struct MailMessage: Sendable, Equatable {
     /// The message replied to: its Gmail thread and its `Message-ID` header (for
     /// `In-Reply-To` and `References`).
     public var replyTo: (threadID: String, messageID: String)?
+    /// The `References` of the message replied to (its id is added after them).
+    public var references: String?
+    /// An automatic reply: sent with `Auto-Submitted: auto-replied` (RFC 3834), so that other
+    /// responders leave it alone.
+    public var autoReplied: Bool
 
-    public init(to: [String], cc: [String] = [], subject: String, body: String, replyTo: (threadID: String, messageID: String)? = nil) {
+    public init(
+        to: [String], cc: [String] = [], subject: String, body: String, replyTo: (threadID: String, messageID: String)? = nil,
+        references: String? = nil, autoReplied: Bool = false
+    ) {
         self.to = to
         self.cc = cc
         self.subject = subject
         self.body = body
         self.replyTo = replyTo
+        self.references = references
+        self.autoReplied = autoReplied
     }
 
     public static func == (lhs: MailMessage, rhs: MailMessage) -> Bool {
         lhs.to == rhs.to && lhs.cc == rhs.cc && lhs.subject == rhs.subject && lhs.body == rhs.body
             && lhs.replyTo?.threadID == rhs.replyTo?.threadID && lhs.replyTo?.messageID == rhs.replyTo?.messageID
+            && lhs.references == rhs.references && lhs.autoReplied == rhs.autoReplied
     }
 }
 

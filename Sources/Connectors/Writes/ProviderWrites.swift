@@ -217,8 +217,10 @@ public struct ProviderWrites: Sendable {
         if let reply = message.replyTo {
             if !subject.lowercased().hasPrefix("re:") { subject = "Re: " + subject }
             lines.append("In-Reply-To: \(clean(reply.messageID))")
-            lines.append("References: \(clean(reply.messageID))")
+            let earlier = message.references.map(clean)?.trimmingCharacters(in: .whitespaces) ?? ""
+            lines.append("References: \(earlier.isEmpty ? "" : earlier + " ")\(clean(reply.messageID))")
         }
+        if message.autoReplied { lines.append("Auto-Submitted: auto-replied") }
         lines += [
             "Subject: \(encoded(subject))", "Message-ID: \(messageID(marker))", "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=\"UTF-8\"", "Content-Transfer-Encoding: base64",

@@ -22,12 +22,16 @@ public protocol KindContract: Sendable {
     /// submitted under a harmless action never skips the gate of a dangerous one; the worker
     /// checks each again at run time.
     static func performs(_ payload: Payload, action: Action) -> Set<Action>
+    /// The payload fields an approver may change when approving a parked job of this kind.
+    static var editableOnApproval: Set<String> { get }
 }
 
 extension KindContract {
     public static func validate(_ payload: Payload, action: Action) throws(PayloadError) {}
 
     public static func performs(_ payload: Payload, action: Action) -> Set<Action> { [action] }
+
+    public static var editableOnApproval: Set<String> { [] }
 }
 
 /// A kind's payload: Codable, with a schema that strict decoding and the API document follow.

@@ -28,7 +28,9 @@ struct ApprovalService: Sendable {
     /// the approval's and its enqueue idempotent (for the queue's idempotency retention), so a
     /// retry after a failure in between converges on one job and one audit entry (event keys are
     /// written once).
-    func decide(_ identity: Identity, id: String, approve: Bool, reason: String, requestID: String) async throws -> String? {
+    func decide(
+        _ identity: Identity, id: String, approve: Bool, reason: String, edits: [String: JSONValue] = [:], requestID: String
+    ) async throws -> String? {
         let tenant = identity.tenant
         let outcome: (jobID: String?, expired: Bool) = try await store.deciding(tenant: tenant, id: id) { approval, connection in
             guard let approval, ApprovalRules.mayView(identity, approval) else { throw FleetError.notFound("no approval \(id.prefix(40))") }
@@ -43,13 +45,14 @@ struct ApprovalService: Sendable {
             }
             var envelope: JobEnvelope?
             if approve {
-                envelope = try await approved(approval, by: identity, requestID: requestID)
+                envelope = try await approved(approval, by: identity, edits: edits, requestID: requestID)
             }
             var detail: [String: JSONValue] = [
                 "approval_id": .string(id), "action": .string(approval.action), "reason": .string(reason),
                 "requester": .string(approval.requesterUser),
             ]
             if let envelope { detail["job_id"] = .string(envelope.id) }
+            if !edits.isEmpty { detail["edited"] = .array(edits.keys.sorted().map { .string($0) }) }
             try await admission.record(
                 AuditEvent(
                     tenant: tenant, eventKey: "approval:\(id):\(approve ? "approved" : "rejected")", userID: identity.user,
@@ -93,9 +96,12 @@ struct ApprovalService: Sendable {
     /// The job an approval releases, carrying the decision as it is now: the policy is asked
     /// again for the requester (an action blocked since, or an engine that cannot answer, stops
     /// it), and a requester approving their own request must still be allowed to.
-    private func approved(_ approval: ApprovalRecord, by approver: Identity, requestID: String) async throws -> JobEnvelope {
-        let parked = try approval.envelope(
+    private func approved(
+        _ approval: ApprovalRecord, by approver: Identity, edits: [String: JSONValue], requestID: String
+    ) async throws -> JobEnvelope {
+        var parked = try approval.envelope(
             tenant: approver.tenant, admission: PolicyDecision(decision: .allow, policyApplied: approval.policyApplied, reason: ""))
+        if !edits.isEmpty { parked.payload = try Self.edited(parked, edits) }
         let job = JobDescription(
             kind: parked.kind, action: parked.action, payload: parked.payload, classification: parked.classification, runAt: parked.runAt)
         let now = try await admission.recheck(
@@ -109,5 +115,30 @@ struct ApprovalService: Sendable {
         envelope.admission = PolicyDecision(
             decision: .allow, policyApplied: now.policyApplied, reason: "approved by \(approver.user)", constraints: now.constraints)
         return envelope
+    }
+
+    /// The parked job's payload with an approver's `edits`, in the fields its kind lets
+    /// approvers change, checked against the kind's contract as a submission is.
+    static func edited(_ job: JobEnvelope, _ edits: [String: JSONValue]) throws(FleetError) -> [UInt8] {
+        let editable = KindCatalog.contract(for: job.kind)?.editableOnApproval ?? []
+        let refused = Set(edits.keys).subtracting(editable)
+        guard refused.isEmpty else {
+            throw FleetError.invalidRequest(
+                editable.isEmpty
+                    ? "a \(job.kind) job cannot be edited on approval"
+                    : "'edits' may change only \(editable.sorted().joined(separator: ", ")) of a \(job.kind) job, not \(refused.sorted().joined(separator: ", "))"
+            )
+        }
+        var payload = JSONValue.parse(job.payload)?.objectValue ?? [:]
+        for (key, value) in edits { payload[key] = value }
+        do throws(KindRejection) {
+            return try KindCatalog.admit(kind: job.kind, action: job.action, payload: payload).payload
+        } catch {
+            switch error {
+            case .payload(let problem): throw FleetError.invalidRequest("the edited payload \(problem.message)")
+            case .action(let problem): throw FleetError.invalidRequest("the edited job: \(problem)")
+            case .unknownKind: throw FleetError.invalidRequest("the edited job is of no kind this gateway knows")
+            }
+        }
     }
 }

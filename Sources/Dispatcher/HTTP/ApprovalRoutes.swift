@@ -49,12 +49,22 @@ struct ApprovalRoutes {
     private func decide(_ request: Request, _ context: GatewayContext, approve: Bool) async throws -> Response {
         let identity = try context.caller()
         let id = try Parameter.id(context, "approval")
-        let object = try await RequestBody.object(request, body, allowed: ["reason"], shape: "with a 'reason'")
+        let object = try await RequestBody.object(
+            request, body, allowed: approve ? ["reason", "edits"] : ["reason"],
+            shape: approve ? "with a 'reason' and optional 'edits'" : "with a 'reason'")
+        var edits: [String: JSONValue] = [:]
+        if let value = object["edits"] {
+            guard let changes = value.objectValue else {
+                throw FleetError.invalidRequest("'edits' must be an object of payload fields to change (e.g. {\"draft\": \"...\"})")
+            }
+            edits = changes
+        }
         guard let reason = object["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
             throw FleetError.invalidRequest("'reason' is required: say why you \(approve ? "approve" : "reject") this")
         }
         guard reason.utf8.count <= 2000 else { throw FleetError.invalidRequest("'reason' must be at most 2000 bytes") }
-        let jobID = try await approvals.decide(identity, id: id, approve: approve, reason: reason, requestID: RequestIDs.from(request))
+        let jobID = try await approvals.decide(
+            identity, id: id, approve: approve, reason: reason, edits: edits, requestID: RequestIDs.from(request))
         return try JSONResponse.make(.ok, Decided(id: id, status: approve ? "approved" : "rejected", jobID: jobID))
     }
 }

@@ -4,8 +4,10 @@ import Hummingbird
 
 /// `/v1/items`: synced items with their level, findings and message class; an admin's override
 /// of an item's level. `/v1/directory`: the internal domains and VIPs the classifier reads.
+/// `/v1/responses`: the auto-responder's replies.
 struct ItemRoutes {
     let items: ItemService
+    let responses: ResponseService
     let body: BodyLimits
 
     func add(to group: RouterGroup<GatewayContext>, table: RouteTable) {
@@ -13,6 +15,20 @@ struct ItemRoutes {
         table.add(group, prefix: "v1", .put, "items/:connector/:item/classification", use: override)
         table.add(group, prefix: "v1", .get, "directory", use: directory)
         table.add(group, prefix: "v1", .put, "directory", use: replaceDirectory)
+        table.add(group, prefix: "v1", .get, "responses", use: replies)
+    }
+
+    /// `GET /v1/responses`: the auto-responder's replies.
+    func replies(_ request: Request, context: GatewayContext) async throws -> Response {
+        let identity = try context.caller()
+        let status = try Parameter.text(request, "status", maxBytes: 16)
+        if let status, !ResponseService.statuses.contains(status) {
+            throw FleetError.invalidRequest("status must be one of \(ResponseService.statuses.joined(separator: ", "))")
+        }
+        let list = try await responses.list(
+            identity, user: try Parameter.text(request, "user", maxBytes: 256), status: status,
+            limit: try Parameter.integer(request, "limit", in: 1...200) ?? 50)
+        return try JSONResponse.make(.ok, list)
     }
 
     func list(_ request: Request, context: GatewayContext) async throws -> Response {

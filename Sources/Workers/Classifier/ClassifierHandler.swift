@@ -54,6 +54,8 @@ struct ClassifierHandler: KindHandler {
         let level: Classification
         let findings: [Finding]
         let messageClass: ClassDecision?
+        /// A fresh message to the user that may need an answer: the auto-responder is asked.
+        let mayNeedReply: Bool
     }
 
     struct Totals {
@@ -97,6 +99,7 @@ struct ClassifierHandler: KindHandler {
             }
             try await audit(outcomes, gone: gone.count, connector: connector, context: context)
             try await store(outcomes, gone: gone, connector: connector, context: context)
+            try await askForReplies(outcomes, context: context)
             for outcome in outcomes {
                 totals.classified += 1
                 if outcome.level > outcome.item.defaultLevel { totals.raised += 1 }
@@ -139,7 +142,34 @@ struct ClassifierHandler: KindHandler {
             headers: content.headers, userRepliedInThread: userReplied)
         let level = classifier.level(of: classifiable)
         let messageClass = item.type == "message" ? directory.map { classifier.messageClass(of: classifiable, directory: $0) } : nil
-        return Outcome(item: item, level: item.override ?? level.level, findings: level.findings, messageClass: messageClass)
+        var mayNeedReply = false
+        if let directory, let decided = messageClass?.messageClass, decided == .needsResponse || decided == .critical {
+            let fresh = item.occurredAt.map { Date().timeIntervalSince1970 - $0 < Self.replyWindow } ?? false
+            mayNeedReply =
+                fresh && Addresses.bare(content.from) != directory.userEmail
+                && content.to.contains { Addresses.bare($0) == directory.userEmail }
+        }
+        return Outcome(
+            item: item, level: item.override ?? level.level, findings: level.findings, messageClass: messageClass,
+            mayNeedReply: mayNeedReply)
+    }
+
+    /// How old a message may be for the auto-responder to be asked about it.
+    static let replyWindow: TimeInterval = 2 * 86_400
+
+    /// Asks the auto-responder about each fresh message to the user that may need an answer
+    /// (it decides whether it is answered, and the policy whether and how).
+    func askForReplies(_ outcomes: [Outcome], context: HandlerContext) async throws {
+        for outcome in outcomes where outcome.mayNeedReply {
+            let id = outcome.item.sourceID
+            let asked = try await context.followUp(
+                AutoResponderKind.self, action: .gmailRead, payload: .init(channel: "gmail", messageID: id), classification: outcome.level,
+                step: "respond:\(id)")
+            if case .denied(let reason) = asked {
+                context.logger.info(
+                    "the auto-responder was not asked about a message", metadata: ["message": "\(id)", "reason": "\(reason)"])
+            }
+        }
     }
 
     /// The items waiting (or the one asked for), newest first.
