@@ -192,7 +192,7 @@ let package = Package(
             dependencies: [
                 "Workers", "JobQueue", "AuditLog", "Classifier", "TestSupport", "WorkerRuntime", "Connectors", "Contracts", "FakeProviders",
                 "OutboundHTTP",
-                "PostgresClient", "Settings",
+                "PostgresClient", "Settings", .product(name: "Hummingbird", package: "hummingbird"),
             ]),
     ]
 )

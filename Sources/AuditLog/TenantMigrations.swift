@@ -89,7 +89,8 @@ public enum TenantMigrations {
             """)
 
     /// What the classifier sets on an item (its level with what raised it, a message's class),
-    /// an admin's override of the level, and the tenant's directory (internal domains, VIPs).
+    /// an admin's override of the level, and the tenant's directory (internal domains, VIPs, the
+    /// level of mail that crosses the tenant's domains).
     /// `default_level` is the connector's default as last synced; an item whose content or
     /// default changed waits for the classifier again (`classified_at` null).
     static let itemClassification = TenantMigration(
@@ -116,6 +117,12 @@ public enum TenantMigrations {
                 updated_by text NOT NULL,
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (entry_type, value)
+            );
+            CREATE TABLE IF NOT EXISTS directory_settings (
+                name text PRIMARY KEY,
+                value text NOT NULL,
+                updated_by text NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
             );
             """)
 

@@ -21,6 +21,12 @@ public struct ClassDecision: Sendable, Equatable {
     public let messageClass: MessageClass
     public let confidence: Double
     public let reasons: [String]
+
+    public init(messageClass: MessageClass, confidence: Double, reasons: [String]) {
+        self.messageClass = messageClass
+        self.confidence = confidence
+        self.reasons = reasons
+    }
 }
 
 /// The rules-based classifier: the level of any synced item, the class of a message.

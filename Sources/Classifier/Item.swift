@@ -66,6 +66,10 @@ public struct Finding: Sendable, Equatable, Codable {
         case marking
         case driveLabel = "drive_label"
         case jiraSecurity = "jira_security"
+        /// The model backend's reading of the item (it may only raise a level).
+        case model
+        /// Mail to or from outside the tenant's domains, where the tenant raises such mail.
+        case externalRecipient = "external_recipient"
     }
 
     /// The part of the item the detector matched in.
@@ -92,4 +96,10 @@ public struct LevelDecision: Sendable, Equatable {
     public let level: Classification
     public let defaultLevel: Classification
     public let findings: [Finding]
+
+    public init(level: Classification, defaultLevel: Classification, findings: [Finding]) {
+        self.level = level
+        self.defaultLevel = defaultLevel
+        self.findings = findings
+    }
 }

@@ -116,6 +116,15 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return nil
     }
 
+    /// A number, whole or not.
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
+
     public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil

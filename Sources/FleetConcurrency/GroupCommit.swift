@@ -20,7 +20,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         var submissions: [Submission] = []
         var flushing = 0
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var roomWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Submissions waiting for room, in order, with their items.
+        var parked: [(items: [Item], continuation: UnsafeContinuation<[Output], any Error>)] = []
     }
 
     private let state = Mutex(State())
@@ -57,10 +58,19 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     @discardableResult
     public func submit(_ items: [Item]) async throws -> [Output] {
         if items.isEmpty { return [] }
-        await waitForRoom(items.count)
         // Unchecked: `drain` resumes every continuation exactly once (hot path: one per request).
         return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[Output], any Error>) in
-            enqueue(items, continuation)
+            // Room is taken in the step that adds the items, so submitters arriving together
+            // cannot overshoot it; those that wait are let in, in order, as flushes make room.
+            // (Items wait only behind other items, so a flusher is running for them.)
+            let lead = state.withLock { state -> Bool in
+                guard state.parked.isEmpty, state.items.count + items.count <= maxPending || state.items.isEmpty else {
+                    state.parked.append((items, continuation))
+                    return false
+                }
+                return add(&state, items, continuation)
+            }
+            if lead { Task { await self.drain() } }
         }
     }
 
@@ -83,37 +93,31 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         }
     }
 
-    private func waitForRoom(_ count: Int) async {
-        // Without suspending when there is room (the usual case).
-        if state.withLock({ $0.items.count + count <= maxPending || $0.items.isEmpty }) { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let hasRoom = state.withLock { state in
-                // An oversized submission still goes through once the queue is empty.
-                if state.items.count + count <= maxPending || state.items.isEmpty { return true }
-                state.roomWaiters.append((count, continuation))
-                return false
-            }
-            if hasRoom { continuation.resume() }
-        }
+    private func enqueue(_ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) {
+        if state.withLock({ add(&$0, items, continuation) }) { Task { await self.drain() } }
     }
 
-    private func enqueue(_ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) {
-        let lead = state.withLock { state in
-            state.items += items
-            state.submissions.append(Submission(count: items.count, continuation: continuation))
-            if state.flushing >= flushLimit.load(ordering: .relaxed) { return false }
-            state.flushing += 1
-            return true
-        }
-        if lead { Task { await self.drain() } }
+    /// Adds a submission; true when the caller must start a flusher for it.
+    private func add(_ state: inout State, _ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) -> Bool {
+        state.items += items
+        state.submissions.append(Submission(count: items.count, continuation: continuation))
+        if state.flushing >= flushLimit.load(ordering: .relaxed) { return false }
+        state.flushing += 1
+        return true
     }
 
     private func drain() async {
         while true {
-            let (items, submissions, idle, room) = state.withLock { state in
+            let (items, submissions, idle) = state.withLock { state in
                 let taken = (state.items, state.submissions)
                 state.items = []
                 state.submissions = []
+                // What waited for room comes in behind the batch taken, as far as room allows.
+                while let first = state.parked.first, state.items.count + first.items.count <= maxPending || state.items.isEmpty {
+                    state.parked.removeFirst()
+                    state.items += first.items
+                    state.submissions.append(Submission(count: first.items.count, continuation: first.continuation))
+                }
                 var idle: [CheckedContinuation<Void, Never>] = []
                 if taken.0.isEmpty {
                     state.flushing -= 1
@@ -122,16 +126,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
                         state.idleWaiters = []
                     }
                 }
-                var room: [CheckedContinuation<Void, Never>] = []
-                var budget = maxPending
-                while let first = state.roomWaiters.first, first.count <= budget || room.isEmpty && budget == maxPending {
-                    budget -= first.count
-                    room.append(first.continuation)
-                    state.roomWaiters.removeFirst()
-                }
-                return (taken.0, taken.1, idle, room)
+                return (taken.0, taken.1, idle)
             }
-            for waiter in room { waiter.resume() }
             if items.isEmpty {
                 for waiter in idle { waiter.resume() }
                 return

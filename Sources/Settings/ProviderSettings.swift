@@ -47,8 +47,26 @@ public struct ProviderSettings: Sendable {
         public var apiURL = "https://api.github.com"
     }
 
+    /// An OpenAI-compatible chat-completions endpoint the classifier and the auto-responder may
+    /// ask where the policy allows (`model.call`); none configured: rules and templates only.
+    public struct Model: Sendable, Equatable {
+        /// The API's base URL (`<url>/chat/completions` is called), e.g. `https://api.openai.com/v1`.
+        public var url: String?
+        public var name = "gpt-4o-mini"
+        public var apiKey: String?
+        /// Outside the fleet's own infrastructure: the policy's `external_max_classification`
+        /// bounds what may be sent to it.
+        public var external = true
+        public var timeout: Duration = .seconds(20)
+
+        public init() {}
+
+        public var isConfigured: Bool { url != nil }
+    }
+
     public var google = Google()
     public var atlassian = Atlassian()
+    public var model = Model()
     public var github = GitHub()
     /// The gateway's public URL: providers redirect to `<base>/v1/connectors/<type>/callback`.
     public var redirectBase = "http://127.0.0.1:8080"
@@ -86,6 +104,20 @@ public struct ProviderSettings: Sendable {
         try url("github_token_url", &github.tokenURL)
         try url("github_api_url", &github.apiURL)
         try url("oauth_redirect_base", &redirectBase)
+        var modelURL = ""
+        try url("model_url", &modelURL)
+        if !modelURL.isEmpty { model.url = modelURL }
+        if let value = values.string("model_name"), !value.isEmpty { model.name = value }
+        if let value = values.string("model_api_key"), !value.isEmpty {
+            model.apiKey = value
+        } else if let path = values.string("model_api_key_file") {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw values.invalid("model_api_key_file", expected: "a readable file holding the model API's key")
+            }
+            model.apiKey = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let value = try values.bool("model_external") { model.external = value }
+        if let value = try values.seconds("model_timeout_seconds", in: 1...600) { model.timeout = value }
         for connector in Connector.allCases {
             if let value = try values.int("\(connector.rawValue)_budget_per_minute", in: 1...10_000_000) {
                 budgetPerMinute[connector] = value

@@ -77,6 +77,16 @@ import Testing
         try await provisionReads(fixture, gateway)
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         let bob = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "bob"))
+        // A message holding a secret: classified restricted, and the secret is nowhere after.
+        let secretKey = "AKIAQ7ZR4M2KT9W3PX6B"
+        let leaked = try await CurlTransport(userAgent: "openclaw-tests").send(
+            OutboundRequest(
+                method: "POST", url: providers.urls.control + "/control/gmail/alice@acme.test/messages",
+                headers: [("Content-Type", "application/json")],
+                body: Array(
+                    #"{"from":"ops@acme.test","to":["alice@acme.test"],"subject":"pipeline","body":"the deploy key is AKIAQ7ZR4M2KT9W3PX6B"}"#
+                        .utf8)))
+        let leakedID = ((try? JSONSerialization.jsonObject(with: Data(leaked.body))) as? [String: Any])?["id"] as? String ?? ""
         let responses = Mutex<[String]>([])
         let workerLog = Mutex("")
         try await app.test(.router) { client in
@@ -161,6 +171,8 @@ import Testing
                 return !list.isEmpty && list.allSatisfy { $0["classified_at"] != nil && $0["message_class"] != nil }
             }
             #expect(classified, "\(items)\n\(worker.output)")
+            let restricted = (items["items"] as? [[String: Any]] ?? []).first { $0["id"] as? String == leakedID }
+            #expect(restricted?["classification"] as? String == "restricted", "\(String(describing: restricted))")
             let read = [
                 String(decoding: try JSONSerialization.data(withJSONObject: items), as: UTF8.self),
                 String(decoding: try JSONSerialization.data(withJSONObject: last), as: UTF8.self),
@@ -209,6 +221,10 @@ import Testing
         #expect(audit.contains { $0.contains("connector.connected") || $0.contains("gmail") })
         let logs = workerLog.withLock { $0 }
         #expect(logs.contains("connector-sync"), "the worker logged nothing at debug level")
+        #expect(!responses.withLock { $0 }.contains { $0.contains(secretKey) }, "the secret in a response")
+        #expect(!stored.contains { $0.contains(secretKey) }, "the secret in Redis")
+        #expect(!audit.contains { $0.contains(secretKey) }, "the secret in the audit log")
+        #expect(!logs.contains(secretKey), "the secret in the worker's log")
         for secret in secrets {
             #expect(!responses.withLock { $0 }.contains { $0.contains(secret) }, "a token in a response")
             #expect(!stored.contains { $0.contains(secret) }, "a token in Redis")

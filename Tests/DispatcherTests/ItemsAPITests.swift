@@ -13,7 +13,9 @@ import Testing
 @Suite struct ItemsAPITests {
     /// Stores items for `user` as a sync and the classifier would have.
     func seed(_ fixture: GatewayFixture) async throws {
-        let tenants = TenantDirectory(database: try TestDatabase.app())
+        let database = try TestDatabase.app(size: 1)
+        defer { database.close() }
+        let tenants = TenantDirectory(database: database)
         _ = try await tenants.session(fixture.tenant) { sql in
             try await sql.query(
                 """
@@ -95,7 +97,9 @@ import Testing
             #expect(raised.status == 200, "\(raised.json)")
             #expect(raised.json["id"] as? String == "acme/api#7")
         }
-        let store = AuditStore(database: try TestDatabase.app())
+        let database = try TestDatabase.app(size: 1)
+        defer { database.close() }
+        let store = AuditStore(database: database)
         var details = ""
         _ = try await eventually(timeout: .seconds(30)) {
             let page = try await store.query(tenant: fixture.tenant, filter: .init(actionType: "item.classification_overridden"), limit: 10)
@@ -112,7 +116,8 @@ import Testing
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         let admin = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
         try await app.test(.router) { client in
-            let body = #"{"internal_domains":["Acme.test","acme.test","acme-corp.test"],"vips":[{"email":"CEO@acme.test","name":"Dana"}]}"#
+            let body =
+                #"{"internal_domains":["Acme.test","acme.test","acme-corp.test"],"vips":[{"email":"CEO@acme.test","name":"Dana"}],"external_recipients_level":"confidential"}"#
             #expect(try await alice.call(client, .put, "/v1/directory", body).status == 403)
             #expect(try await alice.call(client, .get, "/v1/directory").status == 403)
             let saved = try await admin.call(client, .put, "/v1/directory", body)
@@ -120,14 +125,16 @@ import Testing
             #expect(saved.json["internal_domains"] as? [String] == ["acme-corp.test", "acme.test"])
             let read = try await admin.call(client, .get, "/v1/directory")
             #expect((read.json["vips"] as? [[String: Any]])?.first?["email"] as? String == "ceo@acme.test")
+            #expect(read.json["external_recipients_level"] as? String == "confidential")
             for bad in [
                 #"{"internal_domains":["not a domain"]}"#, #"{"vips":[{"email":"nobody"}]}"#, #"{"vips":[{"email":"a@b.test","rank":1}]}"#,
-                #"{"internal_domains":"acme.test"}"#,
+                #"{"internal_domains":"acme.test"}"#, #"{"external_recipients_level":"secret"}"#,
             ] {
                 #expect(try await admin.call(client, .put, "/v1/directory", bad).status == 400, "\(bad)")
             }
             let cleared = try await admin.call(client, .put, "/v1/directory", "{}")
             #expect(cleared.json["internal_domains"] as? [String] == [])
+            #expect(cleared.json["external_recipients_level"] == nil)
         }
     }
 }

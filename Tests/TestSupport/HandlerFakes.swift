@@ -44,6 +44,8 @@ public final class FakePolicyGate: PolicyGate {
     }
 
     public let answer = Mutex<PolicyAnswer>(.decided(PolicyDecision(decision: .allow, policyApplied: "enterprise/actions", reason: "fake")))
+    /// Answers some questions differently from `answer` (nil: `answer`).
+    public let rule = Mutex<(@Sendable (Question) -> PolicyAnswer?)?>(nil)
     public let asked = Mutex<[Question]>([])
 
     public init() {}
@@ -51,7 +53,9 @@ public final class FakePolicyGate: PolicyGate {
     public func decide(
         _ identity: Identity, action: Action, classification: Classification, target: String, model: PolicyInput.Model?
     ) async -> PolicyAnswer {
-        asked.withLock { $0.append(Question(user: identity.user, action: action, classification: classification, target: target)) }
+        let question = Question(user: identity.user, action: action, classification: classification, target: target)
+        asked.withLock { $0.append(question) }
+        if let special = rule.withLock({ $0 })?(question) { return special }
         return answer.withLock { $0 }
     }
 }

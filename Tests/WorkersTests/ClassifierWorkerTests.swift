@@ -171,4 +171,32 @@ import WorkerRuntime
             }
         }
     }
+
+    @Test func mailCrossingTheTenantsDomainsIsRaisedWhereTheTenantSaysSo() async throws {
+        try await withConnectorFixture({ $0.gmailMessages = 4 }) { fixture in
+            try await fixture.connect(.gmail)
+            _ = try await fixture.directory.session(fixture.tenant) { sql in
+                try await sql.query(
+                    "INSERT INTO directory_settings (name, value, updated_by) VALUES ('external_recipients_level', 'confidential', 'boss')")
+            }
+            let outside = try await deliver(
+                fixture,
+                [
+                    "from": .string("carol@partner.test"), "to": .array([.string("alice@acme.test")]), "subject": .string("hello"),
+                    "body": .string("Just saying hello."),
+                ])
+            let inside = try await deliver(
+                fixture,
+                [
+                    "from": .string("bob@acme.test"), "to": .array([.string("alice@acme.test")]), "subject": .string("lunch"),
+                    "body": .string("Lunch at noon."),
+                ])
+            try await fixture.sync(.gmail)
+            try await classify(fixture, .gmail)
+            let stored = try await rows(fixture, .gmail)
+            #expect(stored[outside]?.level == "confidential", "\(String(describing: stored[outside]))")
+            #expect(stored[outside]?.findings.contains("external_recipient") == true)
+            #expect(stored[inside]?.level == "internal", "\(String(describing: stored[inside]))")
+        }
+    }
 }

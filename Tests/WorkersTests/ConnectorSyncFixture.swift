@@ -23,6 +23,8 @@ struct ConnectorSyncFixture {
     let key: [UInt8]
     let secrets: SecretBox
     let directory: TenantDirectory
+    /// The application role's connections behind `directory` (closed by `stop`).
+    let database: PostgresClient
     let fakes = HandlerFakes()
     let http = CurlTransport(userAgent: "openclaw-tests")
 
@@ -30,7 +32,9 @@ struct ConnectorSyncFixture {
         tenant: TenantID = TestEnvironment.tenant("cs"), _ configure: (inout FakeProvidersConfiguration) -> Void = { _ in }
     ) async throws -> ConnectorSyncFixture {
         try await TestDatabase.migrated()
-        try await TenantDirectory(database: try TestDatabase.admin()).create(tenant)
+        let admin = try TestDatabase.admin(size: 1)
+        defer { admin.close() }
+        try await TenantDirectory(database: admin).create(tenant)
         var configuration = FakeProvidersConfiguration()
         configuration.gmailMessages = 120
         configuration.gmailMessagesOtherUsers = 10
@@ -40,12 +44,16 @@ struct ConnectorSyncFixture {
         let (urls, handle) = try await FakeProvidersServer.start(configuration, logger: TestEnvironment.logger)
         let settings = try ProviderSettings(try ConfigurationValues.load(environment: urls.fleetEnvironment))
         let key = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let database = try TestDatabase.app()
         return ConnectorSyncFixture(
             tenant: tenant, urls: urls, handle: handle, settings: settings, key: key, secrets: try SecretBox(current: key),
-            directory: TenantDirectory(database: try TestDatabase.app()))
+            directory: TenantDirectory(database: database), database: database)
     }
 
-    func stop() async { await handle.stop() }
+    func stop() async {
+        await handle.stop()
+        database.close()
+    }
 
     /// What a `Workers` process needs to reach these fakes and open these accounts.
     var environment: [String: String] {

@@ -103,7 +103,16 @@ struct ItemRoutes {
     func replaceDirectory(_ request: Request, context: GatewayContext) async throws -> Response {
         let identity = try context.caller()
         let object = try await RequestBody.object(
-            request, body, allowed: ["internal_domains", "vips"], shape: "with 'internal_domains' and 'vips'")
+            request, body, allowed: ["internal_domains", "vips", "external_recipients_level"],
+            shape: "with 'internal_domains', 'vips' and 'external_recipients_level'")
+        var externalLevel: Classification?
+        if let value = object["external_recipients_level"], value != .null {
+            guard let level = value.stringValue.flatMap(Classification.init(rawValue:)) else {
+                throw FleetError.invalidRequest(
+                    "'external_recipients_level' must be null or one of public, internal, confidential, restricted")
+            }
+            externalLevel = level
+        }
         guard let domainList = (object["internal_domains"] ?? .array([])).arrayValue, domainList.count <= 1000 else {
             throw FleetError.invalidRequest("'internal_domains' must be a list of at most 1000 domains")
         }
@@ -128,7 +137,8 @@ struct ItemRoutes {
             guard name.utf8.count <= 200 else { throw FleetError.invalidRequest("a VIP's name is at most 200 bytes") }
             if !vips.contains(where: { $0.email == email }) { vips.append((email, name)) }
         }
-        let document = try await items.replaceDirectory(identity, domains: domains, vips: vips, requestID: RequestIDs.from(request))
+        let document = try await items.replaceDirectory(
+            identity, domains: domains, vips: vips, externalLevel: externalLevel, requestID: RequestIDs.from(request))
         return try JSONResponse.make(.ok, document)
     }
 

@@ -207,24 +207,34 @@ struct ItemService: Sendable {
 
         var internalDomains: [String]
         var vips: [Person]
+        /// The level the classifier gives mail to or from outside the internal domains (none:
+        /// such mail keeps its level).
+        var externalRecipientsLevel: String?
 
         enum CodingKeys: String, CodingKey {
             case vips
             case internalDomains = "internal_domains"
+            case externalRecipientsLevel = "external_recipients_level"
         }
     }
 
     /// The tenant's directory (enterprise admins).
     func directory(_ identity: Identity) async throws -> DirectoryDocument {
         guard identity.has(.enterpriseAdmin) else { throw FleetError.forbidden("only an enterprise admin may read the directory") }
-        let rows = try await tenants.query(identity.tenant, "SELECT entry_type, value, name FROM directory_entries ORDER BY value", [])
+        let rows = try await tenants.query(
+            identity.tenant,
+            """
+            SELECT entry_type, value, name FROM directory_entries
+            UNION ALL SELECT 'setting', value, name FROM directory_settings WHERE name = 'external_recipients_level'
+            ORDER BY 2
+            """, [])
         var document = DirectoryDocument(internalDomains: [], vips: [])
         for row in rows {
             let value = row.string("value") ?? ""
-            if row.string("entry_type") == "internal_domain" {
-                document.internalDomains.append(value)
-            } else {
-                document.vips.append(.init(email: value, name: row.string("name") ?? ""))
+            switch row.string("entry_type") {
+            case "internal_domain": document.internalDomains.append(value)
+            case "vip": document.vips.append(.init(email: value, name: row.string("name") ?? ""))
+            default: document.externalRecipientsLevel = value
             }
         }
         return document
@@ -232,11 +242,18 @@ struct ItemService: Sendable {
 
     /// Replaces the tenant's directory (enterprise admins); audited.
     func replaceDirectory(
-        _ identity: Identity, domains: [String], vips: [(email: String, name: String)], requestID: String
+        _ identity: Identity, domains: [String], vips: [(email: String, name: String)], externalLevel: Classification?,
+        requestID: String
     ) async throws -> DirectoryDocument {
         guard identity.has(.enterpriseAdmin) else { throw FleetError.forbidden("only an enterprise admin may change the directory") }
         try await tenants.session(identity.tenant) { sql in
             try await sql.query("DELETE FROM directory_entries")
+            try await sql.query("DELETE FROM directory_settings WHERE name = 'external_recipients_level'")
+            if let externalLevel {
+                try await sql.query(
+                    "INSERT INTO directory_settings (name, value, updated_by) VALUES ('external_recipients_level', $1, $2)",
+                    [externalLevel.rawValue, identity.user])
+            }
             let entries = domains.map { ("internal_domain", $0, "") } + vips.map { ("vip", $0.email, $0.name) }
             if !entries.isEmpty {
                 try await sql.query(
@@ -253,7 +270,10 @@ struct ItemService: Sendable {
                 AuditEvent(
                     tenant: identity.tenant, eventKey: "directory:updated:\(JobID.make())", userID: identity.user,
                     actionType: "directory.updated",
-                    actionDetail: JSONText.object(["internal_domains": "\(domains.count)", "vips": "\(vips.count)"]), outcome: .success,
+                    actionDetail: JSONText.object([
+                        "internal_domains": "\(domains.count)", "vips": "\(vips.count)",
+                        "external_recipients_level": externalLevel?.rawValue ?? "none",
+                    ]), outcome: .success,
                     requestID: requestID))
         }
         return try await directory(identity)

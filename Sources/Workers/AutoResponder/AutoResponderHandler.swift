@@ -26,10 +26,14 @@ struct AutoResponderHandler: KindHandler {
     /// One reply per thread within this window.
     let threadWindow: Duration
 
+    /// Writes the reply where the policy lets the message go to it; the templates otherwise.
+    let model: ModelBackend?
+
     init(settings: ProviderSettings, secrets: SecretBox, maxAge: Duration = .seconds(2 * 86_400), threadWindow: Duration = .seconds(86_400))
     {
         self.settings = settings
         self.secrets = secrets
+        model = ModelBackend(settings.model)
         self.maxAge = maxAge
         self.threadWindow = threadWindow
     }
@@ -92,7 +96,7 @@ struct AutoResponderHandler: KindHandler {
         }
         guard let content = contents.first ?? nil else { return skip("the message is gone", message, context) }
         let name = account.account.details["name"]?.stringValue ?? Self.displayName(me)
-        let draft = Self.draft(for: message, userName: name)
+        let draft = try await modelDraft(message, content, userName: name, context: context) ?? Self.draft(for: message, userName: name)
         // What an approver sees of the original; above internal only who and what, no text.
         var original = ["from": String(message.from.prefix(500)), "subject": String(message.subject.prefix(500))]
         original["excerpt"] =
@@ -128,6 +132,26 @@ struct AutoResponderHandler: KindHandler {
             result["reason"] = .string(reason)
         }
         context.setResult(result)
+    }
+
+    /// The model's reply where the policy allows sending the message's data to it; nil (the
+    /// template writes it) otherwise or when its answer does not do.
+    func modelDraft(_ message: Message, _ content: ItemContent, userName: String, context: HandlerContext) async throws -> String? {
+        guard let model, try await model.allowed(message.level, context: context, step: "model:draft") else { return nil }
+        let instructions = """
+            You write a short, polite email reply for \(userName)'s assistant. Acknowledge the message and say that \(userName) \
+            will answer. Make no commitment, give no information and agree to nothing on \(userName)'s behalf. Plain text only: \
+            a greeting, two sentences at most, and "Best regards". No subject line, no signature.
+            """
+        let prompt = "From: \(message.from.prefix(300))\nSubject: \(message.subject.prefix(300))\n\n\(content.body.prefix(4_000))"
+        guard
+            let text = try await model.ask(
+                system: instructions, prompt: prompt, json: false, maxTokens: 300, level: message.level, purpose: "reply draft",
+                context: context, step: "model:draft")
+        else { return nil }
+        let reply = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reply.isEmpty, reply.count <= 4_000 else { return nil }
+        return reply
     }
 
     /// Why `message` is not answered at all, or nil.

@@ -25,10 +25,13 @@ struct ClassifierHandler: KindHandler {
     /// Items one run classifies at most; the rest go on in a later run of the same job.
     let itemsPerRun: Int
     let classifier = Classifier()
+    /// Asked where the policy allows, after the rules; it may only raise a level.
+    let model: ModelBackend?
 
     init(settings: ProviderSettings, secrets: SecretBox, batchSize: Int = 100, itemsPerRun: Int = 2_000) {
         self.settings = settings
         self.secrets = secrets
+        model = ModelBackend(settings.model)
         self.batchSize = batchSize
         self.itemsPerRun = itemsPerRun
     }
@@ -74,9 +77,12 @@ struct ClassifierHandler: KindHandler {
         guard let reader = reader(connector, account: account.account) else {
             throw JobFailure(.fail, "\(connector.rawValue) is connected without what reading its items needs; connect it again")
         }
-        let directory = connector == .gmail ? try await Self.directory(context, account: account.account) : nil
+        let tenantDirectory = connector == .gmail ? try await Self.directory(context, account: account.account) : nil
+        let directory = tenantDirectory?.directory
+        let externalLevel = tenantDirectory?.externalRecipients
         var totals = Totals()
         var more = false
+        var modelAllowed: [Classification: Bool] = [:]
         while true {
             let batch = try await pending(context, connector, itemID: payload.itemID, limit: batchSize)
             if batch.isEmpty { break }
@@ -95,7 +101,10 @@ struct ClassifierHandler: KindHandler {
                     gone.append(item)
                     continue
                 }
-                outcomes.append(classify(item, content, connector: connector, directory: directory, replied: replied))
+                var outcome = classify(
+                    item, content, connector: connector, directory: directory, replied: replied, externalLevel: externalLevel)
+                if let model { outcome = try await refine(outcome, content, model: model, allowed: &modelAllowed, context: context) }
+                outcomes.append(outcome)
             }
             try await audit(outcomes, gone: gone.count, connector: connector, context: context)
             try await store(outcomes, gone: gone, connector: connector, context: context)
@@ -123,7 +132,8 @@ struct ClassifierHandler: KindHandler {
 
     /// The level of `item` and, for a message, its class.
     func classify(
-        _ item: Stored, _ content: ItemContent, connector: Connector, directory: Directory?, replied: [String: Double]
+        _ item: Stored, _ content: ItemContent, connector: Connector, directory: Directory?, replied: [String: Double],
+        externalLevel: Classification? = nil
     ) -> Outcome {
         let source: ClassifiableItem.Source
         switch connector {
@@ -140,7 +150,13 @@ struct ClassifierHandler: KindHandler {
         let classifiable = ClassifiableItem(
             source: source, title: content.title, body: content.body, from: content.from, to: content.to, cc: content.cc,
             headers: content.headers, userRepliedInThread: userReplied)
-        let level = classifier.level(of: classifiable)
+        var level = classifier.level(of: classifiable)
+        if let externalLevel, let directory, externalLevel > level.level,
+            ([content.from] + content.to + content.cc).contains(where: { !Self.isInternal($0, directory) })
+        {
+            let finding = Finding(detector: .externalRecipient, field: .metadata, offset: 0, raises: externalLevel)
+            level = LevelDecision(level: externalLevel, defaultLevel: level.defaultLevel, findings: level.findings + [finding])
+        }
         let messageClass = item.type == "message" ? directory.map { classifier.messageClass(of: classifiable, directory: $0) } : nil
         var mayNeedReply = false
         if let directory, let decided = messageClass?.messageClass, decided == .needsResponse || decided == .critical {
@@ -152,6 +168,59 @@ struct ClassifierHandler: KindHandler {
         return Outcome(
             item: item, level: item.override ?? level.level, findings: level.findings, messageClass: messageClass,
             mayNeedReply: mayNeedReply)
+    }
+
+    static let modelInstructions = """
+        You classify one item of a company's mail, documents or tickets. Answer with a JSON object only:
+        {"level": "public" | "internal" | "confidential" | "restricted", "class": "critical" | "needs_response" | "informational" | "noise" | null, "confidence": a number from 0 to 1}.
+        level: restricted for credentials, keys, payment or national identity data and privileged legal matters; confidential for
+        personal data, contracts, finances, unreleased plans; internal for ordinary business; public for what is published.
+        class (messages only, else null): critical when urgent action is needed now; needs_response when the recipient is asked
+        something; informational when it only informs; noise for newsletters, promotions and automated notices.
+        """
+
+    /// The rules' outcome, reconsidered by the model where the policy lets the item's data go
+    /// to it: a valid answer may raise the level (never lower it) and, when surer than the rules,
+    /// set a message's class. An admin's override is left alone; any failure keeps the rules'.
+    func refine(
+        _ outcome: Outcome, _ content: ItemContent, model: ModelBackend, allowed: inout [Classification: Bool], context: HandlerContext
+    ) async throws -> Outcome {
+        guard outcome.item.override == nil else { return outcome }
+        let level = outcome.level
+        if allowed[level] == nil { allowed[level] = try await model.allowed(level, context: context, step: "model:\(level.rawValue)") }
+        guard allowed[level] == true else { return outcome }
+        var prompt = "Title: \(content.title.prefix(500))\n"
+        if outcome.item.type == "message" {
+            prompt += "From: \(content.from.prefix(300))\nTo: \(content.to.prefix(10).joined(separator: ", ").prefix(500))\n"
+        }
+        prompt += "\n" + String(content.body.prefix(6_000))
+        let key = SHA256.hash(data: Array("\(outcome.item.sourceID)@\(outcome.item.syncedAt)".utf8)).prefix(12).map {
+            String(format: "%02x", $0)
+        }.joined()
+        guard
+            let text = try await model.ask(
+                system: Self.modelInstructions, prompt: prompt, json: true, maxTokens: 120, level: level, purpose: "classification",
+                context: context, step: "model:\(key)"),
+            let answer = JSONValue.parse(Array(text.utf8))?.objectValue,
+            let said = answer["level"]?.stringValue.flatMap(Classification.init(rawValue:))
+        else {
+            context.logger.info("the model's answer did not validate; the rules decide", metadata: ["item": "\(outcome.item.sourceID)"])
+            return outcome
+        }
+        var findings = outcome.findings
+        var raised = level
+        if said > level {
+            raised = said
+            findings.append(Finding(detector: .model, field: .body, offset: 0, raises: said))
+        }
+        var messageClass = outcome.messageClass
+        if let rules = messageClass, let named = answer["class"]?.stringValue.flatMap(MessageClass.init(rawValue:)),
+            let sure = answer["confidence"]?.doubleValue, (0...1).contains(sure), sure > rules.confidence
+        {
+            messageClass = ClassDecision(messageClass: named, confidence: sure, reasons: ["the model (\(model.settings.name))"])
+        }
+        return Outcome(
+            item: outcome.item, level: raised, findings: findings, messageClass: messageClass, mayNeedReply: outcome.mayNeedReply)
     }
 
     /// How old a message may be for the auto-responder to be asked about it.
@@ -268,19 +337,37 @@ struct ClassifierHandler: KindHandler {
             ])
     }
 
+    /// Whether an address is of one of the directory's internal domains (or a subdomain).
+    static func isInternal(_ address: String, _ directory: Directory) -> Bool {
+        let domain = Addresses.bare(address).split(separator: "@").last.map(String.init) ?? ""
+        return directory.internalDomains.contains { domain == $0 || domain.hasSuffix("." + $0) }
+    }
+
     /// The tenant's directory as the classifier sees it for this user: their address, the
-    /// internal domains (theirs and the tenant's list), the VIPs.
-    static func directory(_ context: HandlerContext, account: ConnectorAccount) async throws -> Directory {
+    /// internal domains (theirs and the tenant's list), the VIPs; and the level the tenant
+    /// gives mail that crosses its domains, if any.
+    static func directory(
+        _ context: HandlerContext, account: ConnectorAccount
+    ) async throws -> (directory: Directory, externalRecipients: Classification?) {
         let email = account.account.lowercased()
-        let rows = try await context.statements.query("SELECT entry_type, value FROM directory_entries", [])
+        let rows = try await context.statements.query(
+            """
+            SELECT entry_type, value FROM directory_entries
+            UNION ALL SELECT 'setting:' || name, value FROM directory_settings WHERE name = 'external_recipients_level'
+            """, [])
+        var external: Classification?
         var domains = email.split(separator: "@").last.map { [String($0)] } ?? []
         var vips: [String] = []
         for row in rows {
             guard let value = row.string("value") else { continue }
-            if row.string("entry_type") == "internal_domain" { domains.append(value) } else { vips.append(value) }
+            switch row.string("entry_type") {
+            case "internal_domain": domains.append(value)
+            case "vip": vips.append(value)
+            default: external = Classification(rawValue: value)
+            }
         }
         let name = account.details["name"]?.stringValue ?? String(email.split(separator: "@").first ?? "")
-        return Directory(userEmail: email, userName: name, internalDomains: domains, vips: vips)
+        return (Directory(userEmail: email, userName: name, internalDomains: domains, vips: vips), external)
     }
 
     /// The reader of `connector`'s items, with what the account says about where it lives.
