@@ -41,6 +41,25 @@ import Testing
         var settings: ProviderSettings {
             try! ProviderSettings(try! ConfigurationValues.load(environment: environment))
         }
+
+        /// The gateway of `fixture`, reaching these providers and sealing with this key.
+        func gateway(_ fixture: GatewayFixture) throws -> (some ApplicationProtocol, Gateway) {
+            try fixture.application { configuration in
+                configuration.fleet.providers = settings
+                configuration.secrets = try! SecretBox(current: key)
+            }
+        }
+
+        /// A `Workers` process of `kinds` for `fixture`'s tenant, reaching these providers.
+        func worker(_ fixture: GatewayFixture, kinds: String, logLevel: String) throws -> ChildProcess {
+            try ChildProcess(
+                executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
+                arguments: [
+                    "--redis-url", fixture.redisURL, "--kinds", kinds, "--tenants", fixture.tenant.rawValue, "--metrics-port=-1",
+                    "--database-url", TestDatabase.appURL, "--opa-url", TestEnvironment.opaURL, "--log-level", logLevel,
+                ],
+                environment: environment)
+        }
     }
 
     /// Policies that let users read their five connectors.
@@ -70,10 +89,7 @@ import Testing
         let providers = try await Providers.start()
         defer { Task { await providers.handle.stop() } }
         let fixture = try await GatewayFixture.make()
-        let (app, gateway) = try fixture.application { configuration in
-            configuration.fleet.providers = providers.settings
-            configuration.secrets = try! SecretBox(current: providers.key)
-        }
+        let (app, gateway) = try providers.gateway(fixture)
         try await provisionReads(fixture, gateway)
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         let bob = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "bob"))
@@ -136,14 +152,7 @@ import Testing
             let waiting = try await alice.call(client, .get, "/v1/jobs/\(jobID)")
             #expect((waiting.json["notice"] as? String)?.contains("no worker serves") == true, "\(waiting.json)")
 
-            let worker = try ChildProcess(
-                executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
-                arguments: [
-                    "--redis-url", fixture.redisURL, "--kinds", "connector-sync,classifier", "--tenants", fixture.tenant.rawValue,
-                    "--metrics-port=-1",
-                    "--database-url", TestDatabase.appURL, "--opa-url", TestEnvironment.opaURL, "--log-level", "debug",
-                ],
-                environment: providers.environment)
+            let worker = try providers.worker(fixture, kinds: "connector-sync,classifier", logLevel: "debug")
             defer {
                 worker.signal(SIGTERM)
                 _ = worker.waitForExitBlocking(timeout: 20)
@@ -239,10 +248,7 @@ import Testing
         let providers = try await Providers.start()
         defer { Task { await providers.handle.stop() } }
         let fixture = try await GatewayFixture.make()
-        let (app, gateway) = try fixture.application { configuration in
-            configuration.fleet.providers = providers.settings
-            configuration.secrets = try! SecretBox(current: providers.key)
-        }
+        let (app, gateway) = try providers.gateway(fixture)
         let boss = Identity(tenant: fixture.tenant, user: "boss", org: "", team: "", roles: [.enterpriseAdmin])
         var actions: [String: JSONValue] = ["default": .object(["autonomy": .string("block")])]
         for connector in Connector.allCases { actions[connector.readAction.rawValue] = .object(["autonomy": .string("autonomous")]) }
@@ -273,15 +279,7 @@ import Testing
                 uri: "/v1/connectors/gmail/callback?code=\(granted.code)&state=\(granted.state)", method: .get
             ) { Int($0.status.code) }
             #expect(connected == 200)
-            let worker = try ChildProcess(
-                executable: TestEnvironment.binDirectory.appendingPathComponent("Workers").path,
-                arguments: [
-                    "--redis-url", fixture.redisURL, "--kinds", "connector-sync,classifier,auto-responder", "--tenants",
-                    fixture.tenant.rawValue, "--metrics-port=-1", "--database-url", TestDatabase.appURL, "--opa-url",
-                    TestEnvironment.opaURL,
-                    "--log-level", "info",
-                ],
-                environment: providers.environment)
+            let worker = try providers.worker(fixture, kinds: "connector-sync,classifier,auto-responder", logLevel: "info")
             defer {
                 worker.signal(SIGTERM)
                 _ = worker.waitForExitBlocking(timeout: 20)
