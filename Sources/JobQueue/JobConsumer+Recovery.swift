@@ -9,13 +9,29 @@ extension JobConsumer {
     }
 
     /// Claims entries other consumers left idle past the visibility timeout (their worker died)
-    /// with XAUTOCLAIM, up to `limit`. Each comes back with its delivery count, which raises its
-    /// attempt number.
-    public func reclaimStalled(limit: Int) async throws -> [DeliveredJob] {
+    /// with XAUTOCLAIM, up to `limit`, in the streams of `only` (every tenant's when nil). Each
+    /// comes back with its delivery count, which raises its attempt number.
+    /// The tenants whose streams hold an entry idle past the visibility timeout (looked up
+    /// without claiming anything: `reclaimStalled(limit:among:)` claims them).
+    public func stalledTenants() async throws -> [TenantID] {
+        let idle = String(queue.configuration.visibilityTimeout.milliseconds)
+        let tenants = try await maintainedTenants()
+        var stalled: [TenantID] = []
+        for start in stride(from: 0, to: tenants.count, by: 500) {
+            let chunk = Array(tenants[start..<min(start + 500, tenants.count)])
+            let replies = try await queue.redis.send(
+                chunk.map { RedisCommand("XPENDING", [RedisKeys.stream(tenant: $0, kind: kind), group, "IDLE", idle, "-", "+", "1"]) })
+            for (tenant, reply) in zip(chunk, replies) where !(reply.array ?? []).isEmpty { stalled.append(tenant) }
+        }
+        return stalled
+    }
+
+    public func reclaimStalled(limit: Int, among only: [TenantID]? = nil) async throws -> [DeliveredJob] {
         guard limit > 0 else { return [] }
         let idle = String(queue.configuration.visibilityTimeout.milliseconds)
         var reclaimed: [DeliveredJob] = []
-        let tenants = try await maintainedTenants()
+        let tenants: [TenantID]
+        if let only { tenants = only } else { tenants = try await maintainedTenants() }
         for start in stride(from: 0, to: tenants.count, by: 200) {
             if reclaimed.count >= limit { break }
             let chunk = Array(tenants[start..<min(start + 200, tenants.count)])

@@ -19,6 +19,8 @@ final class KindProcessor: Sendable {
     let logger: Logger
     let stop: StopSignal
     private let running = Mutex<[String: (job: DeliveredJob, since: ContinuousClock.Instant)]>([:])
+    /// Tenants whose streams the sweep found holding stalled jobs, for the reader to claim.
+    private let stalled = Mutex<Set<TenantID>>([])
     private let completions: GroupCommit<Finished, Void>
 
     /// A job whose handler succeeded, with what it produced.
@@ -84,7 +86,11 @@ final class KindProcessor: Sendable {
     /// Reads and dispatches until the stop signal; then waits for its jobs to finish.
     func runReader() async {
         let reclaimEvery = max(Duration.milliseconds(500), configuration.queue.visibilityTimeout / 4)
-        var lastReclaim = ContinuousClock.now - reclaimEvery
+        // Stalled jobs are looked for off the reading path: a sweep over thousands of tenants'
+        // streams takes many round trips, and the jobs waiting to be read must not wait for it.
+        // The reader claims them (in the streams found) when it next reads, and runs them at once.
+        let sweeper = Task { await self.sweepStalled(every: reclaimEvery) }
+        defer { sweeper.cancel() }
         var failures = 0
         await withDiscardingTaskGroup { group in
             while !stop.isSet && !Task.isCancelled {
@@ -94,12 +100,14 @@ final class KindProcessor: Sendable {
                     break
                 }
                 do {
+                    let limit = 1 + slots.available
                     var jobs: [DeliveredJob] = []
-                    if ContinuousClock.now - lastReclaim >= reclaimEvery {
-                        lastReclaim = .now
-                        jobs = try await consumer.reclaimStalled(limit: 1 + slots.available)
+                    let found = stalled.withLock { tenants in
+                        defer { tenants = [] }
+                        return Array(tenants)
                     }
-                    if jobs.isEmpty { jobs = try await consumer.fetch(limit: 1 + slots.available) }
+                    if !found.isEmpty { jobs = try await consumer.reclaimStalled(limit: limit, among: found) }
+                    if jobs.isEmpty { jobs = try await consumer.fetch(limit: limit) }
                     failures = 0
                     lastHealthyRound.withLock { $0 = .now }
                     if jobs.isEmpty {
@@ -130,6 +138,20 @@ final class KindProcessor: Sendable {
         }
         // Succeeded jobs are acknowledged in group commits; finish those before returning.
         await completions.idle()
+    }
+
+    /// Looks for jobs other consumers left stalled, every `interval`, and tells the reader in
+    /// which streams.
+    private func sweepStalled(every interval: Duration) async {
+        while !stop.isSet && !Task.isCancelled {
+            do {
+                let found = try await consumer.stalledTenants()
+                if !found.isEmpty { stalled.withLock { $0.formUnion(found) } }
+            } catch {
+                logger.warning("reclaiming stalled jobs failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
     }
 
     /// Dead-letters what cannot run (undecodable, a payload that does not fit its kind, out of
