@@ -27,15 +27,26 @@ extension JobConsumer {
     }
 
     public func reclaimStalled(limit: Int, among only: [TenantID]? = nil) async throws -> [DeliveredJob] {
-        guard limit > 0 else { return [] }
-        let idle = String(queue.configuration.visibilityTimeout.milliseconds)
-        var reclaimed: [DeliveredJob] = []
+        try await reclaim(limit: limit, among: only).jobs
+    }
+
+    /// `reclaimStalled`, saying which of the tenants it did not get to (the limit was reached).
+    /// No more than `limit` entries are claimed: a claimed entry waits for a slot unextended,
+    /// and one claimed beyond them could go idle again and run twice.
+    public func reclaim(limit: Int, among only: [TenantID]? = nil) async throws -> (jobs: [DeliveredJob], unvisited: [TenantID]) {
         let tenants: [TenantID]
         if let only { tenants = only } else { tenants = try await maintainedTenants() }
-        for start in stride(from: 0, to: tenants.count, by: 200) {
-            if reclaimed.count >= limit { break }
-            let chunk = Array(tenants[start..<min(start + 200, tenants.count)])
-            let count = String(max(1, min(100, limit - reclaimed.count)))
+        guard limit > 0 else { return ([], tenants) }
+        let idle = String(queue.configuration.visibilityTimeout.milliseconds)
+        var reclaimed: [DeliveredJob] = []
+        var start = 0
+        while start < tenants.count {
+            let room = limit - reclaimed.count
+            if room <= 0 { break }
+            // At most `room` claims in all: as many streams as there is room, and each a share.
+            let chunk = Array(tenants[start..<min(start + min(200, room), tenants.count)])
+            start += chunk.count
+            let count = String(max(1, min(100, room / chunk.count)))
             let replies = try await queue.redis.send(
                 chunk.map {
                     RedisCommand("XAUTOCLAIM", [RedisKeys.stream(tenant: $0, kind: kind), group, name, idle, "0-0", "COUNT", count])
@@ -76,7 +87,7 @@ extension JobConsumer {
             logger.warning(
                 "reclaimed stalled jobs", metadata: ["job.kind": "\(kind)", "count": "\(reclaimed.count)", "consumer": "\(name)"])
         }
-        return reclaimed
+        return (reclaimed, Array(tenants[start...]))
     }
 
     /// Resets the idle time of long-running jobs this consumer still owns, so they are never

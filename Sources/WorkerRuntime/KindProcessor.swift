@@ -106,7 +106,11 @@ final class KindProcessor: Sendable {
                         defer { tenants = [] }
                         return Array(tenants)
                     }
-                    if !found.isEmpty { jobs = try await consumer.reclaimStalled(limit: limit, among: found) }
+                    if !found.isEmpty {
+                        let claimed = try await consumer.reclaim(limit: limit, among: found)
+                        jobs = claimed.jobs
+                        if !claimed.unvisited.isEmpty { stalled.withLock { $0.formUnion(claimed.unvisited) } }
+                    }
                     if jobs.isEmpty { jobs = try await consumer.fetch(limit: limit) }
                     failures = 0
                     lastHealthyRound.withLock { $0 = .now }

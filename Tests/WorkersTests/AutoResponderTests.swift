@@ -43,6 +43,13 @@ import WorkerRuntime
         fixture.fakes.followUps.submitted.withLock { $0.map(\.0).filter { $0.job.kind == kind } }
     }
 
+    /// The job a recorded follow-up became, under the id the recorder answered with (the
+    /// drafting job records it as the reply's sending job).
+    func queued(_ fixture: ConnectorSyncFixture, step: String, user: String = "alice") throws -> JobEnvelope {
+        let (followUp, parent) = try #require(fixture.fakes.followUps.submitted.withLock { $0.last { $0.0.step == step } })
+        return job(fixture, followUp, user: user, id: "followup-\(parent)-\(step)")
+    }
+
     func sent(_ fixture: ConnectorSyncFixture, _ mailbox: String = "alice@acme.test") async throws -> [[String: JSON]] {
         let answer = try await fixture.control("GET", "/control/gmail/\(mailbox)/sent")
         guard case .array(let list) = answer["messages"] ?? .null else { return [] }
@@ -95,7 +102,7 @@ import WorkerRuntime
                         decision: .allow, policyApplied: "enterprise/actions", reason: "notify",
                         constraints: .init(disclosureRequired: true)))
             }
-            let sendJob = job(fixture, sending)
+            let sendJob = try queued(fixture, step: "send")
             let result = try await run(fixture, sendJob)
             #expect(result["status"] == .string("sent"), "\(result)")
             let replies = try await sent(fixture)
@@ -111,6 +118,7 @@ import WorkerRuntime
             // Delivered again, the send job finds its reply; a second drafting job finds the
             // message answered. Nothing is sent twice.
             #expect(try await run(fixture, sendJob, attempt: 2)["status"] == .string("sent"))
+            #expect(try await run(fixture, job(fixture, sending))["status"] == .string("sent"))
             let again = try await run(fixture, job(fixture, drafting))
             #expect(again["status"] == .string("skipped"), "\(again)")
             #expect(try await sent(fixture).count == 1)
@@ -128,7 +136,8 @@ import WorkerRuntime
             fixture.fakes.policy.answer.withLock {
                 $0 = .decided(PolicyDecision(decision: .deny, policyApplied: "enterprise/actions", reason: "autorespond.send is blocked"))
             }
-            let result = try await run(fixture, job(fixture, sending))
+            _ = sending
+            let result = try await run(fixture, try queued(fixture, step: "send"))
             #expect(result["status"] == .string("blocked"), "\(result)")
             #expect(try await sent(fixture).isEmpty)
             let stored = try await fixture.directory.session(fixture.tenant) { sql in
@@ -148,7 +157,7 @@ import WorkerRuntime
             try await fixture.sync(.gmail)
             try await classify(fixture)
             try await run(fixture, job(fixture, try #require(followUps(fixture, .autoResponder).first { $0.step == "respond:\(asked)" })))
-            try await run(fixture, job(fixture, try #require(followUps(fixture, .autoResponder).first { $0.step == "send" })))
+            try await run(fixture, try queued(fixture, step: "send"))
             let reply = try #require(try await sent(fixture).first)
             // The reply reaches bob as mail does, headers and all; bob's assistant leaves it.
             var headers: [(String, JSON)] = []

@@ -40,7 +40,8 @@ public enum ItemStore {
             let items = order.map { latest[$0]! }
             func json(_ value: [String: JSONValue]) -> String? { String(decoding: JSONValue.object(value).canonicalBytes, as: UTF8.self) }
             // A changed item keeps its level until the classifier looks at it again (only a
-            // higher connector default raises it at once); an admin's override stays.
+            // higher connector default raises it at once); an admin's override stays. Its content
+            // changed when its title, people, details (but labels) or last update did.
             let rows = try await sql.query(
                 """
                 INSERT INTO items (user_id, connector, source_id, item_type, title, people, occurred_at, updated_at, link, status, details,
@@ -57,8 +58,9 @@ public enum ItemStore {
                             THEN excluded.classification
                         ELSE items.classification END,
                     classified_at = CASE
-                        WHEN (items.title, items.people, items.details - 'labels', items.default_level)
-                            IS DISTINCT FROM (excluded.title, excluded.people, excluded.details - 'labels', excluded.default_level)
+                        WHEN (items.title, items.people, items.details - 'labels', items.default_level, items.updated_at)
+                            IS DISTINCT FROM (excluded.title, excluded.people, excluded.details - 'labels', excluded.default_level,
+                                excluded.updated_at)
                             THEN NULL
                         ELSE items.classified_at END,
                     generation = excluded.generation, synced_at = now()

@@ -53,7 +53,13 @@ struct AutoResponderHandler: KindHandler {
         let level: Classification
         let messageClass: MessageClass?
         let classified: Bool
+        /// A detector found something in it (a secret, a card number, a marking...).
+        let flagged: Bool
         let ageSeconds: Double
+
+        /// Whether its words may travel with the reply (job payloads, approvals, the reply
+        /// table): not when it is above internal or anything was found in it.
+        var quotable: Bool { level <= .internal && !flagged }
 
         var sender: String { Addresses.bare(from) }
         var recipient: String { Addresses.bare(replyTo ?? from) }
@@ -97,21 +103,26 @@ struct AutoResponderHandler: KindHandler {
         guard let content = contents.first ?? nil else { return skip("the message is gone", message, context) }
         let name = account.account.details["name"]?.stringValue ?? Self.displayName(me)
         let draft = try await modelDraft(message, content, userName: name, context: context) ?? Self.draft(for: message, userName: name)
-        // What an approver sees of the original; above internal only who and what, no text.
-        var original = ["from": String(message.from.prefix(500)), "subject": String(message.subject.prefix(500))]
-        original["excerpt"] =
-            message.level <= .internal
-            ? String(content.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(600)) : "(withheld: \(message.level.rawValue))"
-        try await context.statements.query(
+        // What an approver sees of the original: its words only where they may travel.
+        let withheld = "(withheld: \(message.flagged ? "something sensitive was found in it" : message.level.rawValue))"
+        let original = [
+            "from": String(message.from.prefix(500)), "subject": message.quotable ? String(message.subject.prefix(500)) : withheld,
+            "excerpt": message.quotable ? String(content.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(600)) : withheld,
+        ]
+        // One drafting job owns a message: another that got here at the same time stops.
+        let owner = try await context.statements.query(
             """
             INSERT INTO responses (user_id, channel, message_id, thread_id, job_id, status, original, response, classification,
                 message_class)
-            VALUES ($1, 'gmail', $2, $3, $4, 'drafted', $5::jsonb, $6, $7, $8) ON CONFLICT (user_id, channel, message_id) DO NOTHING
+            VALUES ($1, 'gmail', $2, $3, $4, 'drafted', $5::jsonb, $6, $7, $8)
+            ON CONFLICT (user_id, channel, message_id) DO UPDATE SET job_id = responses.job_id RETURNING job_id
             """,
             [
                 user, message.id, message.threadID, context.job.id, JSONText.object(original), draft, message.level.rawValue,
                 message.messageClass?.rawValue,
-            ])
+            ]
+        ).first?.string("job_id")
+        guard owner == context.job.id else { return skip("another job is answering it", message, context) }
         let outcome = try await context.followUp(
             AutoResponderKind.self, action: .autorespondSend,
             payload: .init(channel: "gmail", messageID: message.id, draft: draft, original: original), classification: message.level,
@@ -151,6 +162,12 @@ struct AutoResponderHandler: KindHandler {
         else { return nil }
         let reply = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reply.isEmpty, reply.count <= 4_000 else { return nil }
+        // A reply that repeats anything a detector flags (a secret from the message) is not used.
+        let scanned = Classifier().level(of: ClassifiableItem(source: .gmail, title: "", body: reply))
+        guard scanned.findings.isEmpty else {
+            context.logger.warning("the model's reply quoted something sensitive; the template writes it")
+            return nil
+        }
         return reply
     }
 
@@ -197,7 +214,7 @@ struct AutoResponderHandler: KindHandler {
             """
             UPDATE responses SET status = $3, approval_id = coalesce($4, approval_id), send_job_id = coalesce($5, send_job_id),
                 reason = coalesce($6, reason), updated_at = now()
-            WHERE user_id = $1 AND channel = 'gmail' AND message_id = $2
+            WHERE user_id = $1 AND channel = 'gmail' AND message_id = $2 AND status IN ('drafted', 'queued', 'pending')
             """, [context.job.requester.user, message.id, status, fields["approval_id"], fields["send_job_id"], fields["reason"]])
     }
 
@@ -230,6 +247,17 @@ struct AutoResponderHandler: KindHandler {
                     user, message.id, message.threadID, context.job.id, JSONText.object(payload.original ?? [:]), draft,
                     message.level.rawValue, message.messageClass?.rawValue,
                 ])
+        }
+        // One sending job owns a reply: a second job for the same message sends nothing.
+        let claimed = try await context.statements.query(
+            """
+            UPDATE responses SET send_job_id = $3, updated_at = now()
+            WHERE user_id = $1 AND channel = 'gmail' AND message_id = $2 AND status <> 'sent' AND (send_job_id IS NULL OR send_job_id = $3)
+            RETURNING 1 AS claimed
+            """, [user, message.id, context.job.id])
+        guard !claimed.isEmpty else {
+            context.setResult(["message_id": .string(message.id), "status": .string("skipped"), "reason": .string("another job sends it")])
+            return
         }
         let domain = message.recipient.split(separator: "@").last.map(String.init) ?? ""
         // The policy as it is now: it may have changed since the reply was drafted or approved.
@@ -301,7 +329,8 @@ struct AutoResponderHandler: KindHandler {
             let row = try await context.statements.query(
                 """
                 SELECT source_id, title, people::text AS people, details::text AS details, classification, message_class,
-                    classified_at IS NOT NULL AS classified, extract(epoch FROM now() - coalesce(occurred_at, now()))::float8 AS age
+                    classified_at IS NOT NULL AS classified, findings <> '[]'::jsonb AS flagged,
+                    extract(epoch FROM now() - coalesce(occurred_at, now()))::float8 AS age
                 FROM items WHERE user_id = $1 AND connector = 'gmail' AND source_id = $2
                 """, [user, id]
             ).first
@@ -317,14 +346,14 @@ struct AutoResponderHandler: KindHandler {
             references: details["references"]?.stringValue, labels: details["labels"]?.arrayValue?.compactMap(\.stringValue) ?? [],
             automated: automated, level: Classification(parsing: row.string("classification")),
             messageClass: row.string("message_class").flatMap(MessageClass.init(rawValue:)), classified: row.bool("classified") ?? false,
-            ageSeconds: row.double("age") ?? 0)
+            flagged: row.bool("flagged") ?? false, ageSeconds: row.double("age") ?? 0)
     }
 
     /// The reply from the template of the message's class: it acknowledges and says what
     /// happens next, promising nothing on the user's behalf.
     static func draft(for message: Message, userName: String) -> String {
         let greeting = firstName(message.from).map { "Hi \($0)," } ?? "Hello,"
-        let subject = message.subject.isEmpty ? "your message" : "\"\(message.subject.prefix(120))\""
+        let subject = message.subject.isEmpty || !message.quotable ? "your message" : "\"\(message.subject.prefix(120))\""
         let next =
             message.messageClass == .critical
             ? "\(userName) has been alerted to it as urgent and will get back to you as soon as possible."

@@ -107,8 +107,8 @@ struct ClassifierHandler: KindHandler {
                 outcomes.append(outcome)
             }
             try await audit(outcomes, gone: gone.count, connector: connector, context: context)
-            try await store(outcomes, gone: gone, connector: connector, context: context)
-            try await askForReplies(outcomes, context: context)
+            let stored = try await store(outcomes, gone: gone, connector: connector, context: context)
+            try await askForReplies(outcomes.filter { stored.contains($0.item.sourceID) }, context: context)
             for outcome in outcomes {
                 totals.classified += 1
                 if outcome.level > outcome.item.defaultLevel { totals.raised += 1 }
@@ -313,20 +313,27 @@ struct ClassifierHandler: KindHandler {
     /// Stores the batch in one statement: each item's level, findings and class, where the item
     /// is still the version that was read. Items gone at the source are left to the sync, and
     /// marked so this run does not read them again.
-    func store(_ outcomes: [Outcome], gone: [Stored], connector: Connector, context: HandlerContext) async throws {
+    /// Returns the ids stored (the others were synced again meanwhile).
+    @discardableResult
+    func store(_ outcomes: [Outcome], gone: [Stored], connector: Connector, context: HandlerContext) async throws -> Set<String> {
         func json(_ value: some Encodable) -> String {
             String(decoding: (try? JSONEncoder().encode(value)) ?? Data("[]".utf8), as: UTF8.self)
         }
         let all =
             outcomes.map { ($0.item, $0.level.rawValue as String?, json($0.findings), $0.messageClass) } + gone.map { ($0, nil, "[]", nil) }
-        guard !all.isEmpty else { return }
-        try await context.statements.query(
+        guard !all.isEmpty else { return [] }
+        // An override set meanwhile stands; an item gone at the source keeps what it had.
+        let rows = try await context.statements.query(
             """
-            UPDATE items SET classification = coalesce(x.level, items.classification), findings = x.findings::jsonb,
-                message_class = x.class, class_confidence = x.confidence, class_reasons = x.reasons::jsonb, classified_at = now()
+            UPDATE items SET classification = coalesce(items.override_level, x.level, items.classification),
+                findings = CASE WHEN x.level IS NULL THEN items.findings ELSE x.findings::jsonb END,
+                message_class = CASE WHEN x.level IS NULL THEN items.message_class ELSE x.class END,
+                class_confidence = CASE WHEN x.level IS NULL THEN items.class_confidence ELSE x.confidence END,
+                class_reasons = CASE WHEN x.level IS NULL THEN items.class_reasons ELSE x.reasons::jsonb END, classified_at = now()
             FROM unnest($3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::real[], $9::text[])
                 AS x(id, synced, level, findings, class, confidence, reasons)
             WHERE items.user_id = $1 AND items.connector = $2 AND items.source_id = x.id AND items.synced_at = x.synced
+            RETURNING items.source_id
             """,
             [
                 context.job.requester.user, connector.rawValue, PostgresArray(all.map(\.0.sourceID)), PostgresArray(all.map(\.0.syncedAt)),
@@ -335,6 +342,7 @@ struct ClassifierHandler: KindHandler {
                 PostgresArray(all.map { $0.3.map { String($0.confidence) } }),
                 PostgresArray(all.map { Optional(json($0.3?.reasons ?? [])) }),
             ])
+        return Set(rows.compactMap { $0.string("source_id") })
     }
 
     /// Whether an address is of one of the directory's internal domains (or a subdomain).

@@ -43,27 +43,31 @@ struct ModelBackend: Sendable {
         if json { body["response_format"] = .object(["type": .string("json_object")]) }
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
         if let key = settings.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
-        let answer: OutboundResponse
+        // The data left once the request is made: the call is audited whatever comes back.
+        var tokens = 0
+        var content: String?
+        var failure: String?
         do {
-            answer = try await context.send(
+            let answer = try await context.send(
                 OutboundRequest(
                     method: "POST", url: url + "/chat/completions", headers: headers, body: JSONValue.object(body).canonicalBytes,
                     timeout: settings.timeout, maxResponseBytes: 1 << 20))
+            let object = JSONValue.parse(answer.body)?.objectValue
+            tokens = object?["usage"]?.objectValue?["total_tokens"]?.integerValue.map(Int.init) ?? 0
+            content = object?["choices"]?.arrayValue?.first?.objectValue?["message"]?.objectValue?["content"]?.stringValue
+            if answer.status != 200 || content == nil {
+                content = nil
+                failure = "the model answered \(answer.status) without a completion"
+            }
         } catch {
-            context.logger.warning("the model could not be reached; the rules decide", metadata: ["error": "\(error)"])
-            return nil
+            failure = "the model could not be reached: \(error)"
         }
-        guard answer.status == 200, let object = JSONValue.parse(answer.body)?.objectValue,
-            let content = object["choices"]?.arrayValue?.first?.objectValue?["message"]?.objectValue?["content"]?.stringValue
-        else {
-            context.logger.warning(
-                "the model answered what is not a completion; the rules decide", metadata: ["status": "\(answer.status)"])
-            return nil
-        }
-        let tokens = object["usage"]?.objectValue?["total_tokens"]?.integerValue.map(Int.init) ?? 0
+        var detail: [String: JSONValue] = ["purpose": .string(purpose)]
+        if let failure { detail["failure"] = .string(String(failure.prefix(300))) }
         try await context.audit.record(
-            .modelCall, step: step, detail: ["purpose": .string(purpose)], model: (name: settings.name, tokens: tokens),
-            classification: level)
+            .modelCall, step: step, detail: detail, model: (name: settings.name, tokens: tokens), classification: level,
+            outcome: failure == nil ? .success : .error)
+        if let failure { context.logger.warning("the model gave no answer; the rules decide", metadata: ["error": "\(failure)"]) }
         return content
     }
 }
