@@ -30,6 +30,7 @@ import WorkerRuntime
                 let stored = try await fixture.items(connector)
                 #expect(first["full"] == .bool(true), "\(connector): \(first)")
                 #expect(first["complete"] == .bool(true))
+                #expect(first["last_full_pass_at"]?.stringValue != nil, "\(connector): \(first)")
                 #expect(!stored.isEmpty, "\(connector) synced nothing")
                 #expect(first["upserted"] == .integer(Int64(stored.count)), "\(connector): \(first)")
                 #expect(Set(stored).count == stored.count)

@@ -120,7 +120,13 @@ struct ConnectorSyncHandler: KindHandler {
             }
         }
         try await classifyFollowUp(connector, after: cursor, stored: totals.unclassified, context: context)
-        context.setResult(result(connector, startedFull || resynced, totals, pages, complete: true))
+        var summary = result(connector, startedFull || resynced, totals, pages, complete: true)
+        // How fresh the records are beyond this run's changes: when a full pass last swept them.
+        if cursor.lastFullAt > 0 {
+            summary["last_full_pass_at"] = .string(ProviderTime.string(Clock.date(milliseconds: cursor.lastFullAt)))
+            summary["last_full_pass_age_s"] = .integer(max(0, (Clock.milliseconds() - cursor.lastFullAt) / 1000))
+        }
+        context.setResult(summary)
     }
 
     /// Submits the classification of what this run stored (one job for the user and
