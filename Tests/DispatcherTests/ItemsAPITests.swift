@@ -71,6 +71,12 @@ import Testing
             #expect((noise.json["items"] as? [[String: Any]])?.map { $0["id"] as? String } == ["m2"])
             #expect(try await pagedIDs(alice, client) == ["m1", "m2", "acme/api#7"])
             #expect(try await alice.call(client, .get, "/v1/items?cursor=nonsense").status == 400)
+            // A forged cursor or item id holding NUL (PostgreSQL cannot store it) names nothing.
+            let forged = Data("0\ngmail\nm\u{0}1".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            #expect(try await alice.call(client, .get, "/v1/items?cursor=\(forged)").status == 400)
+            #expect(try await alice.call(client, .get, "/v1/items?limit=0").status == 400)
+            #expect(try await alice.call(client, .get, "/v1/responses?status=lost").status == 400)
+            #expect(try await alice.call(client, .get, "/v1/responses?limit=999").status == 400)
             #expect(try await alice.call(client, .get, "/v1/items?classification=secret").status == 400)
             #expect(try await alice.call(client, .get, "/v1/items?user=bob").status == 403)
             let bobs = try await admin.call(client, .get, "/v1/items?user=bob")
@@ -84,6 +90,11 @@ import Testing
             #expect(
                 try await admin.call(
                     client, .put, "/v1/items/gmail/nope/classification", #"{"level":"internal","reason":"x","user":"alice"}"#
+                )
+                .status == 404)
+            #expect(
+                try await admin.call(
+                    client, .put, "/v1/items/gmail/m%001/classification", #"{"level":"internal","reason":"x","user":"alice"}"#
                 )
                 .status == 404)
             let lowered = try await admin.call(client, .put, path, #"{"level":"internal","reason":"the key was rotated","user":"alice"}"#)

@@ -72,7 +72,9 @@ struct ItemRoutes {
             throw FleetError.notFound("no connector '\(context.parameter("connector").prefix(40))'")
         }
         let raw = context.parameter("item")
-        guard let id = raw.removingPercentEncoding, !id.isEmpty, id.utf8.count <= 512 else {
+        guard let id = raw.removingPercentEncoding, !id.isEmpty, id.utf8.count <= 512,
+            !id.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 })
+        else {
             throw FleetError.notFound("no item '\(raw.prefix(40))'")
         }
         let object = try await RequestBody.object(

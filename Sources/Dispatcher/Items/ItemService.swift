@@ -42,7 +42,9 @@ struct ItemService: Sendable {
         init?(_ text: String) {
             guard let bytes = Base64URL.decode(text) else { return nil }
             let parts = String(decoding: bytes, as: UTF8.self).split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, let micros = Int64(parts[0]), Connector(rawValue: String(parts[1])) != nil else { return nil }
+            guard parts.count == 3, let micros = Int64(parts[0]), Connector(rawValue: String(parts[1])) != nil,
+                parts[2].utf8.count <= 512, !parts[2].unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 })
+            else { return nil }
             self.init(micros: micros, connector: String(parts[1]), sourceID: String(parts[2]))
         }
     }
