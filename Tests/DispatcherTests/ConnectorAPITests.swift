@@ -15,8 +15,9 @@ import Testing
 @testable import FakeProviders
 
 /// Connecting accounts and syncing them through the API, end to end: the gateway in process,
-/// the fake providers, and a real `Workers` process that runs the syncs.
-@Suite struct ConnectorAPITests {
+/// the fake providers, and a real `Workers` process that runs the syncs. One test at a time:
+/// whether a worker serves a kind is fleet-wide, and one test checks that none does yet.
+@Suite(.serialized) struct ConnectorAPITests {
     struct Providers {
         let urls: FakeProviderURLs
         let handle: FakeProvidersHandle
