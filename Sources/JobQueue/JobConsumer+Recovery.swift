@@ -206,6 +206,12 @@ extension JobConsumer {
             RedisCommand("ZADD", [RedisKeys.consumers(kind: kind), String(Clock.milliseconds()), name]))
     }
 
+    /// Records that this consumer has stopped taking jobs (a clean shutdown), so that a job
+    /// waiting for its kind says at once when no worker serves it any more.
+    public func resign() async throws {
+        try await queue.redis.send(RedisCommand("ZREM", [RedisKeys.consumers(kind: kind), name]))
+    }
+
     /// Deletes consumers that have been silent past `deadConsumerAfter` and hold no pending
     /// entries (anything they held has been reclaimed first). Returns how many were removed.
     @discardableResult

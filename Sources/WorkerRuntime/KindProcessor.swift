@@ -348,6 +348,10 @@ final class KindProcessor: Sendable {
             }
             await stop.pause(.milliseconds(100))
         }
+        // Stopping: no new job is taken from here on.
+        do { try await consumer.resign() } catch {
+            logger.warning("could not deregister the consumer; it ages out", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+        }
     }
 
     /// Jobs running right now.

@@ -97,6 +97,22 @@ import Testing
     }
 }
 
+extension RecoveryTests {
+    @Test func aConsumerThatResignsIsNoLongerCountedAsServingItsKind() async throws {
+        let fixture = QueueFixture()
+        let first = fixture.consumer(tenants: [fixture.tenant], name: "first")
+        let second = fixture.consumer(tenants: [fixture.tenant], name: "second")
+        #expect(try await fixture.queue.liveConsumers(kind: .noop) == 0)
+        try await first.heartbeat()
+        try await second.heartbeat()
+        #expect(try await fixture.queue.liveConsumers(kind: .noop) == 2)
+        try await first.resign()
+        #expect(try await fixture.queue.liveConsumers(kind: .noop) == 1)
+        try await second.resign()
+        #expect(try await fixture.queue.liveConsumers(kind: .noop) == 0)
+    }
+}
+
 @Suite struct FairnessTests {
     @Test func aFloodedTenantDoesNotDelayAnotherTenantsJob() async throws {
         let fixture = QueueFixture()

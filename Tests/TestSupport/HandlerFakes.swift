@@ -113,10 +113,17 @@ public final class FakeTenantDatabase: TenantDatabase {
 public final class RecordingFollowUps: FollowUpQueue {
     public let submitted = Mutex<[(FollowUp, parent: String)]>([])
     public let outcome = Mutex<FollowUpOutcome?>(nil)
+    /// Submissions still to fail as with an unavailable policy engine (nothing recorded).
+    public let failures = Mutex(0)
 
     public init() {}
 
     public func submit(_ followUp: FollowUp, after job: JobEnvelope) async throws -> FollowUpOutcome {
+        let fails = failures.withLock { count in
+            defer { count = max(0, count - 1) }
+            return count > 0
+        }
+        if fails { throw FleetError(.policyUnavailable, "policy engine unavailable: the follow-up was not submitted") }
         submitted.withLock { list in
             if !list.contains(where: { $0.0.step == followUp.step && $0.parent == job.id }) { list.append((followUp, job.id)) }
         }

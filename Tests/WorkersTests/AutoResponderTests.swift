@@ -125,6 +125,32 @@ import WorkerRuntime
         }
     }
 
+    @Test func aClassifierRunStoppedAfterStoringStillAsksAboutTheMessageWhenRetried() async throws {
+        try await withConnectorFixture { fixture in
+            try await fixture.connect(.gmail)
+            let asked = try await question(fixture)
+            try await fixture.sync(.gmail)
+            let payload = ClassifierKind.Payload(source: .gmail)
+            let job = JobEnvelope(
+                tenant: fixture.tenant, kind: .classifier, action: .gmailRead, payload: Array(try JSONEncoder().encode(payload)),
+                requester: Requester(user: "alice"))
+            let handler = RegisteredHandler(ClassifierHandler(settings: fixture.settings, secrets: fixture.secrets))
+            // The engine cannot answer when the first message's follow-up is submitted: the
+            // batch is stored, the run stops.
+            fixture.fakes.followUps.failures.withLock { $0 = 1 }
+            await #expect(throws: (any Error).self) { try await handler.run(job, context: fixture.context(job)) }
+            #expect(followUps(fixture, .autoResponder).isEmpty)
+            // The retry finds nothing waiting, and asks about what the first run stored.
+            try await handler.run(job, context: fixture.context(job, attempt: 2))
+            let drafting = followUps(fixture, .autoResponder).filter { $0.step == "respond:\(asked)" }
+            #expect(drafting.count == 1, "\(followUps(fixture, .autoResponder).map(\.step))")
+            // A third delivery asks nothing twice.
+            let before = followUps(fixture, .autoResponder).count
+            try await handler.run(job, context: fixture.context(job, attempt: 3))
+            #expect(followUps(fixture, .autoResponder).count == before)
+        }
+    }
+
     @Test func aPolicyChangedBeforeSendingIsHonoured() async throws {
         try await withConnectorFixture { fixture in
             try await fixture.connect(.gmail)

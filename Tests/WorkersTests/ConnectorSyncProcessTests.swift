@@ -43,7 +43,8 @@ import Testing
                         "--database-url", TestDatabase.appURL, "--opa-url", TestEnvironment.opaURL, "--visibility-timeout-ms", "1000",
                         "--log-level", "warning",
                     ],
-                    environment: fixture.environment)
+                    // Many tests share one policy engine and two cores: a slow decision is not a failure here.
+                    environment: fixture.environment.merging(["OC_OPA_TIMEOUT_MS": "20000"]) { $1 })
             }
             let job = fixture.job(.gmail)
             _ = try await queue.enqueue(job)

@@ -80,6 +80,7 @@ struct ClassifierHandler: KindHandler {
         let tenantDirectory = connector == .gmail ? try await Self.directory(context, account: account.account) : nil
         let directory = tenantDirectory?.directory
         let externalLevel = tenantDirectory?.externalRecipients
+        if let directory, context.attempt > 1 { try await askAgain(context, directory: directory) }
         var totals = Totals()
         var more = false
         var modelAllowed: [Classification: Bool] = [:]
@@ -230,14 +231,41 @@ struct ClassifierHandler: KindHandler {
     /// (it decides whether it is answered, and the policy whether and how).
     func askForReplies(_ outcomes: [Outcome], context: HandlerContext) async throws {
         for outcome in outcomes where outcome.mayNeedReply {
-            let id = outcome.item.sourceID
-            let asked = try await context.followUp(
-                AutoResponderKind.self, action: .gmailRead, payload: .init(channel: "gmail", messageID: id), classification: outcome.level,
-                step: "respond:\(id)")
-            if case .denied(let reason) = asked {
-                context.logger.info(
-                    "the auto-responder was not asked about a message", metadata: ["message": "\(id)", "reason": "\(reason)"])
-            }
+            try await askAboutMessage(outcome.item.sourceID, level: outcome.level, context: context)
+        }
+    }
+
+    /// Submits the auto-responder's job for one message (once per job: the step says which).
+    func askAboutMessage(_ id: String, level: Classification, context: HandlerContext) async throws {
+        let asked = try await context.followUp(
+            AutoResponderKind.self, action: .gmailRead, payload: .init(channel: "gmail", messageID: id), classification: level,
+            step: "respond:\(id)")
+        if case .denied(let reason) = asked {
+            context.logger.info("the auto-responder was not asked about a message", metadata: ["message": "\(id)", "reason": "\(reason)"])
+        }
+    }
+
+    /// On a later attempt: asks again about the messages an earlier attempt stored but may not
+    /// have asked about (its run stopped between the two; they are no longer waiting). A message
+    /// it did ask about is not asked twice (the same step), and one already answered is skipped.
+    func askAgain(_ context: HandlerContext, directory: Directory) async throws {
+        let rows = try await context.statements.query(
+            """
+            SELECT source_id, people::text AS people, classification FROM items
+            WHERE user_id = $1 AND connector = 'gmail' AND message_class IN ('needs_response', 'critical') AND classified_at >= $2
+                AND occurred_at > now() - make_interval(secs => $3)
+                AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.user_id = items.user_id AND r.channel = 'gmail'
+                    AND r.message_id = items.source_id)
+            ORDER BY occurred_at DESC LIMIT 500
+            """,
+            [context.job.requester.user, PostgresTimestamp(Clock.date(milliseconds: context.job.enqueuedAt)), Self.replyWindow])
+        for row in rows {
+            guard let id = row.string("source_id") else { continue }
+            let people = row.string("people").flatMap { JSONValue.parse(Array($0.utf8))?.objectValue } ?? [:]
+            let from = Addresses.bare(people["from"]?.stringValue ?? "")
+            let to = people["to"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            guard from != directory.userEmail, to.contains(where: { Addresses.bare($0) == directory.userEmail }) else { continue }
+            try await askAboutMessage(id, level: Classification(parsing: row.string("classification")), context: context)
         }
     }
 
