@@ -162,6 +162,7 @@ let package = Package(
             name: "PolicyTests",
             dependencies: [
                 "Policy", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .testTarget(
             name: "OutboundHTTPTests",

@@ -30,7 +30,7 @@ struct GatewayLatency: ParsableCommand {
         let request = Array(
             ("POST /v1/jobs HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8)
-        var load = try OpenLoop(host: host, port: port, connections: connections, request: request)
+        var load = try OpenLoop(host: host, port: port, connections: connections, requests: [request])
         let result = try load.run(rate: rate, total: rate * seconds)
         let latencies = result.latencies.sorted()
         printJSONLine([
@@ -54,7 +54,7 @@ struct GatewayLatency: ParsableCommand {
 }
 
 /// The event loop of `gateway-latency`.
-private struct OpenLoop {
+struct OpenLoop {
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
@@ -70,22 +70,26 @@ private struct OpenLoop {
     struct Result {
         var latencies: [Double] = []
         var accepted = 0
+        /// Answers by HTTP status (0: no answer, the connection failed).
+        var statuses: [Int: Int] = [:]
         var elapsed = 0.0
         var reconnects = 0
     }
 
     let host: String
     let port: UInt16
-    let request: [UInt8]
+    /// Sent in turn, request *i* being `requests[i % requests.count]`.
+    let requests: [[UInt8]]
     let epoll: Int32
     var connections: [Connection]
     var slotOfDescriptor: [Int32: Int] = [:]
     var idle: [Int] = []
 
-    init(host: String, port: UInt16, connections count: Int, request: [UInt8]) throws {
+    init(host: String, port: UInt16, connections count: Int, requests: [[UInt8]]) throws {
+        precondition(!requests.isEmpty)
         self.host = host
         self.port = port
-        self.request = request
+        self.requests = requests
         epoll = cep_create()
         guard epoll >= 0 else { throw Failure("epoll_create1") }
         connections = Array(repeating: Connection(), count: count)
@@ -128,7 +132,10 @@ private struct OpenLoop {
                     // Closed: a request in flight on it failed; an idle connection is already
                     // among the idle ones.
                     let inFlight = connections[slot].due
-                    if let inFlight { result.latencies.append(Double(now - inFlight) / 1e6) }
+                    if let inFlight {
+                        result.latencies.append(Double(now - inFlight) / 1e6)
+                        result.statuses[0, default: 0] += 1
+                    }
                     try reconnect(slot, makeIdle: inFlight != nil)
                     result.reconnects += 1
                     continue
@@ -139,6 +146,7 @@ private struct OpenLoop {
                     now = Self.now()
                     result.latencies.append(Double(now - due) / 1e6)
                     if status == 202 { result.accepted += 1 }
+                    result.statuses[status, default: 0] += 1
                     connections[slot].due = nil
                     idle.append(slot)
                 }
@@ -150,9 +158,11 @@ private struct OpenLoop {
             }
             while waitingHead < waiting.count, let slot = idle.popLast() {
                 connections[slot].due = waiting[waitingHead]
+                let request = requests[waitingHead % requests.count]
                 waitingHead += 1
-                if !send(slot) {
+                if !send(slot, request) {
                     result.latencies.append(Double(Self.now() - connections[slot].due!) / 1e6)
+                    result.statuses[0, default: 0] += 1
                     try reconnect(slot, makeIdle: true)
                     result.reconnects += 1
                 }
@@ -165,7 +175,7 @@ private struct OpenLoop {
         return result
     }
 
-    private func send(_ slot: Int) -> Bool {
+    private func send(_ slot: Int, _ request: [UInt8]) -> Bool {
         var offset = 0
         while offset < request.count {
             let written = request.withUnsafeBytes { write(connections[slot].fd, $0.baseAddress! + offset, request.count - offset) }

@@ -21,7 +21,8 @@ func buildApplication(
     // Outermost, so that errors turned into problem responses are counted too.
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory.gateway(registry: registry)))
     router.add(middleware: ProblemMiddleware())
-    OperationalRoutes(readiness: { await gateway.readiness() }, registry: registry).add(to: router, table: table)
+    OperationalRoutes(readiness: { await gateway.readiness() }, registry: registry, more: { gateway.policyEngine.metricsText })
+        .add(to: router, table: table)
     let api = router.group("v1").add(middleware: AuthMiddleware(verifier: gateway.verifier, rateLimiter: gateway.rateLimiter))
     JobRoutes(jobs: gateway.jobs, body: limit).add(to: api, table: table)
     ApprovalRoutes(approvals: gateway.approvals, body: limit).add(to: api, table: table)

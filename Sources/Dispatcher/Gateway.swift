@@ -72,8 +72,9 @@ final class Gateway: Sendable {
         audit = AuditWriter(database: auditDatabase, logger: logger)
         auditStore = AuditStore(database: database)
         policyEngine = PolicyEngineClient(
-            baseURL: fleet.policy.engineURL, timeout: fleet.policy.timeout, cacheSize: fleet.policy.decisionCacheSize,
-            cacheTTL: fleet.policy.decisionCacheTTL, httpClient: http, logger: logger)
+            transport: PolicyEngineClient.transport(
+                engine: fleet.policy.engineURL, library: fleet.policy.library, timeout: fleet.policy.timeout, httpClient: http),
+            cacheSize: fleet.policy.decisionCacheSize, cacheTTL: fleet.policy.decisionCacheTTL, logger: logger)
         policies = PolicyStore(tenants: tenants, redis: redis)
         policySync = PolicySync(
             store: policies, engine: policyEngine, policyDirectory: fleet.policy.directory, interval: fleet.policy.syncInterval,

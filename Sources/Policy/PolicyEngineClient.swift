@@ -2,12 +2,11 @@ import AsyncHTTPClient
 import Contracts
 import Foundation
 import Logging
-import NIOCore
-import NIOHTTP1
 import Synchronization
 
-/// Talks to OPA over its REST API: an OPA sidecar in production, the local OPA engine
-/// (`scripts/opa_server.py`) in development and tests. One code path for both.
+/// Asks the OPA engine for decisions and loads it, through a `PolicyTransport`: OPA's REST API
+/// (an OPA sidecar in production, the local engine `scripts/opa_server.py` in development) or the
+/// engine in process (`EmbeddedPolicyEngine`). One code path above the transport.
 ///
 /// Decisions fail closed: an unreachable, slow, erroring or undefined engine answers
 /// `.unavailable` with the reason, never a decision. Decisions are cached by tenant policy
@@ -16,12 +15,9 @@ import Synchronization
 /// that user has a user-scope policy (the policy reads it only to find that document), so the
 /// users of one role, org and team share their entries.
 public final class PolicyEngineClient: Sendable {
-    public let baseURL: String
-    let http: HTTPClient
-    let timeout: TimeAmount
+    public let transport: any PolicyTransport
     let logger: Logger
     private let cache: DecisionCache?
-    private let ownsClient: Bool
     /// When the engine last answered (ms since the epoch; 0 after a failure). Cached decisions
     /// are served only within `freshness` of it, so with the engine down nothing is allowed, not
     /// even from the cache: at most one real evaluation per `freshness` keeps it confirmed.
@@ -29,35 +25,69 @@ public final class PolicyEngineClient: Sendable {
     private let freshness: Int64
     /// Evaluations running, by what they decide.
     private let evaluations = Mutex<[DecisionCache.Key: Task<PolicyDecision, any Error>]>([:])
+    /// Decisions answered from the cache, and by the engine (shared evaluations count once each).
+    private let answeredFromCache = Atomic<Int>(0)
+    private let answeredByEngine = Atomic<Int>(0)
 
     /// - Parameters:
-    ///   - baseURL: e.g. `http://127.0.0.1:8181`.
-    ///   - timeout: longest wait for one decision.
+    ///   - transport: how the engine is reached.
     ///   - cacheSize: decisions kept (0 disables the cache).
     ///   - freshness: how long after the engine's last answer cached decisions are served.
     public init(
+        transport: any PolicyTransport, cacheSize: Int = 100_000, cacheTTL: Duration = .seconds(60), freshness: Duration = .seconds(1),
+        logger: Logger = Logger(label: "policy")
+    ) {
+        self.transport = transport
+        self.freshness = freshness.milliseconds
+        self.logger = logger
+        self.cache = cacheSize > 0 ? DecisionCache(capacity: cacheSize, ttl: cacheTTL) : nil
+    }
+
+    /// An engine behind OPA's REST API at `baseURL` (e.g. `http://127.0.0.1:8181`), waiting at
+    /// most `timeout` for a decision.
+    public convenience init(
         baseURL: String, timeout: Duration = .milliseconds(500), cacheSize: Int = 100_000, cacheTTL: Duration = .seconds(60),
         freshness: Duration = .seconds(1), httpClient: HTTPClient? = nil, logger: Logger = Logger(label: "policy")
     ) {
-        self.freshness = freshness.milliseconds
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
-        // Connecting is part of the wait for a decision: it gets the same bound.
-        configuration.timeout = .init(connect: .milliseconds(timeout.milliseconds), read: .milliseconds(timeout.milliseconds))
-        self.http = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        self.ownsClient = httpClient == nil
-        self.timeout = .milliseconds(timeout.milliseconds)
-        self.logger = logger
-        self.cache = cacheSize > 0 ? DecisionCache(capacity: cacheSize, ttl: cacheTTL) : nil
+        self.init(
+            transport: RESTPolicyTransport(baseURL: baseURL, timeout: timeout, httpClient: httpClient), cacheSize: cacheSize,
+            cacheTTL: cacheTTL, freshness: freshness, logger: logger)
+    }
+
+    /// The engine a configuration names: `embedded` for the engine in process (its C library at
+    /// `library`), otherwise the URL of OPA's REST API.
+    public static func transport(engine: String, library: String, timeout: Duration, httpClient: HTTPClient? = nil) -> any PolicyTransport {
+        engine == embeddedEngine
+            ? EmbeddedPolicyEngine(libraryPath: library) : RESTPolicyTransport(baseURL: engine, timeout: timeout, httpClient: httpClient)
+    }
+
+    /// The engine setting that selects the engine in process.
+    public static let embeddedEngine = "embedded"
+
+    /// Where the engine is: its URL, or `embedded (<library>)`.
+    public var location: String { transport.location }
+
+    /// Decisions asked for so far: answered from the cache, and not.
+    public var decisionCounts: (cached: Int, uncached: Int) {
+        (answeredFromCache.load(ordering: .relaxed), answeredByEngine.load(ordering: .relaxed))
+    }
+
+    /// `oc_policy_decisions_total{source="cache"|"engine"}` in Prometheus' text format.
+    public var metricsText: String {
+        let counts = decisionCounts
+        return """
+            # HELP oc_policy_decisions_total Policy decisions asked for, by where the answer came from.
+            # TYPE oc_policy_decisions_total counter
+            oc_policy_decisions_total{source="cache"} \(counts.cached)
+            oc_policy_decisions_total{source="engine"} \(counts.uncached)
+
+            """
     }
 
     /// Forgets every cached decision.
     public func clearCache() { cache?.clear() }
 
-    public func shutdown() async {
-        if ownsClient { try? await http.shutdown() }
-    }
+    public func shutdown() async { await transport.shutdown() }
 
     /// The decision for `input` under the tenant's policy `revision`. Never throws: an engine
     /// that cannot answer is `.unavailable` with the reason.
@@ -65,7 +95,11 @@ public final class PolicyEngineClient: Sendable {
     ///   policy for `input.user` (false: the decision is shared with the user's peers).
     public func decide(_ input: PolicyInput, revision: Int64, userHasPolicy: Bool = true) async -> PolicyAnswer {
         let key = DecisionCache.Key(revision: revision, input: input, userHasPolicy: userHasPolicy)
-        if Clock.milliseconds() - lastAnswer.load(ordering: .relaxed) <= freshness, let cached = cache?.get(key) { return .decided(cached) }
+        if Clock.milliseconds() - lastAnswer.load(ordering: .relaxed) <= freshness, let cached = cache?.get(key) {
+            answeredFromCache.add(1, ordering: .relaxed)
+            return .decided(cached)
+        }
+        answeredByEngine.add(1, ordering: .relaxed)
         // Callers asking the same question at once share one evaluation: when the cache goes
         // stale under load, the engine is asked once, not by every caller at the same moment.
         let evaluation = evaluations.withLock { running in
@@ -96,24 +130,13 @@ public final class PolicyEngineClient: Sendable {
         }
     }
 
-    struct EvaluationFailed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    private func evaluate(_ input: PolicyInput) async throws -> PolicyDecision {
-        struct Request: Encodable { let input: PolicyInput }
-        struct Answer: Decodable { let result: PolicyDecision? }
-        var request = HTTPClientRequest(url: baseURL + "/v1/data/openclaw/decision/decision")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: Array(try JSONEncoder().encode(Request(input: input)))))
-        let response = try await http.execute(request, timeout: timeout)
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else {
-            throw EvaluationFailed(description: "the policy engine answered \(response.status.code)")
-        }
-        guard let result = try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView)).result else {
-            throw EvaluationFailed(description: "no decision is defined (is the openclaw.decision policy loaded?)")
+    /// The engine's decision for `input`, uncached.
+    public func evaluate(_ input: PolicyInput) async throws -> PolicyDecision {
+        guard
+            let result = try await transport.evaluate(
+                "openclaw/decision/decision", input: Array(try JSONEncoder().encode(input)), as: PolicyDecision.self)
+        else {
+            throw PolicyTransportFailure(description: "no decision is defined (is the openclaw.decision policy loaded?)")
         }
         return result
     }
@@ -122,28 +145,24 @@ public final class PolicyEngineClient: Sendable {
 
     /// Replaces the Rego module `id`.
     public func putPolicy(id: String, source: String) async throws {
-        try await send(.PUT, "/v1/policies/" + id, body: ByteBuffer(string: source), contentType: "text/plain")
+        try await transport.putPolicy(id: id, source: source)
     }
 
     /// Replaces the document at `data.<path>` (path segments joined with `/`).
     public func putData(path: String, json: Data) async throws {
-        try await send(.PUT, "/v1/data/" + path, body: ByteBuffer(bytes: Array(json)), contentType: "application/json")
+        try await transport.putData(path: path, json: Array(json))
     }
 
     /// Whether the engine answers and holds the policies: `true` at `data.<marker>` (the mark a
-    /// complete load leaves; without a marker, OPA's `/health`). An engine that restarted
-    /// answers but holds nothing, and is not healthy. Remembers the answer for the cache.
+    /// complete load leaves; without a marker, whether it answers at all). An engine that
+    /// restarted answers but holds nothing, and is not healthy. Remembers the answer for the cache.
     @discardableResult
     public func isHealthy(marker: String? = nil) async -> Bool {
         let ok: Bool
         if let marker {
             ok = await holds(marker: marker) == true
         } else {
-            var request = HTTPClientRequest(url: baseURL + "/health")
-            request.method = .GET
-            let response = try? await http.execute(request, timeout: timeout)
-            _ = try? await response?.body.collect(upTo: 1 << 16)
-            ok = response?.status == .ok
+            ok = await transport.isAlive()
         }
         lastAnswer.store(ok ? Clock.milliseconds() : 0, ordering: .relaxed)
         return ok
@@ -151,25 +170,10 @@ public final class PolicyEngineClient: Sendable {
 
     /// Whether `data.<marker>` is `true` in the engine; nil when the engine did not answer.
     public func holds(marker: String) async -> Bool? {
-        struct Answer: Decodable { let result: Bool? }
-        var request = HTTPClientRequest(url: baseURL + "/v1/data/" + marker)
-        request.method = .GET
-        guard let response = try? await http.execute(request, timeout: timeout),
-            let body = try? await response.body.collect(upTo: 1 << 16), response.status == .ok,
-            let answer = try? JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
-        else { return nil }
-        return answer.result == true
-    }
-
-    private func send(_ method: HTTPMethod, _ path: String, body: ByteBuffer, contentType: String) async throws {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        request.headers.add(name: "Content-Type", value: contentType)
-        request.body = .bytes(body)
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let answer = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw EvaluationFailed(description: "\(method) \(path): \(response.status.code) \(String(buffer: answer))")
+        do {
+            return try await transport.evaluate(marker, input: nil, as: Bool.self) == true
+        } catch {
+            return nil
         }
     }
 }

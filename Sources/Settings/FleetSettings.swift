@@ -14,8 +14,11 @@ public struct FleetSettings: Sendable {
 
     /// The policy engine and how this process keeps it loaded.
     public struct PolicySettings: Sendable {
-        /// The engine's REST API (an OPA sidecar; locally the dev engine).
+        /// The engine's REST API (an OPA sidecar; locally the dev engine), or `embedded`: the
+        /// engine in process, through its C library.
         public var engineURL = "http://127.0.0.1:8181"
+        /// The OPA engine's C library, for `engineURL` `embedded` (the engine in process).
+        public var library = "var/opa/lib/opa_bindings/libopabridge.so"
         /// Longest wait for one decision; slower means unavailable (fail closed).
         public var timeout: Duration = .milliseconds(500)
         public var decisionCacheSize = 100_000
@@ -37,7 +40,13 @@ public struct FleetSettings: Sendable {
             logLevel = value
         }
         providers = try ProviderSettings(values)
-        if let value = values.string("opa_url") { policy.engineURL = value }
+        if let value = values.string("opa_url") {
+            guard value == "embedded" || value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                throw values.invalid("opa_url", expected: "an http(s) URL of OPA's REST API, or embedded")
+            }
+            policy.engineURL = value
+        }
+        if let value = values.string("opa_library") { policy.library = value }
         if let value = try values.milliseconds("opa_timeout_ms", in: 1...600_000) { policy.timeout = value }
         if let value = try values.int("decision_cache_size", in: 0...10_000_000) { policy.decisionCacheSize = value }
         if let value = try values.seconds("decision_cache_ttl_seconds", in: 0...86_400) { policy.decisionCacheTTL = value }

@@ -45,7 +45,8 @@ struct WorkersCommand: AsyncParsableCommand {
         help: "PostgreSQL connections of this process (env OC_DATABASE_POOL_SIZE). Default: a quarter of --concurrency, at least 4.")
     var databasePoolSize: Int?
 
-    @Option(help: "The policy engine's REST API, for kinds that act outside the fleet (env OC_OPA_URL).")
+    @Option(
+        help: "The policy engine's REST API, or embedded for the engine in process, for kinds that act outside the fleet (env OC_OPA_URL).")
     var opaURL: String = setting("opa_url") ?? FleetSettings().policy.engineURL
 
     @Flag(help: "Run without writing job lifecycle events to the audit log (benchmarks only; noop jobs only).")
@@ -134,8 +135,9 @@ struct WorkersCommand: AsyncParsableCommand {
                 // Kinds that act outside the fleet check each action at run time against an
                 // engine this process keeps loaded, as the Dispatcher does its own.
                 let engine = PolicyEngineClient(
-                    baseURL: settings.policy.engineURL, timeout: settings.policy.timeout, cacheSize: settings.policy.decisionCacheSize,
-                    cacheTTL: settings.policy.decisionCacheTTL, logger: logger)
+                    transport: PolicyEngineClient.transport(
+                        engine: settings.policy.engineURL, library: settings.policy.library, timeout: settings.policy.timeout),
+                    cacheSize: settings.policy.decisionCacheSize, cacheTTL: settings.policy.decisionCacheTTL, logger: logger)
                 let sync = PolicySync(
                     store: PolicyStore(tenants: tenants, redis: redis), engine: engine, policyDirectory: settings.policy.directory,
                     interval: settings.policy.syncInterval, logger: logger)

@@ -309,10 +309,13 @@ import Testing
             #expect((payload["draft"] as? String)?.contains("Hi Carol,") == true, "\(approval)")
             #expect((payload["original"] as? [String: Any])?["subject"] as? String == "Budget sign-off")
             #expect(approval["classification"] as? String == "internal")
-            let pending = try await alice.call(client, .get, "/v1/responses?status=pending")
-            #expect(
-                (pending.json["responses"] as? [[String: Any]])?.contains { $0["message_id"] as? String == asked } == true,
-                "\(pending.json)")
+            // The drafting job records the reply as pending right after parking it.
+            var pending: [String: Any] = [:]
+            let listed = await eventually(timeout: .seconds(20)) {
+                pending = (try? await alice.call(client, .get, "/v1/responses?status=pending"))?.json ?? [:]
+                return (pending["responses"] as? [[String: Any]])?.contains { $0["message_id"] as? String == asked } == true
+            }
+            #expect(listed, "\(pending)")
 
             // An edit the kind does not allow is refused; the draft may be edited.
             let id = try #require(approval["id"] as? String)

@@ -164,59 +164,6 @@ enum PrivatePort {
     }
 }
 
-/// A private policy engine process (for tests that stop it, or need one per Dispatcher).
-final class PrivatePolicyEngine: @unchecked Sendable {
-    // @unchecked Sendable: `port` and `process` are only touched by the owning test.
-    /// Chosen by the engine at its first start (port 0: no other test can take it meanwhile),
-    /// kept for restarts.
-    private(set) var port = 0
-    private var process: ChildProcess?
-
-    init() async throws {
-        try await start()
-    }
-
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    /// The interpreter itself (not a launcher such as a pyenv shim, which would outlive a kill).
-    static let python: String = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try? process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let path = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return path.isEmpty ? "python3" : path
-    }()
-
-    func start() async throws {
-        let lib = ProcessInfo.processInfo.environment["OC_OPA_LIB"] ?? FileManager.default.currentDirectoryPath + "/var/opa/lib"
-        let process = try ChildProcess(executable: Self.python, arguments: ["scripts/opa_server.py", "--port", String(port), "--lib", lib])
-        self.process = process
-        for _ in 0..<400 {
-            let said = process.output.components(separatedBy: "listening on 127.0.0.1:").dropFirst().first
-            if let bound = said.flatMap({ Int($0.prefix(while: \.isNumber)) }), bound > 0 {
-                port = bound
-                if await HTTPProbe.answers(url + "/health") { return }
-            }
-            if process.poll() != nil { break }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw FleetError(.policyUnavailable, "private policy engine did not start: \(process.output)")
-    }
-
-    func stop() {
-        process?.signal(SIGKILL)
-        _ = process?.waitForExitBlocking(timeout: 5)
-        process = nil
-    }
-
-    deinit { stop() }
-}
-
 /// A provisioned tenant, an issuer, and gateway configurations pointing at the test services.
 struct GatewayFixture {
     let tenant = TestEnvironment.tenant("g")

@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Policy
 import TestSupport
 import Testing
 
@@ -142,7 +143,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(1500))
             let identity = Identity(tenant: fixture.tenant, user: "alice", org: "eng", team: "core", roles: [.user])
             let direct = await gateway.decider.decide(identity, action: .noopRun, classification: .internal)
-            #expect(gateway.policyEngine.baseURL == engine.url)
+            #expect(gateway.policyEngine.location == engine.url)
             #expect(await HTTPProbe.answers(engine.url + "/health") == false, "the stopped engine still answers")
             #expect(direct.decision == nil, "\(direct)")
             let healthy = await gateway.policyEngine.isHealthy()
@@ -159,6 +160,43 @@ import Testing
         let denied = try await AuditStore(database: try TestDatabase.app()).query(tenant: fixture.tenant, filter: .init(outcome: .denied))
         #expect(denied.records.count == 5)
         #expect(denied.records.allSatisfy { $0.event.policyApplied == "engine-unavailable" })
+    }
+
+    /// The engine in process (`opa_url: embedded`): loaded by the same sync, deciding the same;
+    /// without its library the gateway is not ready and takes nothing.
+    @Test func theEngineInProcessDecidesForTheGatewayAndWithoutItsLibraryNothingIsEnqueued() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application(opaURL: PolicyEngineClient.embeddedEngine) {
+            $0.fleet.policy.library = TestEnvironment.opaLibrary
+        }
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        try await app.test(.live) { client in
+            #expect(gateway.policyEngine.location.hasPrefix("embedded"))
+            #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status == 202)
+            let approval = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
+            #expect(approval.status == 202 && approval.json["approval_id"] != nil, "\(approval.json)")
+            #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"gmail.send"}"#).status == 403)
+            let ready = await eventually(timeout: .seconds(20)) {
+                (try? await client.execute(uri: "/readyz", method: .get) { Int($0.status.code) }) == 200
+            }
+            #expect(ready)
+            #expect(try await fixture.queued(gateway) == 1)
+        }
+
+        let other = try await GatewayFixture.make()
+        let (broken, brokenGateway) = try other.application(opaURL: PolicyEngineClient.embeddedEngine) {
+            $0.fleet.policy.library = "/nonexistent/libopabridge.so"
+        }
+        let bob = APIClient(token: try await other.issuer.token(tenant: other.tenant, user: "bob"))
+        try await broken.test(.live) { client in
+            let refused = try await bob.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+            #expect(refused.status == 503)
+            #expect(refused.json["type"] as? String == "https://openclaw.dev/problems/policy-unavailable")
+            let ready = try await client.execute(uri: "/readyz", method: .get) { Int($0.status.code) }
+            #expect(ready == 503)
+            #expect(try await other.queued(brokenGateway) == 0)
+        }
     }
 
     @Test func aRestartedPolicyEngineIsLoadedAgain() async throws {

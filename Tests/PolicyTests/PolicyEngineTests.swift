@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Contracts
 import Foundation
 import Hummingbird
@@ -60,9 +61,15 @@ import Testing
     /// The engine is the real OPA engine run by the test services.
     var url: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
 
-    @Test func decidesThroughTheRESTAPIAndFailsClosed() async throws {
+    /// The same client over both ways of reaching the engine: the shared sidecar and the engine
+    /// in process.
+    @Test(arguments: ["sidecar", "embedded"]) func decidesAndFailsClosed(engine: String) async throws {
         // Cached decisions served however long the loaded machine takes between the steps.
-        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(20), freshness: .seconds(600))
+        let client = PolicyEngineClient(
+            transport: engine == "embedded"
+                ? EmbeddedPolicyEngine(libraryPath: TestEnvironment.opaLibrary)
+                : RESTPolicyTransport(baseURL: url, timeout: .seconds(20), httpClient: .shared),
+            freshness: .seconds(600))
         let tenant = TestEnvironment.tenant("pe")
         try await client.putPolicy(
             id: "openclaw/decision.rego", source: try String(contentsOfFile: "policies/openclaw/decision.rego", encoding: .utf8))

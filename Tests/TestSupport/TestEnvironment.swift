@@ -19,6 +19,11 @@ public enum TestEnvironment {
     /// The shared test policy engine (`OC_TEST_OPA_URL`).
     public static var opaURL: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
 
+    /// The OPA engine's C library, for the engine in process (`OC_TEST_OPA_LIBRARY`).
+    public static var opaLibrary: String {
+        ProcessInfo.processInfo.environment["OC_TEST_OPA_LIBRARY"] ?? "var/opa/lib/opa_bindings/libopabridge.so"
+    }
+
     /// Where the built executables are (`OC_BIN_DIR`, default `.build/debug`).
     public static var binDirectory: URL {
         if let dir = ProcessInfo.processInfo.environment["OC_BIN_DIR"] { return URL(fileURLWithPath: dir) }

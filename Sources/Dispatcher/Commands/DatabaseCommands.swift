@@ -83,16 +83,22 @@ struct TenantCommand: AsyncParsableCommand {
         commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self, List.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a tenant's schema, role and state tables (idempotent).")
+        static let configuration = CommandConfiguration(abstract: "Create tenants' schemas, roles and state tables (idempotent).")
         @OptionGroup var admin: AdminDatabaseOptions
-        @Argument(help: "Tenant id: 1-63 of a-z, 0-9 and '-'.") var tenant: String
+        @Argument(help: "Tenant ids: 1-63 of a-z, 0-9 and '-' each.") var tenants: [String]
+
+        func validate() throws {
+            guard !tenants.isEmpty else { throw ValidationError("name at least one tenant") }
+        }
 
         func run() async throws {
-            let tenant = try parseTenant(tenant)
+            let tenants = try tenants.map(parseTenant)
             let database = try admin.client()
             defer { database.close() }
-            let schema = try await reportingDatabaseErrors { try await TenantDirectory(database: database).create(tenant) }
-            print("tenant \(tenant) ready (schema \(schema))")
+            for tenant in tenants {
+                let schema = try await reportingDatabaseErrors { try await TenantDirectory(database: database).create(tenant) }
+                print("tenant \(tenant) ready (schema \(schema))")
+            }
         }
     }
 

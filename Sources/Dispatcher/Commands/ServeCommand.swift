@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
 struct DevIssuerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev-issuer", abstract: "A local OIDC issuer for development: serve its keys, mint tokens.",
-        subcommands: [Serve.self, Token.self])
+        subcommands: [Serve.self, Token.self, Tokens.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Directory holding the signing key.") var directory: String = "var/dev/oidc"
@@ -81,6 +81,34 @@ struct DevIssuerCommand: AsyncParsableCommand {
                     "roles": .array(roles.split(separator: ",").map { .string(String($0)) }),
                 ])
             print(token)
+        }
+    }
+}
+
+extension DevIssuerCommand {
+    /// Many tokens at once (load tests): one JSON object of claims per input line, one token per
+    /// output line in the same order.
+    struct Tokens: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a signed token for each line of claims read from standard input.",
+            discussion: #"Each line: {"tenant": "acme", "sub": "alice", "org": "eng", "team": "core", "roles": ["user"]}."#)
+        @OptionGroup var options: DevIssuerCommand.Options
+        @Option(help: "Audience.") var audience: String = setting("oidc_audience") ?? "openclaw"
+        @Option(help: "Lifetime in seconds.") var lifetime: Int = 3600
+
+        func run() async throws {
+            let issuer = try DevIssuer.load(directory: options.directory, issuer: options.issuer)
+            var number = 0
+            while let line = readLine() {
+                number += 1
+                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                guard let claims = try? JSONDecoder().decode([String: ClaimValue].self, from: Data(line.utf8)),
+                    case .string = claims["tenant"], case .string = claims["sub"]
+                else {
+                    throw ValidationError("line \(number) is not a JSON object with at least tenant and sub")
+                }
+                print(try await issuer.token(audience: audience, lifetime: .seconds(lifetime), claims: claims))
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ import Prometheus
 struct OperationalRoutes {
     let readiness: @Sendable () async -> [String: Bool]
     let registry: PrometheusCollectorRegistry
+    /// Figures kept outside the registry, in Prometheus' text format.
+    let more: @Sendable () -> String
 
     func add(to router: Router<GatewayContext>, table: RouteTable) {
         table.add(router, .get, "healthz") { _, _ in try JSONResponse.make(.ok, ["status": "ok"]) }
@@ -20,7 +22,7 @@ struct OperationalRoutes {
         table.add(router, .get, "metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer() + Array(more().utf8))))
         }
         table.add(router, .get, "openapi.json") { _, _ in
             Response(
