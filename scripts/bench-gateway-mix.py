@@ -38,12 +38,12 @@ ENTERPRISE = {
 
 # (weight, body): about 80% allowed, 10% parked for approval, 10% denied under the policies above.
 MIX = [
-    (30, {"kind": "noop", "action": "noop.run", "classification": "internal"}),
+    (30, {"kind": "noop", "action": "noop.run"}),
     (14, {"kind": "connector-sync", "action": "gmail.read", "payload": {"connector": "gmail"}}),
     (10, {"kind": "connector-sync", "action": "jira.read", "payload": {"connector": "jira"}}),
     (10, {"kind": "classifier", "action": "github.read", "payload": {"source": "github"}}),
     (10, {"kind": "noop", "action": "gdrive.read", "classification": "internal"}),
-    (6, {"kind": "noop", "action": "jira.read", "classification": "public"}),
+    (6, {"kind": "noop", "action": "jira.read", "classification": "internal"}),
     (6, {"kind": "noop", "action": "jira.comment", "classification": "internal"}),
     (4, {"kind": "noop", "action": "gcal.create_event", "classification": "confidential"}),
     (6, {"kind": "noop", "action": "gmail.send", "classification": "internal"}),
@@ -93,7 +93,7 @@ def provision(directory, url):
     rng = random.Random(20261201)
     bodies = [body for weight, body in MIX for _ in range(weight)]
     with open(f"{directory}/requests.jsonl", "w") as out:
-        for _ in range(200_000):
+        for _ in range(50_000):
             out.write(json.dumps({"token": rng.choice(users), "body": rng.choice(bodies)}) + "\n")
 
 

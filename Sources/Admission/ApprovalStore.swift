@@ -37,19 +37,19 @@ public struct ApprovalStore: Sendable {
             let claimed = try await redis.send(RedisCommand("SET", [key, id, "NX", "EX", "86400"]))
             if claimed.isNull, let earlier = try await redis.send(RedisCommand("GET", [key])).string { return earlier }
         }
-        _ = try await tenants.session(identity.tenant) { connection in
-            try await connection.query(
-                """
-                INSERT INTO approvals (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
-                    expires_at)
-                VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9, $10)
-                """,
-                [
-                    id, String(decoding: JSONValue.object(stored).canonicalData, as: UTF8.self), job.kind.rawValue, job.action.rawValue,
-                    identity.user, identity.org, identity.team, decision.policyApplied, decision.reason,
-                    PostgresTimestamp(microseconds: expires * 1000),
-                ])
-        }
+        // One statement, sent with its transaction in one round trip.
+        try await tenants.query(
+            identity.tenant,
+            """
+            INSERT INTO approvals (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
+                expires_at)
+            VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9, $10)
+            """,
+            [
+                id, String(decoding: JSONValue.object(stored).canonicalData, as: UTF8.self), job.kind.rawValue, job.action.rawValue,
+                identity.user, identity.org, identity.team, decision.policyApplied, decision.reason,
+                PostgresTimestamp(microseconds: expires * 1000),
+            ])
         try await redis.send(RedisCommand("ZADD", [RedisKeys.approvalExpiry, String(expires), "\(identity.tenant.rawValue)/\(id)"]))
         return id
     }
