@@ -88,6 +88,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "Classifier", dependencies: ["Contracts"]),
+        .target(name: "TaskIntelligence"),
         .target(
             name: "Connectors",
             dependencies: [
@@ -153,6 +154,7 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "Contracts"]),
+        .testTarget(name: "TaskIntelligenceTests", dependencies: ["TaskIntelligence"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Contracts"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),
