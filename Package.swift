@@ -100,7 +100,7 @@ let package = Package(
             name: "Workers",
             dependencies: [
                 "Admission", "AuditLog", "Classifier", "Settings", "Connectors", "Contracts", "JobQueue", "OutboundHTTP", "Policy",
-                "PostgresClient", "RedisClient", "WorkerRuntime",
+                "PostgresClient", "RedisClient", "TaskIntelligence", "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -12,7 +12,7 @@ public struct TenantMigration: Sendable {
 
 /// Every tenant migration, in order. Never edit one that has shipped: add a new one.
 public enum TenantMigrations {
-    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification, responses]
+    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification, responses, taskIntelligence]
 
     /// Tasks, approvals, schedules, connector cursors, policies and briefings (the tables a
     /// tenant got at creation before tenant schemas were versioned; idempotent for those).
@@ -155,6 +155,25 @@ public enum TenantMigrations {
             );
             CREATE INDEX IF NOT EXISTS responses_by_thread ON responses (user_id, channel, thread_id, created_at);
             CREATE INDEX IF NOT EXISTS responses_by_time ON responses (created_at);
+            """)
+
+    /// Tasks as discovery keeps them: their sources' keys (to find a task again when its sources
+    /// change), the signals and score parts behind the priority, the Eisenhower quadrant, the
+    /// tasks possibly related, and when the user completed or dismissed it.
+    static let taskIntelligence = TenantMigration(
+        version: 5, name: "task intelligence",
+        sql: """
+            ALTER TABLE tasks ADD COLUMN IF NOT EXISTS source_keys text[] NOT NULL DEFAULT '{}',
+                ADD COLUMN IF NOT EXISTS signals jsonb NOT NULL DEFAULT '{}',
+                ADD COLUMN IF NOT EXISTS score_parts jsonb NOT NULL DEFAULT '{}',
+                ADD COLUMN IF NOT EXISTS quadrant text NOT NULL DEFAULT 'eliminate'
+                    CHECK (quadrant IN ('do_first', 'schedule', 'delegate', 'eliminate')),
+                ADD COLUMN IF NOT EXISTS related jsonb NOT NULL DEFAULT '[]',
+                ADD COLUMN IF NOT EXISTS dismissed boolean NOT NULL DEFAULT false,
+                ADD COLUMN IF NOT EXISTS completed_at timestamptz,
+                ADD COLUMN IF NOT EXISTS archived_at timestamptz;
+            CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner_user, status, priority DESC);
+            CREATE INDEX IF NOT EXISTS tasks_by_source ON tasks USING gin (source_keys);
             """)
 
     /// The newest version.

@@ -33,6 +33,7 @@ func buildApplication(
     connectors.add(to: api, table: table)
     connectors.addCallback(to: router, table: table)
     ItemRoutes(items: gateway.items, responses: ResponseService(tenants: gateway.tenants), body: limit).add(to: api, table: table)
+    TaskRoutes(tasks: TaskService(tenants: gateway.tenants, admission: gateway.admission)).add(to: api, table: table)
     var application = Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)])),

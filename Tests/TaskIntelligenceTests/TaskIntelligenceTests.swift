@@ -95,3 +95,102 @@ import Testing
         #expect(Correlation.titleSimilarity("Re: Budget sign-off", "Budget sign-off") == 1)
     }
 }
+
+@Suite struct TaskDiscoveryTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15 08:00 UTC
+    let alice = TaskOwner(identities: ["alice@acme.test", "alice"], vips: ["helen@acme.test"], internalDomains: ["acme.test"])
+
+    var records: [SyncedRecord] {
+        [
+            SyncedRecord(
+                connector: "jira", sourceID: "10001", type: "ticket", title: "Payout scheduler returns a stale beneficiary",
+                link: "https://acme.atlassian.net/browse/PAY-123", status: "In Progress",
+                people: ["assignee": ["alice@acme.test"], "reporter": ["dana@acme.test"]],
+                details: [
+                    "key": "PAY-123", "status_category": "indeterminate", "due": "2027-01-16", "priority": "High", "labels": "backend",
+                ],
+                occurredAt: now - 2 * 86_400),
+            SyncedRecord(
+                connector: "github", sourceID: "acme/payments#42", type: "pull_request", title: "PAY-123: invalidate the beneficiary cache",
+                link: "https://github.example/acme/payments/pull/42", status: "open", people: ["author": ["marcus"]],
+                details: ["review_requested": "true", "number": "42"], occurredAt: now - 3600),
+            SyncedRecord(
+                connector: "gmail", sourceID: "m1", type: "message", title: "Budget sign-off",
+                people: ["from": ["helen@acme.test"], "to": ["alice@acme.test"]], occurredAt: now - 7200, messageClass: "needs_response",
+                threadInbound: 3),
+            SyncedRecord(
+                connector: "gmail", sourceID: "m2", type: "message", title: "Lunch?",
+                people: ["from": ["dana@acme.test"], "to": ["alice@acme.test"]],
+                occurredAt: now - 7200, messageClass: "needs_response", threadInbound: 1, replied: true),
+            SyncedRecord(
+                connector: "gcal", sourceID: "e1", type: "event", title: "Q1 planning review", status: "confirmed",
+                people: [
+                    "organizer": ["helen@acme.test"],
+                    "attendees": ["alice@acme.test", "dana@acme.test", "helen@acme.test", "marcus@acme.test"],
+                ],
+                details: ["self_response": "accepted"], occurredAt: now + 26 * 3600),
+            SyncedRecord(
+                connector: "jira", sourceID: "10002", type: "ticket", title: "Old thing", people: ["assignee": ["alice@acme.test"]],
+                details: ["key": "PAY-200", "status_category": "done"], occurredAt: now - 86_400),
+            SyncedRecord(
+                connector: "github", sourceID: "acme/payments#50", type: "issue", title: "Flaky payout test", status: "open",
+                people: ["author": ["dana"], "assignees": ["alice"]], details: ["assigned": "true"], occurredAt: now - 86_400),
+            // Not hers: assigned to someone else, a review she was not asked for.
+            SyncedRecord(
+                connector: "jira", sourceID: "10003", type: "ticket", title: "Someone else's", people: ["assignee": ["dana@acme.test"]],
+                details: ["key": "PAY-300", "status_category": "new"]),
+            SyncedRecord(
+                connector: "github", sourceID: "acme/payments#51", type: "pull_request", title: "Her own PR", status: "open",
+                people: ["author": ["alice"]], details: ["authored": "true"]),
+        ]
+    }
+
+    @Test func tasksScoresAndQuadrantsAreAsComputedByHand() {
+        let tasks = TaskDiscovery.discover(records, for: alice, now: now)
+        #expect(
+            tasks.map(\.title) == [
+                "Reply: Budget sign-off", "Prepare: Q1 planning review", "PAY-123 Payout scheduler returns a stale beneficiary",
+                "acme/payments#50: Flaky payout test",
+            ])
+        let reply = tasks[0]
+        // No deadline 5, the VIP 15, two follow-ups 10, SLA 22 h away 8.
+        #expect(reply.score == TaskScore(deadline: 5, seniority: 15, followUps: 10, sla: 8, blocking: 0))
+        #expect(reply.score.total == 38 && reply.score.quadrant == .schedule)
+        let meeting = tasks[1]
+        // Starts in 26 h (under 3 days: 15), organised by the VIP (15).
+        #expect(meeting.score.total == 30 && meeting.score.quadrant == .eliminate)
+        #expect(meeting.signals.deadline == now + 26 * 3600)
+        // The pull request and its ticket are one task, named by the ticket: due the end of
+        // tomorrow (40 h: 15), priority High (10), the reviewer asked by a colleague outside
+        // the directory (3) counts less.
+        let ticket = tasks[2]
+        #expect(ticket.sources.map(\.id) == ["10001", "acme/payments#42"])
+        #expect(ticket.score.total == 25)
+        #expect(ticket.keys == ["jira:10001", "github:acme/payments#42"])
+        #expect(tasks[3].score.total == 5 && tasks[3].score.quadrant == .eliminate)
+    }
+
+    @Test func possiblyRelatedTasksNameEachOther() {
+        var more = records
+        more.append(
+            SyncedRecord(
+                connector: "gmail", sourceID: "m3", type: "message", title: "Question about INC-4488",
+                people: ["from": ["nadia@acme.test"], "to": ["alice@acme.test"]], occurredAt: now - 3600, messageClass: "critical",
+                threadInbound: 1))
+        more.append(
+            SyncedRecord(
+                connector: "jira", sourceID: "10009", type: "ticket", title: "Post-incident actions for INC-4488",
+                people: ["assignee": ["alice@acme.test"], "reporter": ["nadia@acme.test"]],
+                details: ["key": "OPS-7", "status_category": "new"],
+                occurredAt: now - 7200))
+        let tasks = TaskDiscovery.discover(more, for: alice, now: now)
+        // Both name the incident (0.4), an hour apart (0.1), the same person (0.1): 0.6, two
+        // tasks that name each other.
+        let mail = tasks.first { $0.keys == ["gmail:m3"] }
+        let ticket = tasks.first { $0.keys == ["jira:10009"] }
+        #expect(mail?.related == ["jira:10009"])
+        #expect(ticket?.related == ["gmail:m3"])
+        #expect(mail?.score.sla == 14)  // critical: four hours from receipt, three left
+        #expect(tasks.count == 6)
+    }
+}

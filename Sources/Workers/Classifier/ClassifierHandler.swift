@@ -122,7 +122,12 @@ struct ClassifierHandler: KindHandler {
         if more {
             throw JobFailure(.postpone(.milliseconds(100)), "\(totals.classified) items classified; the rest in the next run")
         }
+        // The user's tasks follow what is now known of their items.
+        let tasks = try await TaskRefresh.run(context)
         context.setResult([
+            "tasks": .object([
+                "open": .integer(Int64(tasks.open)), "new": .integer(Int64(tasks.created)), "closed": .integer(Int64(tasks.closed)),
+            ]),
             "connector": .string(connector.rawValue), "classified": .integer(Int64(totals.classified)),
             "raised": .integer(Int64(totals.raised)), "gone": .integer(Int64(totals.gone)),
             "levels": .object(Dictionary(uniqueKeysWithValues: totals.byLevel.map { ($0.key.rawValue, .integer(Int64($0.value))) })),
