@@ -139,7 +139,7 @@ let package = Package(
             dependencies: [
                 "Classifier", "Contracts", "JobQueue", "RedisClient", "AuditLog", "PostgresClient", "CEventPoll", "Connectors",
                 "OutboundHTTP",
-                "Policy", "Settings",
+                "Policy", "Settings", "TaskIntelligence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -46,20 +46,29 @@ public enum Correlation {
     /// Weights of the parts. A reference from one item to the other's own key, number or link
     /// is nearly proof on its own; a reference both make to a third thing is a strong hint.
     public static let directReference = 0.8
+    /// Within one system a reference is usually a link between two pieces of work (a ticket
+    /// following up another, a pull request building on one): it needs more to merge.
+    public static let sameSystemReference = 0.6
     public static let sharedReference = 0.4
     public static let titleWeight = 0.35
     public static let timeWeight = 0.1
     public static let participantWeight = 0.1
 
+    /// An item naming this many others or more (a digest, release notes, standup notes) names
+    /// none of them in particular: its references count as shared ones.
+    public static let digestReferences = 3
+
     public static func confidence(_ a: CorrelationItem, _ b: CorrelationItem) -> Double {
-        let mentionsA = a.mentions
-        let mentionsB = b.mentions
+        let mentionsA = a.mentions.subtracting(a.identities)
+        let mentionsB = b.mentions.subtracting(b.identities)
+        let namesB = !mentionsA.isDisjoint(with: b.identities)
+        let namesA = !mentionsB.isDisjoint(with: a.identities)
         var score = 0.0
-        if !mentionsA.isDisjoint(with: b.identities) || !mentionsB.isDisjoint(with: a.identities)
+        if (namesB && mentionsA.count < digestReferences) || (namesA && mentionsB.count < digestReferences)
             || (!a.identities.isEmpty && !a.identities.isDisjoint(with: b.identities))
         {
-            score += directReference
-        } else if !mentionsA.subtracting(a.identities).isDisjoint(with: mentionsB.subtracting(b.identities)) {
+            score += a.system == b.system ? sameSystemReference : directReference
+        } else if namesA || namesB || !mentionsA.isDisjoint(with: mentionsB) {
             score += sharedReference
         }
         score += titleWeight * titleSimilarity(a.title, b.title)

@@ -329,7 +329,9 @@ import Testing
             #expect(approved.status == 200, "\(approved.json)")
 
             var reply: [String: Any] = [:]
-            let sent = await eventually(timeout: .seconds(60)) {
+            // Sending waits for the worker to take the approved job and decide it again (the
+            // shared engine is busy while the whole suite runs).
+            let sent = await eventually(timeout: .seconds(120)) {
                 let list = (try? await alice.call(client, .get, "/v1/responses?status=sent"))?.json["responses"] as? [[String: Any]] ?? []
                 reply = list.first { $0["message_id"] as? String == asked } ?? [:]
                 return !reply.isEmpty

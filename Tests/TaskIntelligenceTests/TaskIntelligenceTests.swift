@@ -194,3 +194,15 @@ import Testing
         #expect(tasks.count == 6)
     }
 }
+
+@Suite struct CorrelationCorpusTests {
+    @Test func fewerThanFivePercentOfMergesAreFalseOnTheLabelledCorpus() throws {
+        let corpus = try CorrelationCorpus(jsonLines: String(contentsOfFile: "Tests/Corpus/tasks/correlation.jsonl", encoding: .utf8))
+        let result = corpus.evaluate()
+        #expect(result.pairs >= 200)
+        #expect(result.falseMergeRate < 0.05, "\(result.falseMerges)")
+        print(
+            "correlation corpus: \(result.pairs) pairs, \(result.merged) merged, \(result.falseMerges.count) false, recall \(result.recall); missed: \(result.missed.map { "\($0.0)~\($0.1) \(String(format: "%.2f", $0.2))" })"
+        )
+    }
+}
