@@ -174,6 +174,59 @@ import WorkerRuntime
         }
     }
 
+    /// Approving queues the job before the approval's decision commits: a worker that takes it
+    /// at once waits for the decision instead of failing the reply.
+    @Test func aSendJobFasterThanItsApprovalsCommitWaitsForIt() async throws {
+        try await withConnectorFixture { fixture in
+            try await fixture.connect(.gmail)
+            let asked = try await question(fixture)
+            try await fixture.sync(.gmail)
+            try await classify(fixture)
+            try await run(fixture, job(fixture, try #require(followUps(fixture, .autoResponder).first { $0.step == "respond:\(asked)" })))
+            let sendJob = try queued(fixture, step: "send")
+            // Replies need an approval; sending mail itself is allowed.
+            fixture.fakes.policy.rule.withLock {
+                $0 = { question in
+                    question.action == .autorespondSend
+                        ? .decided(
+                            PolicyDecision(decision: .requireApproval, policyApplied: "enterprise/actions", reason: "a human decides"))
+                        : nil
+                }
+            }
+            func approval(_ status: String) async throws {
+                try await fixture.directory.query(
+                    fixture.tenant,
+                    """
+                    INSERT INTO approvals (id, job, kind, action, requester_user, expires_at, status)
+                    VALUES ($1, '{}', 'auto-responder', 'autorespond.send', 'alice', now() + interval '1 day', $2)
+                    ON CONFLICT (id) DO UPDATE SET status = excluded.status
+                    """, [sendJob.id, status])
+            }
+            try await approval("pending")
+            do {
+                try await run(fixture, sendJob)
+                Issue.record("a send job ran while its approval was pending")
+            } catch let failure as JobFailure {
+                guard case .postpone = failure.disposition else {
+                    Issue.record("\(failure)")
+                    return
+                }
+            }
+            #expect(try await sent(fixture).isEmpty)
+            // Rejected: the job fails; approved: it sends.
+            try await approval("rejected")
+            do {
+                try await run(fixture, sendJob, attempt: 2)
+                Issue.record("a send job ran with its approval rejected")
+            } catch let failure as JobFailure {
+                #expect(failure.disposition == .fail, "\(failure)")
+            }
+            try await approval("approved")
+            #expect(try await run(fixture, sendJob, attempt: 3)["status"] == .string("sent"))
+            #expect(try await sent(fixture).count == 1)
+        }
+    }
+
     @Test func twoAssistantsDoNotAnswerEachOther() async throws {
         try await withConnectorFixture { fixture in
             try await fixture.connect(.gmail)

@@ -158,7 +158,8 @@ struct WorkerFixture {
         #expect(letters.first?.error.contains("failing on purpose") == true)
         #expect(try await fixture.queue.status(tenant: fixture.tenant, id: job.id)?.attempts == 3)
         while Clock.milliseconds() < until { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, letters[0]) == job.id)
+        let letter = try #require(letters.first)
+        #expect(try await fixture.queue.replay(tenant: fixture.tenant, kind: .noop, letter) == job.id)
         #expect(await fixture.all([job.id], are: .succeeded), "\(worker.output)")
         #expect(try await fixture.runs()[job.id] == 1)
         worker.signal(SIGTERM)

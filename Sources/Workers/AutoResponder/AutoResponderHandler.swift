@@ -268,8 +268,13 @@ struct AutoResponderHandler: KindHandler {
             context.setResult(["message_id": .string(message.id), "status": .string("blocked"), "reason": .string(decision.reason)])
             return
         case .requireApproval:
-            guard try await approved(context) else {
-                throw JobFailure(.fail, "autorespond.send needs a human approval: \(decision.reason)")
+            switch try await approval(context) {
+            case "approved": break
+            case "pending":
+                // Approving queues the job and then records the decision, in one transaction: a
+                // worker this quick reads the approval before that commits.
+                throw JobFailure(.postpone(.seconds(1)), "its approval is being recorded")
+            default: throw JobFailure(.fail, "autorespond.send needs a human approval: \(decision.reason)")
             }
         case .allow: break
         }
@@ -317,9 +322,9 @@ struct AutoResponderHandler: KindHandler {
             ])
     }
 
-    /// Whether the job is an approved request (its id is the approval's).
-    func approved(_ context: HandlerContext) async throws -> Bool {
-        try await context.statements.query("SELECT 1 FROM approvals WHERE id = $1 AND status = 'approved'", [context.job.id]).count == 1
+    /// The status of the approval the job is (its id is the approval's), or nil.
+    func approval(_ context: HandlerContext) async throws -> String? {
+        try await context.statements.query("SELECT status FROM approvals WHERE id = $1", [context.job.id]).first?.string("status")
     }
 
     // MARK: The message and the draft
