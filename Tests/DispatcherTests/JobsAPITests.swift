@@ -89,6 +89,26 @@ struct APIClient {
         }
     }
 
+    /// A waiting job's status says when no worker serves its kind: not while one heartbeats,
+    /// again as soon as it stops (in a Redis database no other test uses).
+    @Test func aWaitingJobSaysWhetherAnyWorkerServesItsKind() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let consumer = JobConsumer(queue: gateway.queue, kind: .noop, name: "notice-test", tenants: [TestEnvironment.tenant("other")])
+        try await app.test(.router) { client in
+            let id = try #require(
+                try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).json["id"] as? String)
+            let waiting = try await alice.call(client, .get, "/v1/jobs/\(id)")
+            #expect((waiting.json["notice"] as? String)?.contains("no worker serves 'noop' jobs") == true, "\(waiting.json)")
+            try await consumer.heartbeat()
+            #expect(try await alice.call(client, .get, "/v1/jobs/\(id)").json["notice"] == nil)
+            try await consumer.resign()
+            #expect((try await alice.call(client, .get, "/v1/jobs/\(id)").json["notice"] as? String)?.contains("no worker serves") == true)
+        }
+    }
+
     @Test func aJobIsSeenAndCancelledByItsRequesterAndTheTenantsAdmins() async throws {
         let fixture = try await GatewayFixture.make()
         let (app, gateway) = try fixture.application()
