@@ -102,6 +102,7 @@ let package = Package(
                 "Admission", "AuditLog", "Classifier", "Settings", "Connectors", "Contracts", "JobQueue", "OutboundHTTP", "Policy",
                 "PostgresClient", "RedisClient", "TaskIntelligence", "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -111,7 +112,7 @@ let package = Package(
             name: "Dispatcher",
             dependencies: [
                 "Admission", "AuditLog", "Connectors", "Settings", "Contracts", "FleetConcurrency", "JobQueue", "OutboundHTTP", "Policy",
-                "PostgresClient", "RedisClient",
+                "PostgresClient", "RedisClient", "TaskIntelligence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),

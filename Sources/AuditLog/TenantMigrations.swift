@@ -12,7 +12,7 @@ public struct TenantMigration: Sendable {
 
 /// Every tenant migration, in order. Never edit one that has shipped: add a new one.
 public enum TenantMigrations {
-    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification, responses, taskIntelligence]
+    public static let all: [TenantMigration] = [stateTables, connectorAccounts, itemClassification, responses, taskIntelligence, briefings]
 
     /// Tasks, approvals, schedules, connector cursors, policies and briefings (the tables a
     /// tenant got at creation before tenant schemas were versioned; idempotent for those).
@@ -174,6 +174,19 @@ public enum TenantMigrations {
                 ADD COLUMN IF NOT EXISTS archived_at timestamptz;
             CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner_user, status, priority DESC);
             CREATE INDEX IF NOT EXISTS tasks_by_source ON tasks USING gin (source_keys);
+            """)
+
+    /// Briefings as the user reads them: the status (`ready`, `partial`, or `unavailable` with
+    /// the reason when the policy engine could not be asked), the job that made each, and how it
+    /// was delivered; the newest first per user.
+    static let briefings = TenantMigration(
+        version: 6, name: "briefings",
+        sql: """
+            ALTER TABLE briefings ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'ready'
+                    CHECK (status IN ('ready', 'partial', 'unavailable')),
+                ADD COLUMN IF NOT EXISTS job_id text,
+                ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
+            CREATE INDEX IF NOT EXISTS briefings_by_user ON briefings (user_id, created_at DESC);
             """)
 
     /// The newest version.

@@ -34,6 +34,7 @@ func buildApplication(
     connectors.addCallback(to: router, table: table)
     ItemRoutes(items: gateway.items, responses: ResponseService(tenants: gateway.tenants), body: limit).add(to: api, table: table)
     TaskRoutes(tasks: TaskService(tenants: gateway.tenants, admission: gateway.admission)).add(to: api, table: table)
+    BriefingRoutes(briefings: BriefingService(tenants: gateway.tenants)).add(to: api, table: table)
     var application = Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)])),

@@ -28,6 +28,16 @@ public struct UrgencySignals: Sendable, Codable, Equatable {
         case slaDue = "sla_due"
         case blocking
     }
+
+    /// A signal left out is none (stored signals written by an older discovery may lack one).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        deadline = try container.decodeIfPresent(Date.self, forKey: .deadline)
+        senderSeniority = try container.decodeIfPresent(Int.self, forKey: .senderSeniority) ?? 0
+        followUps = try container.decodeIfPresent(Int.self, forKey: .followUps) ?? 0
+        slaDue = try container.decodeIfPresent(Date.self, forKey: .slaDue)
+        blocking = try container.decodeIfPresent(Int.self, forKey: .blocking) ?? 0
+    }
 }
 
 /// A task's priority score, 0–100, and its parts.

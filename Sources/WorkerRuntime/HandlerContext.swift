@@ -82,13 +82,24 @@ public struct HandlerContext: Sendable {
     public func decide(
         _ action: Action, classification: Classification? = nil, target: String = "", model: PolicyInput.Model? = nil, step: String
     ) async throws -> PolicyDecision {
-        let level = classification.map { max($0, job.classification) } ?? job.classification
-        let answer = await services.policy.decide(identity, action: action, classification: level, target: target, model: model)
+        let answer = try await ask(action, classification: classification, target: target, model: model, step: step)
         guard case .decided(let decision) = answer else {
             throw JobFailure(.postpone(Self.policyRetry), "policy engine unavailable; the job waits: \(answer.audited.reason)")
         }
-        try await audit.decision(decision, action: action, classification: level, target: target, step: step)
         return decision
+    }
+
+    /// Like `decide`, but an engine that cannot answer is returned (`.unavailable`) for the
+    /// handler to act on, not turned into a postponement. Decisions are audited under `step`.
+    public func ask(
+        _ action: Action, classification: Classification? = nil, target: String = "", model: PolicyInput.Model? = nil, step: String
+    ) async throws -> PolicyAnswer {
+        let level = classification.map { max($0, job.classification) } ?? job.classification
+        let answer = await services.policy.decide(identity, action: action, classification: level, target: target, model: model)
+        if case .decided(let decision) = answer {
+            try await audit.decision(decision, action: action, classification: level, target: target, step: step)
+        }
+        return answer
     }
 
     /// Like `decide`, but only an allow passes: a denial or a needed approval fails the job

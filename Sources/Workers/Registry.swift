@@ -7,7 +7,7 @@ import WorkerRuntime
 /// served by this build (its jobs wait, and their status says no worker serves them).
 enum Registry {
     /// The kinds this build handles.
-    static let kinds: [JobKind] = [.noop, .connectorSync, .classifier, .autoResponder]
+    static let kinds: [JobKind] = [.noop, .connectorSync, .classifier, .autoResponder, .briefing]
 
     /// The handlers of `kinds`, built from the settings; fails with what to configure.
     static func handlers(
@@ -25,6 +25,8 @@ enum Registry {
                 out.append(RegisteredHandler(ClassifierHandler(settings: settings.providers, secrets: try secrets())))
             case .autoResponder:
                 out.append(RegisteredHandler(AutoResponderHandler(settings: settings.providers, secrets: try secrets())))
+            case .briefing:
+                out.append(RegisteredHandler(BriefingHandler(settings: settings.providers, secrets: try secrets())))
             default:
                 throw FleetError(
                     .invalidConfiguration,

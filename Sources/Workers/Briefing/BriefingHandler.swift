@@ -1,0 +1,425 @@
+import Connectors
+import Contracts
+import Foundation
+import PostgresClient
+import Settings
+import TaskIntelligence
+import WorkerRuntime
+
+/// The `briefing` kind: a user's daily briefing, stored under the job's id and read through
+/// `GET /v1/briefings`.
+///
+/// - Tasks: the user's open tasks scored again now (deadlines come closer), the top ones
+///   listed with their quadrants; listing a task makes it `active`.
+/// - Each source is read only where the policy allows its read action now, at the level of
+///   what it holds: a denied source, or data above the decision's `max_classification`, is left
+///   out and counted.
+/// - Time blocks: the working day's gaps of 30 minutes or more in the calendar's free/busy,
+///   the highest-scored task in the largest gap ("Deep work: <task>").
+/// - The auto-responder's summary since the previous briefing, alerts (critical mail, overdue
+///   tasks, replies awaiting approval, connectors in trouble) and `connector_status`.
+/// - A connector that fails, must be connected again, or has not synced for a day makes the
+///   briefing `partial`, naming what is missing. A policy engine that cannot answer makes no
+///   briefing: an `unavailable` one says why, and the job tries again until the day is over.
+/// - With `email`, the briefing is mailed to the user where the policy allows `gmail.send`,
+///   cut down to the highest level the decision allows (the rest left out and counted).
+struct BriefingHandler: KindHandler {
+    typealias Contract = BriefingKind
+
+    let settings: ProviderSettings
+    let secrets: SecretBox
+    /// The working day, in the user's time zone.
+    var workStartHour = 9
+    var workEndHour = 17
+    /// Tasks listed.
+    var topTasks = 10
+    /// A connector not synced for this long is stale (the briefing is partial).
+    var freshness: TimeInterval = 86_400
+
+    static let levels = Classification.allCases.map(\.rawValue)
+
+    /// A connected account as the briefing finds it in the tenant's tables.
+    struct Account {
+        let connector: Connector
+        let address: String
+        let reauth: Bool
+        let lastError: String?
+        let lastSync: Date?
+    }
+
+    /// An open task, scored now.
+    struct OpenTask {
+        let id: String
+        let title: String
+        let sources: [TaskSource]
+        let score: TaskScore
+        let deadline: Date?
+        let classification: Classification
+        var systems: Set<String> { Set(sources.map(\.system)) }
+        var isMeeting: Bool { !sources.isEmpty && sources.allSatisfy { $0.system == Connector.gcal.rawValue } }
+    }
+
+    func handle(_ payload: BriefingKind.Payload, context: HandlerContext) async throws {
+        let now = Date()
+        let zoneName = payload.timeZone ?? "UTC"
+        guard let zone = TimeZone(identifier: zoneName) else { throw JobFailure(.deadLetter, "unknown time zone \(zoneName)") }
+        let day = payload.date ?? TimeBlocks.today(in: zone, now: now)
+        let user = context.job.requester.user
+        var briefing = Briefing(
+            id: context.job.id, user: user, date: day, timeZone: zoneName, generatedAt: Self.stamp(now), status: .ready,
+            classification: Classification.internal.rawValue)
+        do {
+            try await build(&briefing, payload: payload, zone: zone, now: now, context: context)
+        } catch let unavailable as EngineUnavailable {
+            briefing = Briefing(
+                id: context.job.id, user: user, date: day, timeZone: zoneName, generatedAt: Self.stamp(now), status: .unavailable,
+                classification: Classification.internal.rawValue)
+            briefing.reason =
+                "the policy engine could not be asked (\(unavailable.reason)), so nothing was read; the briefing is made when it answers again"
+            try await store(briefing, context: context)
+            context.logger.warning("briefing waits for the policy engine", metadata: ["reason": "\(unavailable.reason)"])
+            if let end = TimeBlocks.workingWindow(day: day, zone: zone, startHour: 0, endHour: 24, now: now), end.end > now {
+                throw JobFailure(.postpone(HandlerContext.policyRetry), "no briefing yet: policy engine unavailable: \(unavailable.reason)")
+            }
+            throw JobFailure(.fail, "no briefing for \(day): the policy engine could not be asked all day")
+        }
+        briefing.delivery["email"] = payload.email == true ? "pending" : "not_requested"
+        try await store(briefing, context: context)
+        if payload.email == true {
+            briefing.delivery["email"] = try await mail(briefing, context: context)
+            try await store(briefing, context: context)
+        }
+        try await context.statements.query(
+            "UPDATE tasks SET status = 'active' WHERE owner_user = $1 AND id = ANY($2::text[]) AND status = 'discovered'",
+            [user, PostgresArray(briefing.tasks.map(\.id))])
+        context.setResult([
+            "briefing_id": .string(briefing.id), "status": .string(briefing.status.rawValue),
+            "tasks": .integer(Int64(briefing.tasks.count)),
+            "time_blocks": .integer(Int64(briefing.timeBlocks.count)), "link": .string("/v1/briefings/\(briefing.id)"),
+        ])
+    }
+
+    struct EngineUnavailable: Error {
+        let reason: String
+    }
+
+    /// The policy's decision, or `EngineUnavailable`.
+    func decide(
+        _ action: Action, _ level: Classification, target: String = "", step: String, context: HandlerContext
+    ) async throws
+        -> PolicyDecision
+    {
+        let answer = try await context.ask(action, classification: level, target: target, step: step)
+        guard case .decided(let decision) = answer else { throw EngineUnavailable(reason: answer.audited.reason) }
+        return decision
+    }
+
+    // MARK: Building
+
+    func build(_ briefing: inout Briefing, payload: BriefingKind.Payload, zone: TimeZone, now: Date, context: HandlerContext) async throws {
+        let user = context.job.requester.user
+        let accounts = try await Self.accounts(user, context: context)
+        var states: [Connector: Briefing.ConnectorState] = [:]
+        for account in accounts { states[account.connector] = state(of: account, now: now) }
+
+        // Tasks, each source read only as far as the policy allows it now.
+        var tasks = try await Self.openTasks(user, now: now, context: context)
+        for system in Set(tasks.flatMap(\.systems)).sorted() {
+            guard let connector = Connector(rawValue: system) else { continue }
+            let held = tasks.filter { $0.systems.contains(system) }
+            let level = held.map(\.classification).max() ?? .internal
+            let decision = try await decide(connector.readAction, level, step: "read:\(system)", context: context)
+            switch decision.decision {
+            case .allow:
+                if let cap = decision.constraints.maxClassification {
+                    let above = held.filter { $0.classification > cap }.map(\.id)
+                    tasks.removeAll { above.contains($0.id) }
+                    briefing.withheld.add("\(system) above \(cap.rawValue)", above.count)
+                }
+            case .deny, .requireApproval:
+                tasks.removeAll { $0.systems.contains(system) }
+                briefing.withheld.add("\(connector.readAction.rawValue) not allowed by policy", held.count)
+            }
+        }
+        for quadrant in Quadrant.allCases { briefing.quadrants[quadrant.rawValue] = 0 }
+        for task in tasks { briefing.quadrants[task.score.quadrant.rawValue, default: 0] += 1 }
+        let top = Array(tasks.prefix(topTasks))
+        briefing.tasks = top.map { task in
+            Briefing.Task(
+                id: task.id, title: task.title, score: task.score.total, quadrant: task.score.quadrant, urgency: task.score.urgency,
+                importance: task.score.importance, deadline: task.deadline.map(Self.stamp), sources: task.sources,
+                classification: task.classification.rawValue)
+        }
+
+        // Time blocks from the calendar's free/busy.
+        if let window = TimeBlocks.workingWindow(day: briefing.date, zone: zone, startHour: workStartHour, endHour: workEndHour, now: now) {
+            if let busy = try await busy(window, accounts: accounts, states: &states, context: context) {
+                let gaps = TimeBlocks.free(busy: busy, within: window)
+                let deep = top.filter { !$0.isMeeting }
+                briefing.freeMinutes = gaps.reduce(0) { $0 + Int($1.seconds / 60) }
+                briefing.timeBlocks = TimeBlocks.assign(gaps, to: deep).map { pair in
+                    Briefing.TimeBlock(
+                        start: TimeBlocks.local(pair.interval.start, zone), end: TimeBlocks.local(pair.interval.end, zone),
+                        minutes: Int(pair.interval.seconds / 60), label: pair.task.map { "Deep work: \($0.title)" } ?? "Free",
+                        taskID: pair.task?.id)
+                }
+            }
+        }
+
+        // What happened since the previous briefing.
+        let since = try await Self.previousBriefing(user, before: context.job.id, context: context) ?? now.addingTimeInterval(-86_400)
+        if accounts.contains(where: { $0.connector == .gmail }) {
+            briefing.autoResponses = try await Self.autoResponses(user, since: since, context: context)
+        }
+        briefing.alerts = try await alerts(user, since: since, tasks: tasks, states: states, now: now, context: context)
+
+        briefing.connectorStatus = states.values.sorted { $0.connector < $1.connector }
+        briefing.missing = briefing.connectorStatus.filter { $0.status != .ok }.map { state in
+            "\(state.connector) \(state.status.rawValue): \(state.detail ?? "no detail")"
+        }
+        if !briefing.missing.isEmpty { briefing.status = .partial }
+        let level = top.map(\.classification).max() ?? .internal
+        briefing.classification = max(level, .internal).rawValue
+        try await context.audit.record(
+            .dataAccess, step: "read",
+            detail: [
+                "briefing_id": .string(briefing.id), "tasks": .integer(Int64(top.count)),
+                "withheld": .integer(Int64(briefing.withheld.count)),
+            ],
+            dataAccessed: Set(top.flatMap(\.systems)).sorted().map {
+                AuditEvent.DataAccess(source: $0, classification: level, purpose: "briefing")
+            }, classification: level)
+    }
+
+    func state(of account: Account, now: Date) -> Briefing.ConnectorState {
+        let synced = account.lastSync.map(Self.stamp)
+        if account.reauth {
+            return .init(
+                connector: account.connector.rawValue, status: .error, lastSyncAt: synced,
+                detail: "must be connected again (POST /v1/connectors/\(account.connector.rawValue)/authorize)")
+        }
+        if let error = account.lastError {
+            return .init(connector: account.connector.rawValue, status: .error, lastSyncAt: synced, detail: String(error.prefix(300)))
+        }
+        guard let last = account.lastSync else {
+            return .init(connector: account.connector.rawValue, status: .partial, lastSyncAt: nil, detail: "never synced")
+        }
+        if now.timeIntervalSince(last) > freshness {
+            return .init(
+                connector: account.connector.rawValue, status: .partial, lastSyncAt: synced,
+                detail: "not synced for \(Int(now.timeIntervalSince(last) / 3600)) hours")
+        }
+        return .init(connector: account.connector.rawValue, status: .ok, lastSyncAt: synced, detail: nil)
+    }
+
+    /// The busy ranges of the working window, asked of the calendar now; nil when they cannot
+    /// be had (the connector's state then says why).
+    func busy(
+        _ window: TimeBlocks.Interval, accounts: [Account], states: inout [Connector: Briefing.ConnectorState], context: HandlerContext
+    ) async throws -> [TimeBlocks.Interval]? {
+        guard let account = accounts.first(where: { $0.connector == .gcal }) else { return nil }
+        if account.reauth { return nil }
+        let decision = try await decide(.gcalRead, .internal, step: "freebusy", context: context)
+        guard decision.decision == .allow else { return nil }
+        let previous = states[.gcal]
+        func unreachable(_ why: String) {
+            states[.gcal] = .init(connector: "gcal", status: .unreachable, lastSyncAt: previous?.lastSyncAt, detail: why)
+        }
+        var session: AccountSession
+        do {
+            session = try await AccountSession.open(.gcal, settings: settings, secrets: secrets, context: context)
+        } catch let failure as JobFailure {
+            unreachable("free/busy could not be asked: \(failure.message)")
+            return nil
+        }
+        let client = CalendarFreeBusy(host: settings.google.calendarURL)
+        do {
+            let ranges = try await session.call(passing: { if case .refreshToken = $0 { false } else { true } }) {
+                provider throws(ConnectorFailure) in try await client.busy(from: window.start, to: window.end, session: provider)
+            }
+            try await context.audit.record(
+                .toolInvocation, step: "freebusy",
+                detail: ["connector": .string("gcal"), "operation": .string("freebusy.query"), "busy": .integer(Int64(ranges.count))])
+            return ranges.map { TimeBlocks.Interval(start: $0.start, end: $0.end) }
+        } catch let failure as ConnectorFailure {
+            switch failure {
+            case .reauthRequired, .refreshToken:
+                states[.gcal] = .init(
+                    connector: "gcal", status: .error, lastSyncAt: previous?.lastSyncAt,
+                    detail: "must be connected again (POST /v1/connectors/gcal/authorize)")
+            default:
+                unreachable("free/busy could not be asked: \(failure)")
+            }
+            return nil
+        } catch let failure as JobFailure {
+            unreachable("free/busy could not be asked: \(failure.message)")
+            return nil
+        }
+    }
+
+    func alerts(
+        _ user: String, since: Date, tasks: [OpenTask], states: [Connector: Briefing.ConnectorState], now: Date, context: HandlerContext
+    ) async throws -> [Briefing.Alert] {
+        var alerts: [Briefing.Alert] = []
+        let critical = try await context.statements.query(
+            """
+            SELECT title, link, classification FROM items WHERE user_id = $1 AND connector = 'gmail' AND message_class = 'critical'
+                AND occurred_at > $2 ORDER BY occurred_at DESC LIMIT 5
+            """, [user, PostgresTimestamp(since)])
+        for row in critical {
+            let level = Classification(parsing: row.string("classification"))
+            let title = level <= .internal ? (row.string("title") ?? "") : "(a \(level.rawValue) message)"
+            alerts.append(.init(kind: "critical_mail", text: "Critical mail: \(title.prefix(200))", link: row.string("link")))
+        }
+        for task in tasks where (task.deadline.map { $0 < now } ?? false) {
+            alerts.append(.init(kind: "overdue", text: "Overdue: \(task.title.prefix(200))", link: task.sources.first?.url))
+        }
+        let waiting =
+            try await context.statements.query(
+                "SELECT count(*) AS n FROM approvals WHERE requester_user = $1 AND status = 'pending'", [user]
+            ).first?.int("n") ?? 0
+        if waiting > 0 {
+            alerts.append(
+                .init(kind: "approval", text: "\(waiting) request(s) of yours await an approver's decision", link: "/v1/approvals"))
+        }
+        for state in states.values.sorted(by: { $0.connector < $1.connector }) where state.status == .error {
+            alerts.append(.init(kind: "connector", text: "\(state.connector): \(state.detail ?? "error")", link: "/v1/connectors"))
+        }
+        return alerts
+    }
+
+    // MARK: Email
+
+    /// Mails the briefing to the user, cut to the highest level the policy lets `gmail.send`
+    /// carry; what became of it.
+    func mail(_ briefing: Briefing, context: HandlerContext) async throws -> String {
+        let accounts = try await Self.accounts(context.job.requester.user, context: context)
+        guard let account = accounts.first(where: { $0.connector == .gmail }), !account.reauth, !account.address.isEmpty else {
+            return "gmail is not connected (POST /v1/connectors/gmail/authorize)"
+        }
+        let full = Classification(parsing: briefing.classification)
+        var lastReason = ""
+        for level in Classification.allCases.reversed() where level <= full {
+            let decision: PolicyDecision
+            do {
+                decision = try await decide(.gmailSend, level, target: account.address, step: "email:\(level.rawValue)", context: context)
+            } catch is EngineUnavailable {
+                return "not sent: the policy engine could not be asked"
+            }
+            if decision.decision == .requireApproval { return "not sent: gmail.send needs an approval (\(decision.reason))" }
+            guard decision.decision == .allow else {
+                lastReason = decision.reason
+                continue
+            }
+            var allowed = level
+            if let cap = decision.constraints.maxClassification { allowed = min(allowed, cap) }
+            let content = allowed < full ? briefing.limited(to: allowed.rawValue, levels: Self.levels) : briefing
+            var session = try await AccountSession.open(.gmail, settings: settings, secrets: secrets, context: context)
+            var body = BriefingRendering.text(content)
+            if decision.constraints.disclosureRequired { body += "\n-- \nWritten by your AI assistant.\n" }
+            let message = MailMessage(
+                to: [account.address], subject: "Your briefing for \(briefing.date)" + (content.partial ? " (partial)" : ""), body: body)
+            _ = try await session.write(.gmailSend(message), step: "email", classification: allowed)
+            return content.withheld.count > briefing.withheld.count
+                ? "sent (\(content.withheld.count - briefing.withheld.count) item(s) above \(allowed.rawValue) left out)" : "sent"
+        }
+        return "not sent: gmail.send is not allowed by policy (\(lastReason))"
+    }
+
+    // MARK: Storage
+
+    func store(_ briefing: Briefing, context: HandlerContext) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let content = String(decoding: try encoder.encode(briefing), as: UTF8.self)
+        try await context.statements.query(
+            """
+            INSERT INTO briefings (id, user_id, for_date, content, partial, classification, status, job_id)
+            VALUES ($1, $2, $3::date, $4::jsonb, $5, $6, $7, $1)
+            ON CONFLICT (id) DO UPDATE SET content = excluded.content, partial = excluded.partial,
+                classification = excluded.classification, status = excluded.status, for_date = excluded.for_date, updated_at = now()
+            """,
+            [
+                briefing.id, briefing.user, briefing.date, content, briefing.partial, briefing.classification, briefing.status.rawValue,
+            ])
+    }
+
+    static func accounts(_ user: String, context: HandlerContext) async throws -> [Account] {
+        try await context.statements.query(
+            """
+            SELECT connector, account, status, last_error, extract(epoch FROM last_sync_at)::float8 AS synced
+            FROM connector_accounts WHERE user_id = $1
+            """, [user]
+        ).compactMap { row in
+            guard let connector = row.string("connector").flatMap(Connector.init(rawValue:)) else { return nil }
+            return Account(
+                connector: connector, address: row.string("account") ?? "", reauth: row.string("status") == "reauth_required",
+                lastError: row.string("last_error"), lastSync: row.double("synced").map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
+    static func openTasks(_ user: String, now: Date, context: HandlerContext) async throws -> [OpenTask] {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let rows = try await context.statements.query(
+            "SELECT id, title, sources::text AS sources, signals::text AS signals, classification FROM tasks WHERE owner_user = $1 AND status IN ('discovered', 'active')",
+            [user])
+        let tasks: [OpenTask] = rows.compactMap { row in
+            guard let id = row.string("id") else { return nil }
+            let signals = (try? decoder.decode(UrgencySignals.self, from: Data((row.string("signals") ?? "{}").utf8))) ?? UrgencySignals()
+            let sources = (try? decoder.decode([TaskSource].self, from: Data((row.string("sources") ?? "[]").utf8))) ?? []
+            return OpenTask(
+                id: id, title: row.string("title") ?? "", sources: sources, score: TaskScoring.score(signals, now: now),
+                deadline: signals.deadline, classification: Classification(parsing: row.string("classification")))
+        }
+        return tasks.sorted {
+            if $0.score.total != $1.score.total { return $0.score.total > $1.score.total }
+            if $0.deadline != $1.deadline { return ($0.deadline ?? .distantFuture) < ($1.deadline ?? .distantFuture) }
+            return $0.id < $1.id
+        }
+    }
+
+    /// When the user's previous briefing was made.
+    static func previousBriefing(_ user: String, before id: String, context: HandlerContext) async throws -> Date? {
+        try await context.statements.query(
+            """
+            SELECT extract(epoch FROM max(created_at))::float8 AS at FROM briefings
+            WHERE user_id = $1 AND id <> $2 AND status <> 'unavailable'
+            """, [user, id]
+        ).first?.double("at").map(Date.init(timeIntervalSince1970:))
+    }
+
+    static func autoResponses(_ user: String, since: Date, context: HandlerContext) async throws -> Briefing.AutoResponses {
+        var summary = Briefing.AutoResponses(since: stamp(since))
+        let rows = try await context.statements.query(
+            """
+            SELECT status, original->>'from' AS sender, original->>'subject' AS subject, classification FROM responses
+            WHERE user_id = $1 AND updated_at > $2 ORDER BY updated_at DESC LIMIT 500
+            """, [user, PostgresTimestamp(since)])
+        for row in rows {
+            let status = row.string("status") ?? ""
+            switch status {
+            case "sent": summary.sent += 1
+            case "pending": summary.awaitingApproval += 1
+            case "blocked": summary.refused += 1
+            default: summary.inProgress += 1
+            }
+            if summary.recent.count < 5 {
+                let quotable = Classification(parsing: row.string("classification")) <= .internal
+                summary.recent.append(
+                    .init(
+                        to: String((row.string("sender") ?? "").prefix(200)),
+                        subject: quotable ? String((row.string("subject") ?? "").prefix(200)) : "(withheld)",
+                        status: status == "pending" ? "awaiting approval" : status))
+            }
+        }
+        return summary
+    }
+
+    static func stamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
