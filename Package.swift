@@ -178,11 +178,14 @@ let package = Package(
             name: "DispatcherTests",
             dependencies: [
                 "Dispatcher", "Admission", "AuditLog", "Connectors", "Contracts", "FakeProviders", "JobQueue", "OutboundHTTP", "Policy",
-                "PostgresClient", "RedisClient", "Settings", "TestSupport",
+                "PostgresClient", "RedisClient", "Settings", "TaskIntelligence", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(
@@ -195,8 +198,8 @@ let package = Package(
             name: "WorkersTests",
             dependencies: [
                 "Workers", "JobQueue", "AuditLog", "Classifier", "TestSupport", "WorkerRuntime", "Connectors", "Contracts", "FakeProviders",
-                "OutboundHTTP",
-                "PostgresClient", "Settings", .product(name: "Hummingbird", package: "hummingbird"),
+                "OutboundHTTP", "Policy", "PostgresClient", "RedisClient", "Settings", "TaskIntelligence",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]),
     ]
 )

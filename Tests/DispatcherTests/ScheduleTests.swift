@@ -48,11 +48,16 @@ import Testing
 }
 
 @Suite struct SchedulerTests {
+    func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
+    let berlin = TimeZone(identifier: "Europe/Berlin")!
+
     /// Creates an hourly schedule through the API and moves its next occurrence to `due`.
-    func scheduleDue(_ fixture: GatewayFixture, _ client: some TestClientProtocol, _ gateway: Gateway, due: Date) async throws -> String {
+    func scheduleDue(
+        _ fixture: GatewayFixture, _ client: some TestClientProtocol, _ gateway: Gateway, due: Date,
+        body: String = #"{"cron":"0 * * * *","time_zone":"Europe/Berlin","job":{"kind":"noop","action":"noop.run"}}"#
+    ) async throws -> String {
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
-        let created = try await alice.call(
-            client, .post, "/v1/schedules", #"{"cron":"0 * * * *","time_zone":"Europe/Berlin","job":{"kind":"noop","action":"noop.run"}}"#)
+        let created = try await alice.call(client, .post, "/v1/schedules", body)
         #expect(created.status == 201, "\(created.json)")
         let id = try #require(created.json["id"] as? String)
         _ = try await gateway.tenants.session(fixture.tenant) { connection in
@@ -152,6 +157,52 @@ import Testing
                     #expect(row?.bool("future") == true)
                     #expect(row?.bool("fired") == true)
                 }
+            }
+        }
+    }
+
+    /// A user's weekday briefing at 08:00 in Berlin: 07:00Z in winter, 06:00Z in summer, the
+    /// weekend skipped; two Dispatchers firing it at once queue one briefing job.
+    @Test func aBriefingAtEightInBerlinFiresOnceAcrossTwoDispatchersAndAcrossDaylightSaving() async throws {
+        let cron = try CronExpression("0 8 * * 1-5")
+        #expect(cron.next(after: date("2027-03-26T07:00:00Z"), in: berlin) == date("2027-03-29T06:00:00Z"))
+        #expect(cron.next(after: date("2026-10-23T06:00:00Z"), in: berlin) == date("2026-10-26T07:00:00Z"))
+        let fixture = try await GatewayFixture.make()
+        let dispatchers = try (0..<2).map { _ in try fixture.application() }
+        let gateways = dispatchers.map(\.gateway)
+        try await fixture.provisionPolicies(gateways[0])
+        var actions = GatewayFixture.enterpriseActions.objectValue ?? [:]
+        actions["gcal.read"] = .object(["autonomy": .string("autonomous")])
+        let saved = try await gateways[0].policies.save(
+            by: Identity(tenant: fixture.tenant, user: "boss", org: "", team: "", roles: [.enterpriseAdmin]), scope: .enterprise,
+            scopeID: "*", domain: .actions, content: .object(actions), changeReason: "briefings read the calendar")
+        for gateway in gateways {
+            try await gateway.policySync.syncOnce()
+            try await gateway.policySync.push(fixture.tenant, revision: saved.revision)
+        }
+        try await dispatchers[0].application.test(.router) { client in
+            try await dispatchers[1].application.test(.router) { _ in
+                let id = try await scheduleDue(
+                    fixture, client, gateways[0], due: Date().addingTimeInterval(-1),
+                    body:
+                        #"{"cron":"0 8 * * 1-5","time_zone":"Europe/Berlin","job":{"kind":"briefing","action":"gcal.read","payload":{"time_zone":"Europe/Berlin"}}}"#
+                )
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for gateway in gateways { group.addTask { for _ in 0..<5 { try await gateway.scheduleRunner.fireDue() } } }
+                    try await group.waitForAll()
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                let stream = RedisKeys.stream(tenant: fixture.tenant, kind: .briefing)
+                #expect(try await gateways[0].redis.send("XLEN", stream).int == 1)
+                // The next occurrence is the next weekday's 08:00 in Berlin.
+                let next = try await gateways[0].tenants.session(fixture.tenant) { connection in
+                    try await connection.query(
+                        "SELECT extract(epoch FROM next_fire_at)::float8 AS at FROM schedules WHERE id = $1", [id]
+                    ).first?.double("at")
+                }
+                let expected = cron.next(after: Date(), in: berlin)?.timeIntervalSince1970
+                #expect(
+                    next.map { abs($0 - (expected ?? 0)) < 1 } == true, "\(String(describing: next)) vs \(String(describing: expected))")
             }
         }
     }
