@@ -813,7 +813,8 @@ def check(fleet, sc, load):
     for e in entries:
         if e.job and e.type != "policy_decision":
             by_job[e.job][e.type] += 1
-            if sc.replayed_at and e.ms >= sc.replayed_at * 1000:
+            # The replayed run's own entries (the operator's job.replayed entry is not one).
+            if sc.replayed_at and e.ms >= sc.replayed_at * 1000 and e.type in JOB_EVIDENCE:
                 after_replay[e.job] += 1
     # Jobs replayed: dead-lettered before the replay, accepted by us.
     replayed_jobs = set()
@@ -880,6 +881,10 @@ def check(fleet, sc, load):
                                 "job_the_same_idempotency_key_got": key_job})
     if orphans:
         violations.append(f"{len(orphans)} allowed policy decisions without their job nor a job.not_queued entry")
+    # A job audited as never queued must not have run.
+    ran_anyway = sorted(j for j in not_queued if any(by_job.get(j, {}).get(t) for t in JOB_EVIDENCE))
+    if ran_anyway:
+        violations.append(f"{len(ran_anyway)} jobs audited job.not_queued that ran all the same: {ran_anyway[:5]}")
 
     # Replays audited
     if sc.replayed_at:

@@ -61,7 +61,7 @@ public final class AdmissionService: Sendable {
     public let queue: JobQueue
     public let approvals: ApprovalStore
     let logger: Logger
-    private let admissions: GroupCommit<Allowed, JobQueue.EnqueueResult>
+    private let admissions: GroupCommit<Allowed, Result<JobQueue.EnqueueResult, FleetError>>
 
     private struct Allowed: Sendable {
         let event: AuditEvent
@@ -79,17 +79,19 @@ public final class AdmissionService: Sendable {
         }
     }
 
-    /// Audits a batch of allowed jobs, then enqueues them. The jobs are registered as being
-    /// admitted first (`RedisKeys.admissions`) and leave that set with their enqueue: a process
-    /// that dies in between leaves them there for `reconcile`. An enqueue that fails is audited
-    /// as `job.not_queued` at once.
+    /// Audits a batch of allowed jobs, then enqueues them, with an outcome per job. The jobs are
+    /// registered as being admitted first (`RedisKeys.admissions`) and leave that set with their
+    /// enqueue: a process that dies in between leaves them there for `reconcile`. A job the queue
+    /// refused (its chunk failed; the other tenants' jobs of the batch are queued) and that the
+    /// queue does not hold is audited as `job.not_queued` at once; when the round trip itself
+    /// failed, whether a job is queued is not known yet, and `reconcile` settles it after the grace.
     private static func admit(
         _ batch: [Allowed], audit: AuditWriter, queue: JobQueue, logger: Logger
-    ) async throws -> [JobQueue.EnqueueResult] {
+    ) async throws -> [Result<JobQueue.EnqueueResult, FleetError>] {
         let members = batch.map { "\($0.job.tenant.rawValue)/\($0.job.id)" }
+        let admittedAt = String(Clock.milliseconds())
         do {
-            try await queue.redis.send(
-                RedisCommand("ZADD", [RedisKeys.admissions, "NX"] + members.flatMap { [String(Clock.milliseconds()), $0] }))
+            try await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX"] + members.flatMap { [admittedAt, $0] }))
         } catch {
             logger.error("job queue unavailable", metadata: ["error": "\(error)"])
             throw FleetError(.queueUnavailable, "the job queue (Redis) cannot be reached right now; nothing was done", retryAfter: 5)
@@ -101,21 +103,51 @@ public final class AdmissionService: Sendable {
             _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions] + members))
             throw FleetError(.auditUnavailable, "the audit log cannot be written right now; nothing was done", retryAfter: 5)
         }
+        let unknown = FleetError(
+            .queueUnavailable, "the job queue cannot be reached right now; the job may not be queued (retry with the same Idempotency-Key)",
+            retryAfter: 5)
+        var outcomes: [Result<JobQueue.EnqueueResult, FleetError>]
         do {
-            return try await queue.enqueue(batch.map(\.job), then: [RedisCommand("ZREM", [RedisKeys.admissions] + members)])
+            outcomes = try await queue.enqueueEach(batch.map(\.job), then: [RedisCommand("ZREM", [RedisKeys.admissions] + members)])
         } catch {
-            logger.error("enqueue failed", metadata: ["error": "\(error)"])
+            // Whether the round trip ran is not known: the jobs stay registered (again, should
+            // their removal have run) for reconciliation to settle after the grace.
+            logger.error("enqueue failed; reconciliation settles the batch", metadata: ["error": "\(error)"])
+            _ = try? await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX"] + members.flatMap { [admittedAt, $0] }))
+            return batch.map { _ in .failure(unknown) }
+        }
+        var refused: [JobEnvelope] = []
+        for (index, outcome) in outcomes.enumerated() {
+            guard case .failure(let error) = outcome else { continue }
+            let job = batch[index].job
+            // A refused script may have appended the job before it failed.
+            let held: Bool
             do {
-                try await audit.append(batch.map { notQueued($0.job, reason: "the job queue did not confirm the job: \(error.message)") })
-                _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions] + members))
+                held = try await queue.status(tenant: job.tenant, id: job.id) != nil
+            } catch {
+                _ = try? await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX", admittedAt, members[index]]))
+                outcomes[index] = .failure(unknown)
+                continue
+            }
+            if held {
+                outcomes[index] = .success(JobQueue.EnqueueResult(id: job.id, isNew: true))
+            } else {
+                logger.error("enqueue refused", metadata: ["tenant": "\(job.tenant)", "job": "\(job.id)", "error": "\(error)"])
+                refused.append(job)
+                outcomes[index] = .failure(unknown)
+            }
+        }
+        if !refused.isEmpty {
+            do {
+                try await audit.append(refused.map { notQueued($0, reason: "the job queue refused the job") })
             } catch {
                 logger.error("job.not_queued not audited yet; reconciliation will", metadata: ["error": "\(error)"])
+                _ = try? await queue.redis.send(
+                    RedisCommand(
+                        "ZADD", [RedisKeys.admissions, "NX"] + refused.flatMap { [admittedAt, "\($0.tenant.rawValue)/\($0.id)"] }))
             }
-            throw FleetError(
-                .queueUnavailable,
-                "the job queue cannot be reached right now; the job may not be queued (retry with the same Idempotency-Key)",
-                retryAfter: 5)
         }
+        return outcomes
     }
 
     /// The audit entry saying an allowed job never reached the queue. It carries the
@@ -194,7 +226,7 @@ public final class AdmissionService: Sendable {
             detail["job_id"] = envelope.id
             if let key = request.idempotencyKey { detail["idempotency_key"] = key }
             let event = decisionEvent(request, decision, detail: detail, key: request.decisionKey ?? "decision:\(envelope.id)")
-            let result = try await admissions.submit(Allowed(event: event, job: envelope))
+            let result = try await admissions.submit(Allowed(event: event, job: envelope)).get()
             return .queued(result, decision)
         }
     }

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "Bench", abstract: "Benchmarks of the fleet; each prints one JSON object.",
         subcommands: [
             QueueBench.self, FairnessBench.self, ClassifyBench.self, AuditBench.self, AuditWriterLoad.self, GatewayLatency.self,
-            GatewayMix.self, SyncBench.self, CorrelationBench.self,
+            GatewayMix.self, SyncBench.self, BriefingBench.self, CorrelationBench.self,
         ])
 }
 

@@ -52,31 +52,18 @@ struct SyncBench: AsyncParsableCommand {
         _ = try await PolicyStore(tenants: directory, redis: redis).save(
             by: boss, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "sync benchmark")
 
-        // Connect every user's Gmail and Jira the way a consent ends: tokens from the provider,
-        // the account's identity, the row sealed.
-        let http = CurlTransport(userAgent: "openclaw-bench")
-        let addresses = try await fakeUsers(http).prefix(users)
+        // Connect every user's Gmail and Jira the way a consent ends.
+        let fakes = BenchFakes(controlURL: controlURL)
+        let addresses = Array(try await fakes.users().prefix(users))
         say("connecting \(addresses.count) users' gmail and jira")
-        let accounts = ConnectorAccounts(tenant: tenant, secrets: secrets)
-        try await forEach(Array(addresses.enumerated()), width: 16) { index, address in
-            for connector in [Connector.gmail, .jira] {
-                let issued = try await control(
-                    http, "/control/tokens/issue", ["provider": connector.provider.rawValue, "user": address])
-                let access = issued["access_token"] as? String ?? ""
-                let tokens = OAuthTokens(
-                    accessToken: access, refreshToken: issued["refresh_token"] as? String,
-                    expiresAt: (issued["expires_in"] as? Double).map { Date().addingTimeInterval($0) },
-                    scope: connector.scopes.joined(separator: " "))
-                let identity = try await AccountIdentity.identify(
-                    connector, session: AccountIdentity.session(connector, http: http, accessToken: access), settings: settings)
-                try await directory.session(tenant) { sql in
-                    try await accounts.connect(
-                        sql, user: "u\(index)", connector: connector, tokens: tokens, account: identity.account, details: identity.details)
-                }
-            }
-        }
+        try await fakes.connect(addresses, [.gmail, .jira], tenant: tenant, directory: directory, secrets: secrets, settings: settings)
 
-        let processes = try (0..<workers).map { _ in try spawnWorker(tenant) }
+        let processes = try (0..<workers).map { _ in
+            try spawnWorker(
+                binary: workersBinary, kinds: "connector-sync", tenant: tenant, redisURL: redisURL, databaseURL: databaseURL,
+                opaURL: opaURL,
+                concurrency: concurrency)
+        }
         defer {
             for process in processes where process.isRunning { process.terminate() }
         }
@@ -146,62 +133,4 @@ struct SyncBench: AsyncParsableCommand {
     }
 
     private func say(_ text: String) { FileHandle.standardError.write(Data("[bench sync] \(text)\n".utf8)) }
-
-    private func spawnWorker(_ tenant: TenantID) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: workersBinary)
-        process.arguments = [
-            "--redis-url", redisURL, "--database-url", databaseURL, "--opa-url", opaURL, "--kinds", "connector-sync",
-            "--tenants", tenant.rawValue, "--concurrency", String(concurrency), "--metrics-port=-1", "--log-level", "error",
-        ]
-        try process.run()
-        return process
-    }
-
-    /// The process's peak resident set (VmHWM), in MB.
-    private func peakRSS(_ pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes / 1024
-    }
-
-    private func control(_ http: CurlTransport, _ path: String, _ body: [String: String]) async throws -> [String: Any] {
-        let response = try await http.send(
-            OutboundRequest(
-                method: "POST", url: controlURL + path, headers: [("Content-Type", "application/json")],
-                body: Array(try JSONSerialization.data(withJSONObject: body)), timeout: .seconds(30)))
-        guard response.status == 200, let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
-            throw ValidationError("the fakes answered \(response.status) to \(path)")
-        }
-        return object
-    }
-
-    /// The fakes' users, the big mailbox's first (their Gmail addresses, in order).
-    private func fakeUsers(_ http: CurlTransport) async throws -> [String] {
-        let response = try await http.send(OutboundRequest(method: "GET", url: controlURL + "/control/users", timeout: .seconds(30)))
-        guard response.status == 200, let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-            let list = object["users"] as? [String]
-        else { throw ValidationError("the fakes did not list their users (\(response.status))") }
-        return list
-    }
-
-    private func forEach<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            for _ in 0..<min(width, items.count) {
-                let item = items[next]
-                next += 1
-                group.addTask { try await body(item) }
-            }
-            while try await group.next() != nil {
-                if next < items.count {
-                    let item = items[next]
-                    next += 1
-                    group.addTask { try await body(item) }
-                }
-            }
-        }
-    }
 }

@@ -25,6 +25,11 @@ public final class JobQueue: Sendable {
         public let id: String
         /// False when an earlier job with the same idempotency key exists.
         public let isNew: Bool
+
+        public init(id: String, isNew: Bool) {
+            self.id = id
+            self.isNew = isNew
+        }
     }
 
     /// Enqueues one job (immediately due, or delayed until its `runAt`).
@@ -35,6 +40,14 @@ public final class JobQueue: Sendable {
     /// Enqueues many jobs with as few round trips as possible; results follow `jobs`' order.
     /// `then` rides in the same pipeline, after the jobs are in (its replies are checked).
     public func enqueue(_ jobs: [JobEnvelope], then: [RedisCommand] = []) async throws -> [EnqueueResult] {
+        try await enqueueEach(jobs, then: then).map { try $0.get() }
+    }
+
+    /// Enqueues jobs of any tenants and kinds in one round trip, with an outcome per job: a
+    /// chunk the server refused fails only its own jobs (the other tenants' jobs of the batch
+    /// are queued). Throws when the round trip itself failed (the jobs may or may not be
+    /// queued), or when a command every job depends on (the ready index) failed.
+    public func enqueueEach(_ jobs: [JobEnvelope], then: [RedisCommand] = []) async throws -> [Result<EnqueueResult, FleetError>] {
         if jobs.isEmpty { return [] }
         let now = Clock.milliseconds()
         var groups: [GroupKey: [Int]] = [:]
@@ -74,14 +87,22 @@ public final class JobQueue: Sendable {
         commands += then
         let replies = try await redis.send(commands)
         // Every reply is checked: a job appended but not marked ready must not pass for queued.
-        for reply in replies { try reply.orThrow("enqueue") }
-        var results = [EnqueueResult?](repeating: nil, count: jobs.count)
+        let chunkCommands = Set(chunks.map(\.command))
+        for (index, reply) in replies.enumerated() where !chunkCommands.contains(index) { try reply.orThrow("enqueue") }
+        var results = [Result<EnqueueResult, FleetError>?](repeating: nil, count: jobs.count)
         for (commandIndex, chunk) in chunks {
-            guard let values = try replies[commandIndex].orThrow("enqueue").array, values.count == chunk.count * 2 else {
-                throw FleetError(.redisError, "enqueue script returned an unexpected reply")
+            let values: [RedisValue]
+            do throws(RedisError) {
+                guard let array = try replies[commandIndex].orThrow("enqueue").array, array.count == chunk.count * 2 else {
+                    throw RedisError(.reply, operation: "enqueue", message: "the enqueue script returned an unexpected reply")
+                }
+                values = array
+            } catch {
+                for index in chunk { results[index] = .failure(error.fleetError) }
+                continue
             }
             for (position, index) in chunk.enumerated() {
-                results[index] = EnqueueResult(id: values[position * 2].string ?? "", isNew: values[position * 2 + 1].int == 1)
+                results[index] = .success(EnqueueResult(id: values[position * 2].string ?? "", isNew: values[position * 2 + 1].int == 1))
             }
         }
         return results.map { $0! }

@@ -41,7 +41,9 @@ extension RedisError: DescribedError, FleetErrorConvertible {
     public var fleetError: FleetError {
         switch code {
         case .configuration: FleetError(.invalidConfiguration, message)
-        case .reply: FleetError(.redisError, description)
+        case .reply:
+            FleetError(
+                .queueUnavailable, "the job queue (Redis) refused the request (\(message.prefix(120))); try again later", retryAfter: 5)
         case .connection, .timeout, .closed:
             FleetError(.queueUnavailable, "the job queue (Redis) cannot be reached right now; nothing was done", retryAfter: 5)
         }

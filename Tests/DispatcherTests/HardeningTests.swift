@@ -165,6 +165,54 @@ import Testing
         }
     }
 
+    /// A queue that refuses one tenant's jobs fails those only: the other tenant's jobs batched
+    /// with them are queued and answered 202, with no `job.not_queued`; every refused job has its
+    /// `job.not_queued`. And a Redis error reply is a 503, not a 500.
+    @Test func aRefusedEnqueueFailsOnlyItsOwnJobsInASharedBatch() async throws {
+        let fixture = try await GatewayFixture.make()
+        let other = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        try await other.provisionPolicies(gateway)
+        try await gateway.redis.send("SET", RedisKeys.stream(tenant: fixture.tenant, kind: .noop), "not a stream")
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let carol = APIClient(token: try await fixture.issuer.token(tenant: other.tenant, user: "carol"))
+        try await app.test(.router) { client in
+            let answers = try await withThrowingTaskGroup(of: (String, Int, String?).self) { group in
+                for index in 0..<40 {
+                    let (who, caller) = index % 2 == 0 ? ("alice", alice) : ("carol", carol)
+                    group.addTask {
+                        let answer = try await caller.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
+                        return (who, answer.status, answer.json["type"] as? String)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.filter { $0.0 == "carol" }.allSatisfy { $0.1 == 202 }, "\(answers.filter { $0.0 == "carol" && $0.1 != 202 })")
+            #expect(answers.filter { $0.0 == "alice" }.allSatisfy { $0.1 == 503 }, "\(answers.filter { $0.0 == "alice" && $0.1 != 503 })")
+            #expect(answers.filter { $0.0 == "alice" }.allSatisfy { $0.2 == "https://openclaw.dev/problems/queue-unavailable" })
+            #expect(try await gateway.redis.send("XLEN", RedisKeys.stream(tenant: other.tenant, kind: .noop)).int == 20)
+            let carols = try await gateway.auditStore.query(tenant: other.tenant, filter: .init(actionType: "job.not_queued"))
+            #expect(carols.records.isEmpty, "queued jobs audited as not queued")
+            let alices = try await gateway.auditStore.query(tenant: fixture.tenant, filter: .init(actionType: "job.not_queued"))
+            #expect(alices.records.count == 20)
+            #expect(try await gateway.redis.send("ZCARD", RedisKeys.admissions).int == 0, "nothing is left to reconcile")
+            // An Idempotency-Key lookup meeting an error reply is a 503 too.
+            try await gateway.redis.send("DEL", RedisKeys.stream(tenant: fixture.tenant, kind: .noop))
+            let keyed = try await alice.call(
+                client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#, headers: [.init("Idempotency-Key")!: "k-1"])
+            #expect(keyed.status == 202)
+            let stored = try await gateway.redis.send("KEYS", "*idem*").array?.compactMap(\.string) ?? []
+            for key in stored {
+                try await gateway.redis.send("DEL", key)
+                try await gateway.redis.send("SADD", key, "x")
+            }
+            let broken = try await alice.call(
+                client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#, headers: [.init("Idempotency-Key")!: "k-1"])
+            #expect(!stored.isEmpty && broken.status == 503, "\(stored) \(broken.json)")
+        }
+    }
+
     /// A job's submission decides every action the job takes: an auto-responder's reply needs
     /// the approval its sending needs, and a reply cannot be submitted under the read that
     /// drafts one.
