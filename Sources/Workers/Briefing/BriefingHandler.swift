@@ -68,8 +68,9 @@ struct BriefingHandler: KindHandler {
         var briefing = Briefing(
             id: context.job.id, user: user, date: day, timeZone: zoneName, generatedAt: Self.stamp(now), status: .ready,
             classification: Classification.internal.rawValue)
+        let accounts: [Account]
         do {
-            try await build(&briefing, payload: payload, zone: zone, now: now, context: context)
+            accounts = try await build(&briefing, zone: zone, now: now, context: context)
         } catch let unavailable as EngineUnavailable {
             briefing = Briefing(
                 id: context.job.id, user: user, date: day, timeZone: zoneName, generatedAt: Self.stamp(now), status: .unavailable,
@@ -86,12 +87,9 @@ struct BriefingHandler: KindHandler {
         briefing.delivery["email"] = payload.email == true ? "pending" : "not_requested"
         try await store(briefing, context: context)
         if payload.email == true {
-            briefing.delivery["email"] = try await mail(briefing, context: context)
+            briefing.delivery["email"] = try await mail(briefing, accounts: accounts, context: context)
             try await store(briefing, context: context)
         }
-        try await context.statements.query(
-            "UPDATE tasks SET status = 'active' WHERE owner_user = $1 AND id = ANY($2::text[]) AND status = 'discovered'",
-            [user, PostgresArray(briefing.tasks.map(\.id))])
         context.setResult([
             "briefing_id": .string(briefing.id), "status": .string(briefing.status.rawValue),
             "tasks": .integer(Int64(briefing.tasks.count)),
@@ -116,28 +114,39 @@ struct BriefingHandler: KindHandler {
 
     // MARK: Building
 
-    func build(_ briefing: inout Briefing, payload: BriefingKind.Payload, zone: TimeZone, now: Date, context: HandlerContext) async throws {
-        let user = context.job.requester.user
-        let accounts = try await Self.accounts(user, context: context)
+    /// Fills `briefing`; returns the user's accounts.
+    func build(_ briefing: inout Briefing, zone: TimeZone, now: Date, context: HandlerContext) async throws -> [Account] {
+        let found = try await Self.snapshot(context.job.requester.user, job: context.job.id, now: now, context: context)
         var states: [Connector: Briefing.ConnectorState] = [:]
-        for account in accounts { states[account.connector] = state(of: account, now: now) }
+        for account in found.accounts { states[account.connector] = state(of: account, now: now) }
 
-        // Tasks, each source read only as far as the policy allows it now.
-        var tasks = try await Self.openTasks(user, now: now, context: context)
-        for system in Set(tasks.flatMap(\.systems)).sorted() {
-            guard let connector = Connector(rawValue: system) else { continue }
-            let held = tasks.filter { $0.systems.contains(system) }
-            let level = held.map(\.classification).max() ?? .internal
-            let decision = try await decide(connector.readAction, level, step: "read:\(system)", context: context)
+        // Each source read only as far as the policy allows it now (asked together), while the
+        // calendar is asked for the day's free/busy.
+        var tasks = found.tasks
+        let systems = Set(tasks.flatMap(\.systems)).sorted().compactMap(Connector.init(rawValue:))
+        let window = TimeBlocks.workingWindow(day: briefing.date, zone: zone, startHour: workStartHour, endHour: workEndHour, now: now)
+        async let calendar = busy(window, accounts: found.accounts, context: context)
+        let decisions = try await withThrowingTaskGroup(of: (Connector, PolicyDecision).self) { group in
+            for connector in systems {
+                let level = tasks.filter { $0.systems.contains(connector.rawValue) }.map(\.classification).max() ?? .internal
+                group.addTask {
+                    (connector, try await decide(connector.readAction, level, step: "read:\(connector.rawValue)", context: context))
+                }
+            }
+            return try await group.reduce(into: [Connector: PolicyDecision]()) { $0[$1.0] = $1.1 }
+        }
+        for connector in systems {
+            guard let decision = decisions[connector] else { continue }
+            let held = tasks.filter { $0.systems.contains(connector.rawValue) }
             switch decision.decision {
             case .allow:
                 if let cap = decision.constraints.maxClassification {
-                    let above = held.filter { $0.classification > cap }.map(\.id)
+                    let above = Set(held.filter { $0.classification > cap }.map(\.id))
                     tasks.removeAll { above.contains($0.id) }
-                    briefing.withheld.add("\(system) above \(cap.rawValue)", above.count)
+                    briefing.withheld.add("\(connector.rawValue) above \(cap.rawValue)", above.count)
                 }
             case .deny, .requireApproval:
-                tasks.removeAll { $0.systems.contains(system) }
+                tasks.removeAll { $0.systems.contains(connector.rawValue) }
                 briefing.withheld.add("\(connector.readAction.rawValue) not allowed by policy", held.count)
             }
         }
@@ -152,8 +161,10 @@ struct BriefingHandler: KindHandler {
         }
 
         // Time blocks from the calendar's free/busy.
-        if let window = TimeBlocks.workingWindow(day: briefing.date, zone: zone, startHour: workStartHour, endHour: workEndHour, now: now) {
-            if let busy = try await busy(window, accounts: accounts, states: &states, context: context) {
+        let asked = try await calendar
+        if let window {
+            if let state = asked.state { states[.gcal] = state }
+            if let busy = asked.busy {
                 let gaps = TimeBlocks.free(busy: busy, within: window)
                 let deep = top.filter { !$0.isMeeting }
                 briefing.freeMinutes = gaps.reduce(0) { $0 + Int($1.seconds / 60) }
@@ -167,12 +178,8 @@ struct BriefingHandler: KindHandler {
         }
 
         // What happened since the previous briefing.
-        let since = try await Self.previousBriefing(user, before: context.job.id, context: context) ?? now.addingTimeInterval(-86_400)
-        if accounts.contains(where: { $0.connector == .gmail }) {
-            briefing.autoResponses = try await Self.autoResponses(user, since: since, context: context)
-        }
-        briefing.alerts = try await alerts(user, since: since, tasks: tasks, states: states, now: now, context: context)
-
+        if found.accounts.contains(where: { $0.connector == .gmail }) { briefing.autoResponses = found.replies }
+        briefing.alerts = Self.alerts(found, tasks: tasks, states: states, now: now)
         briefing.connectorStatus = states.values.sorted { $0.connector < $1.connector }
         briefing.missing = briefing.connectorStatus.filter { $0.status != .ok }.map { state in
             "\(state.connector) \(state.status.rawValue): \(state.detail ?? "no detail")"
@@ -189,6 +196,7 @@ struct BriefingHandler: KindHandler {
             dataAccessed: Set(top.flatMap(\.systems)).sorted().map {
                 AuditEvent.DataAccess(source: $0, classification: level, purpose: "briefing")
             }, classification: level)
+        return found.accounts
     }
 
     func state(of account: Account, now: Date) -> Briefing.ConnectorState {
@@ -212,25 +220,23 @@ struct BriefingHandler: KindHandler {
         return .init(connector: account.connector.rawValue, status: .ok, lastSyncAt: synced, detail: nil)
     }
 
-    /// The busy ranges of the working window, asked of the calendar now; nil when they cannot
-    /// be had (the connector's state then says why).
+    /// The busy ranges of the working window, asked of the calendar now (nil when they cannot be
+    /// had), and the calendar's state when asking it says more than its account does.
     func busy(
-        _ window: TimeBlocks.Interval, accounts: [Account], states: inout [Connector: Briefing.ConnectorState], context: HandlerContext
-    ) async throws -> [TimeBlocks.Interval]? {
-        guard let account = accounts.first(where: { $0.connector == .gcal }) else { return nil }
-        if account.reauth { return nil }
+        _ window: TimeBlocks.Interval?, accounts: [Account], context: HandlerContext
+    ) async throws -> (busy: [TimeBlocks.Interval]?, state: Briefing.ConnectorState?) {
+        guard let window, let account = accounts.first(where: { $0.connector == .gcal }), !account.reauth else { return (nil, nil) }
         let decision = try await decide(.gcalRead, .internal, step: "freebusy", context: context)
-        guard decision.decision == .allow else { return nil }
-        let previous = states[.gcal]
-        func unreachable(_ why: String) {
-            states[.gcal] = .init(connector: "gcal", status: .unreachable, lastSyncAt: previous?.lastSyncAt, detail: why)
+        guard decision.decision == .allow else { return (nil, nil) }
+        let synced = account.lastSync.map(Self.stamp)
+        func unreachable(_ why: String) -> Briefing.ConnectorState {
+            .init(connector: "gcal", status: .unreachable, lastSyncAt: synced, detail: "free/busy could not be asked: \(why)")
         }
         var session: AccountSession
         do {
             session = try await AccountSession.open(.gcal, settings: settings, secrets: secrets, context: context)
         } catch let failure as JobFailure {
-            unreachable("free/busy could not be asked: \(failure.message)")
-            return nil
+            return (nil, unreachable(failure.message))
         }
         let client = CalendarFreeBusy(host: settings.google.calendarURL)
         do {
@@ -240,47 +246,37 @@ struct BriefingHandler: KindHandler {
             try await context.audit.record(
                 .toolInvocation, step: "freebusy",
                 detail: ["connector": .string("gcal"), "operation": .string("freebusy.query"), "busy": .integer(Int64(ranges.count))])
-            return ranges.map { TimeBlocks.Interval(start: $0.start, end: $0.end) }
+            return (ranges.map { TimeBlocks.Interval(start: $0.start, end: $0.end) }, nil)
         } catch let failure as ConnectorFailure {
             switch failure {
             case .reauthRequired, .refreshToken:
-                states[.gcal] = .init(
-                    connector: "gcal", status: .error, lastSyncAt: previous?.lastSyncAt,
-                    detail: "must be connected again (POST /v1/connectors/gcal/authorize)")
+                return (
+                    nil,
+                    .init(
+                        connector: "gcal", status: .error, lastSyncAt: synced,
+                        detail: "must be connected again (POST /v1/connectors/gcal/authorize)")
+                )
             default:
-                unreachable("free/busy could not be asked: \(failure)")
+                return (nil, unreachable("\(failure)"))
             }
-            return nil
         } catch let failure as JobFailure {
-            unreachable("free/busy could not be asked: \(failure.message)")
-            return nil
+            return (nil, unreachable(failure.message))
         }
     }
 
-    func alerts(
-        _ user: String, since: Date, tasks: [OpenTask], states: [Connector: Briefing.ConnectorState], now: Date, context: HandlerContext
-    ) async throws -> [Briefing.Alert] {
-        var alerts: [Briefing.Alert] = []
-        let critical = try await context.statements.query(
-            """
-            SELECT title, link, classification FROM items WHERE user_id = $1 AND connector = 'gmail' AND message_class = 'critical'
-                AND occurred_at > $2 ORDER BY occurred_at DESC LIMIT 5
-            """, [user, PostgresTimestamp(since)])
-        for row in critical {
-            let level = Classification(parsing: row.string("classification"))
-            let title = level <= .internal ? (row.string("title") ?? "") : "(a \(level.rawValue) message)"
-            alerts.append(.init(kind: "critical_mail", text: "Critical mail: \(title.prefix(200))", link: row.string("link")))
+    static func alerts(_ found: Snapshot, tasks: [OpenTask], states: [Connector: Briefing.ConnectorState], now: Date) -> [Briefing.Alert] {
+        var alerts: [Briefing.Alert] = found.critical.map { mail in
+            let title = mail.level <= .internal ? mail.title : "(a \(mail.level.rawValue) message)"
+            return .init(kind: "critical_mail", text: "Critical mail: \(title.prefix(200))", link: mail.link)
         }
         for task in tasks where (task.deadline.map { $0 < now } ?? false) {
             alerts.append(.init(kind: "overdue", text: "Overdue: \(task.title.prefix(200))", link: task.sources.first?.url))
         }
-        let waiting =
-            try await context.statements.query(
-                "SELECT count(*) AS n FROM approvals WHERE requester_user = $1 AND status = 'pending'", [user]
-            ).first?.int("n") ?? 0
-        if waiting > 0 {
+        if found.waitingApprovals > 0 {
             alerts.append(
-                .init(kind: "approval", text: "\(waiting) request(s) of yours await an approver's decision", link: "/v1/approvals"))
+                .init(
+                    kind: "approval", text: "\(found.waitingApprovals) request(s) of yours await an approver's decision",
+                    link: "/v1/approvals"))
         }
         for state in states.values.sorted(by: { $0.connector < $1.connector }) where state.status == .error {
             alerts.append(.init(kind: "connector", text: "\(state.connector): \(state.detail ?? "error")", link: "/v1/connectors"))
@@ -292,8 +288,7 @@ struct BriefingHandler: KindHandler {
 
     /// Mails the briefing to the user, cut to the highest level the policy lets `gmail.send`
     /// carry; what became of it.
-    func mail(_ briefing: Briefing, context: HandlerContext) async throws -> String {
-        let accounts = try await Self.accounts(context.job.requester.user, context: context)
+    func mail(_ briefing: Briefing, accounts: [Account], context: HandlerContext) async throws -> String {
         guard let account = accounts.first(where: { $0.connector == .gmail }), !account.reauth, !account.address.isEmpty else {
             return "gmail is not connected (POST /v1/connectors/gmail/authorize)"
         }
@@ -328,92 +323,139 @@ struct BriefingHandler: KindHandler {
 
     // MARK: Storage
 
+    /// Stores the briefing under the job's id (a rerun replaces it) and makes its listed tasks
+    /// `active`, in one statement.
     func store(_ briefing: Briefing, context: HandlerContext) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let content = String(decoding: try encoder.encode(briefing), as: UTF8.self)
         try await context.statements.query(
             """
-            INSERT INTO briefings (id, user_id, for_date, content, partial, classification, status, job_id)
-            VALUES ($1, $2, $3::date, $4::jsonb, $5, $6, $7, $1)
-            ON CONFLICT (id) DO UPDATE SET content = excluded.content, partial = excluded.partial,
-                classification = excluded.classification, status = excluded.status, for_date = excluded.for_date, updated_at = now()
+            WITH stored AS (
+                INSERT INTO briefings (id, user_id, for_date, content, partial, classification, status, job_id)
+                VALUES ($1, $2, $3::date, $4::jsonb, $5, $6, $7, $1)
+                ON CONFLICT (id) DO UPDATE SET content = excluded.content, partial = excluded.partial,
+                    classification = excluded.classification, status = excluded.status, for_date = excluded.for_date,
+                    updated_at = now()
+                RETURNING id)
+            UPDATE tasks SET status = 'active' WHERE owner_user = $2 AND id = ANY($8::text[]) AND status = 'discovered'
+                AND EXISTS (SELECT 1 FROM stored)
             """,
             [
                 briefing.id, briefing.user, briefing.date, content, briefing.partial, briefing.classification, briefing.status.rawValue,
+                PostgresArray(briefing.tasks.map(\.id)),
             ])
     }
 
-    static func accounts(_ user: String, context: HandlerContext) async throws -> [Account] {
-        try await context.statements.query(
-            """
-            SELECT connector, account, status, last_error, extract(epoch FROM last_sync_at)::float8 AS synced
-            FROM connector_accounts WHERE user_id = $1
-            """, [user]
-        ).compactMap { row in
-            guard let connector = row.string("connector").flatMap(Connector.init(rawValue:)) else { return nil }
-            return Account(
-                connector: connector, address: row.string("account") ?? "", reauth: row.string("status") == "reauth_required",
-                lastError: row.string("last_error"), lastSync: row.double("synced").map(Date.init(timeIntervalSince1970:)))
-        }
+    /// Everything the briefing reads of the tenant's tables, in one statement: the user's
+    /// accounts and open tasks, when their previous briefing was made, and since then the
+    /// auto-responder's replies, critical mail and their requests awaiting approval.
+    struct Snapshot {
+        var accounts: [Account]
+        var tasks: [OpenTask]
+        var replies: Briefing.AutoResponses
+        var critical: [(title: String, link: String?, level: Classification)]
+        var waitingApprovals: Int
     }
 
-    static func openTasks(_ user: String, now: Date, context: HandlerContext) async throws -> [OpenTask] {
+    static func snapshot(_ user: String, job: String, now: Date, context: HandlerContext) async throws -> Snapshot {
+        struct Row: Decodable {
+            struct StoredAccount: Decodable {
+                let connector: String
+                let account: String?
+                let status: String?
+                let lastError: String?
+                let synced: Double?
+            }
+            struct StoredTask: Decodable {
+                let id: String
+                let title: String
+                let sources: [TaskSource]?
+                let signals: UrgencySignals?
+                let classification: String?
+            }
+            struct Reply: Decodable {
+                let status: String
+                let sender: String?
+                let subject: String?
+                let classification: String?
+            }
+            struct Mail: Decodable {
+                let title: String?
+                let link: String?
+                let classification: String?
+            }
+            let accounts: [StoredAccount]
+            let tasks: [StoredTask]
+            let since: Double
+            let counts: [String: Int]
+            let recent: [Reply]
+            let critical: [Mail]
+            let waiting: Int
+        }
+        let rows = try await context.statements.query(
+            """
+            WITH since AS (
+                SELECT coalesce(
+                    (SELECT max(created_at) FROM briefings WHERE user_id = $1 AND id <> $2 AND status <> 'unavailable'),
+                    now() - interval '1 day') AS at)
+            SELECT json_build_object(
+                'accounts', (SELECT coalesce(json_agg(json_build_object('connector', connector, 'account', account, 'status', status,
+                    'lastError', last_error, 'synced', extract(epoch FROM last_sync_at))), '[]') FROM connector_accounts WHERE user_id = $1),
+                'tasks', (SELECT coalesce(json_agg(json_build_object('id', id, 'title', title, 'sources', sources, 'signals', signals,
+                    'classification', classification)), '[]') FROM tasks WHERE owner_user = $1 AND status IN ('discovered', 'active')),
+                'since', (SELECT extract(epoch FROM at) FROM since),
+                'counts', (SELECT coalesce(json_object_agg(status, n), '{}') FROM (
+                    SELECT status, count(*) AS n FROM responses WHERE user_id = $1 AND updated_at > (SELECT at FROM since)
+                    GROUP BY status) c),
+                'recent', (SELECT coalesce(json_agg(r), '[]') FROM (
+                    SELECT status, original->>'from' AS sender, original->>'subject' AS subject, classification FROM responses
+                    WHERE user_id = $1 AND updated_at > (SELECT at FROM since) ORDER BY updated_at DESC LIMIT 5) r),
+                'critical', (SELECT coalesce(json_agg(m), '[]') FROM (
+                    SELECT title, link, classification FROM items WHERE user_id = $1 AND connector = 'gmail'
+                        AND message_class = 'critical' AND occurred_at > (SELECT at FROM since)
+                    ORDER BY occurred_at DESC LIMIT 5) m),
+                'waiting', (SELECT count(*) FROM approvals WHERE requester_user = $1 AND status = 'pending')
+            )::text AS snapshot
+            """, [user, job])
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let rows = try await context.statements.query(
-            "SELECT id, title, sources::text AS sources, signals::text AS signals, classification FROM tasks WHERE owner_user = $1 AND status IN ('discovered', 'active')",
-            [user])
-        let tasks: [OpenTask] = rows.compactMap { row in
-            guard let id = row.string("id") else { return nil }
-            let signals = (try? decoder.decode(UrgencySignals.self, from: Data((row.string("signals") ?? "{}").utf8))) ?? UrgencySignals()
-            let sources = (try? decoder.decode([TaskSource].self, from: Data((row.string("sources") ?? "[]").utf8))) ?? []
-            return OpenTask(
-                id: id, title: row.string("title") ?? "", sources: sources, score: TaskScoring.score(signals, now: now),
-                deadline: signals.deadline, classification: Classification(parsing: row.string("classification")))
+        let row = try decoder.decode(Row.self, from: Data((rows.first?.string("snapshot") ?? "").utf8))
+        let accounts = row.accounts.compactMap { stored -> Account? in
+            guard let connector = Connector(rawValue: stored.connector) else { return nil }
+            return Account(
+                connector: connector, address: stored.account ?? "", reauth: stored.status == "reauth_required",
+                lastError: stored.lastError, lastSync: stored.synced.map(Date.init(timeIntervalSince1970:)))
         }
-        return tasks.sorted {
+        let tasks = row.tasks.map { stored in
+            let signals = stored.signals ?? UrgencySignals()
+            return OpenTask(
+                id: stored.id, title: stored.title, sources: stored.sources ?? [], score: TaskScoring.score(signals, now: now),
+                deadline: signals.deadline, classification: Classification(parsing: stored.classification))
+        }.sorted {
             if $0.score.total != $1.score.total { return $0.score.total > $1.score.total }
             if $0.deadline != $1.deadline { return ($0.deadline ?? .distantFuture) < ($1.deadline ?? .distantFuture) }
             return $0.id < $1.id
         }
-    }
-
-    /// When the user's previous briefing was made.
-    static func previousBriefing(_ user: String, before id: String, context: HandlerContext) async throws -> Date? {
-        try await context.statements.query(
-            """
-            SELECT extract(epoch FROM max(created_at))::float8 AS at FROM briefings
-            WHERE user_id = $1 AND id <> $2 AND status <> 'unavailable'
-            """, [user, id]
-        ).first?.double("at").map(Date.init(timeIntervalSince1970:))
-    }
-
-    static func autoResponses(_ user: String, since: Date, context: HandlerContext) async throws -> Briefing.AutoResponses {
-        var summary = Briefing.AutoResponses(since: stamp(since))
-        let rows = try await context.statements.query(
-            """
-            SELECT status, original->>'from' AS sender, original->>'subject' AS subject, classification FROM responses
-            WHERE user_id = $1 AND updated_at > $2 ORDER BY updated_at DESC LIMIT 500
-            """, [user, PostgresTimestamp(since)])
-        for row in rows {
-            let status = row.string("status") ?? ""
+        var replies = Briefing.AutoResponses(since: stamp(Date(timeIntervalSince1970: row.since)))
+        for (status, count) in row.counts {
             switch status {
-            case "sent": summary.sent += 1
-            case "pending": summary.awaitingApproval += 1
-            case "blocked": summary.refused += 1
-            default: summary.inProgress += 1
-            }
-            if summary.recent.count < 5 {
-                let quotable = Classification(parsing: row.string("classification")) <= .internal
-                summary.recent.append(
-                    .init(
-                        to: String((row.string("sender") ?? "").prefix(200)),
-                        subject: quotable ? String((row.string("subject") ?? "").prefix(200)) : "(withheld)",
-                        status: status == "pending" ? "awaiting approval" : status))
+            case "sent": replies.sent += count
+            case "pending": replies.awaitingApproval += count
+            case "blocked": replies.refused += count
+            default: replies.inProgress += count
             }
         }
-        return summary
+        replies.recent = row.recent.map { reply in
+            let quotable = Classification(parsing: reply.classification) <= .internal
+            return .init(
+                to: String((reply.sender ?? "").prefix(200)), subject: quotable ? String((reply.subject ?? "").prefix(200)) : "(withheld)",
+                status: reply.status == "pending" ? "awaiting approval" : reply.status)
+        }
+        return Snapshot(
+            accounts: accounts, tasks: tasks, replies: replies,
+            critical: row.critical.map { ($0.title ?? "", $0.link, Classification(parsing: $0.classification)) },
+            waitingApprovals: row.waiting)
     }
 
     static func stamp(_ date: Date) -> String {
