@@ -88,7 +88,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "Classifier", dependencies: ["Contracts"]),
-        .target(name: "TaskIntelligence"),
+        .target(name: "TaskIntelligence", dependencies: ["Contracts"]),
         .target(
             name: "Connectors",
             dependencies: [

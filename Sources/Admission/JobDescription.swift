@@ -130,16 +130,10 @@ public struct JobDescription: Sendable, Equatable {
 /// ISO 8601 times as the API takes and gives them.
 public enum ISOTime {
     /// `2026-11-25T08:00:00Z`, with or without fractional seconds.
-    public static func parse(_ text: String) -> Date? {
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text)
-    }
+    public static func parse(_ text: String) -> Date? { RFC3339.parse(text) }
 
     /// Milliseconds since the epoch as `2026-11-25T08:00:00.000Z`.
     public static func format(milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Clock.date(milliseconds: milliseconds))
+        RFC3339.format(Clock.date(milliseconds: milliseconds), fractional: true)
     }
 }

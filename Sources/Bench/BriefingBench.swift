@@ -14,8 +14,8 @@ import Settings
 /// items each (mail, tickets, pull requests, meetings, with the tasks discovery keeps of them
 /// and the auto-responder's replies), each user's Calendar and Gmail connected at the fakes
 /// (every briefing asks the calendar's free/busy). Two phases: every user's briefing queued at
-/// once (throughput, and each briefing's own time from start to stored), then briefings offered
-/// at a steady rate (time from submission to stored).
+/// once (`briefings_per_s`, and each one's run from start to stored under that burst), then
+/// briefings offered at a steady rate (`briefing_p50_ms`/`_p99_ms`: from submission to stored).
 struct BriefingBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "briefing", abstract: "Benchmark daily briefings against the fakes.")
 
@@ -129,9 +129,9 @@ struct BriefingBench: AsyncParsableCommand {
         for process in processes { process.waitUntilExit() }
         printJSONLine([
             "bench": "briefing", "users": addresses.count, "items_per_user": items, "workers": workers, "concurrency": concurrency,
-            "briefings_per_s": Int(Double(all.count) / seconds), "briefing_p50_ms": percentile(runs, 50),
-            "briefing_p99_ms": percentile(runs, 99), "offered_per_s": rate, "submitted_to_stored_p50_ms": percentile(waits, 50),
-            "submitted_to_stored_p99_ms": percentile(waits, 99), "briefings_stored": stored.first?.int("n") ?? 0,
+            "briefings_per_s": Int(Double(all.count) / seconds), "burst_run_p50_ms": percentile(runs, 50),
+            "burst_run_p99_ms": percentile(runs, 99), "offered_per_s": rate, "briefing_p50_ms": percentile(waits, 50),
+            "briefing_p99_ms": percentile(waits, 99), "briefings_stored": stored.first?.int("n") ?? 0,
             "partial": stored.first?.int("p") ?? 0, "worker_peak_rss_mb": peaks.max() ?? 0,
         ])
         redis.close()

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// A user's daily briefing as the `briefing` worker makes it and the API serves it: the top
@@ -277,10 +278,7 @@ public enum TimeBlocks {
 
     /// `date` as RFC 3339 with `zone`'s offset (`2026-12-01T09:00:00+01:00`).
     public static func local(_ date: Date, _ zone: TimeZone) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = zone
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        RFC3339.format(date, offset: zone.secondsFromGMT(for: date))
     }
 
     /// Today in `zone`, `YYYY-MM-DD`.

@@ -43,10 +43,5 @@ public struct CalendarFreeBusy: Sendable {
         }.sorted { $0.start < $1.start }
     }
 
-    static func stamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    static func stamp(_ date: Date) -> String { RFC3339.format(date) }
 }

@@ -110,34 +110,27 @@ public protocol ConnectorSyncer: Sendable {
 public enum ProviderTime {
     /// RFC 3339 with or without fractional seconds (Google, GitHub).
     public static func rfc3339(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        text.flatMap(RFC3339.parse)
     }
 
-    /// Jira's `2024-05-01T12:34:56.789+0000`.
+    /// Jira's `2024-05-01T12:34:56.789+0000` (its offset without the colon).
     public static func jira(_ text: String?) -> Date? {
         guard let text else { return nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
-        return formatter.date(from: text) ?? rfc3339(text)
+        let bytes = Array(text.utf8)
+        if bytes.count >= 5, bytes[bytes.count - 5] == UInt8(ascii: "+") || bytes[bytes.count - 5] == UInt8(ascii: "-"),
+            !text.hasSuffix(":")
+        {
+            let cut = text.index(text.endIndex, offsetBy: -2)
+            if let date = RFC3339.parse(text[..<cut] + ":" + text[cut...]) { return date }
+        }
+        return RFC3339.parse(text)
     }
 
     /// A calendar day `YYYY-MM-DD` at midnight UTC.
     public static func day(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
+        guard let text, text.utf8.count == 10 else { return nil }
+        return RFC3339.parse(text + "T00:00:00Z")
     }
 
-    public static func string(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    public static func string(_ date: Date) -> String { RFC3339.format(date) }
 }

@@ -85,7 +85,10 @@ struct BriefingHandler: KindHandler {
             throw JobFailure(.fail, "no briefing for \(day): the policy engine could not be asked all day")
         }
         briefing.delivery["email"] = payload.email == true ? "pending" : "not_requested"
-        try await store(briefing, context: context)
+        let made = briefing
+        async let recorded: Void = recordAccess(made, context: context)
+        try await store(made, context: context)
+        try await recorded
         if payload.email == true {
             briefing.delivery["email"] = try await mail(briefing, accounts: accounts, context: context)
             try await store(briefing, context: context)
@@ -187,16 +190,21 @@ struct BriefingHandler: KindHandler {
         if !briefing.missing.isEmpty { briefing.status = .partial }
         let level = top.map(\.classification).max() ?? .internal
         briefing.classification = max(level, .internal).rawValue
+        return found.accounts
+    }
+
+    /// Audits what the briefing holds: its sources, at its level.
+    func recordAccess(_ briefing: Briefing, context: HandlerContext) async throws {
+        let level = Classification(parsing: briefing.classification)
         try await context.audit.record(
             .dataAccess, step: "read",
             detail: [
-                "briefing_id": .string(briefing.id), "tasks": .integer(Int64(top.count)),
+                "briefing_id": .string(briefing.id), "tasks": .integer(Int64(briefing.tasks.count)),
                 "withheld": .integer(Int64(briefing.withheld.count)),
             ],
-            dataAccessed: Set(top.flatMap(\.systems)).sorted().map {
+            dataAccessed: Set(briefing.tasks.flatMap { $0.sources.map(\.system) }).sorted().map {
                 AuditEvent.DataAccess(source: $0, classification: level, purpose: "briefing")
             }, classification: level)
-        return found.accounts
     }
 
     func state(of account: Account, now: Date) -> Briefing.ConnectorState {
@@ -419,7 +427,13 @@ struct BriefingHandler: KindHandler {
             )::text AS snapshot
             """, [user, job])
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = RFC3339.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 time: \(text)"))
+            }
+            return date
+        }
         let row = try decoder.decode(Row.self, from: Data((rows.first?.string("snapshot") ?? "").utf8))
         let accounts = row.accounts.compactMap { stored -> Account? in
             guard let connector = Connector(rawValue: stored.connector) else { return nil }
@@ -458,10 +472,5 @@ struct BriefingHandler: KindHandler {
             waitingApprovals: row.waiting)
     }
 
-    static func stamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    static func stamp(_ date: Date) -> String { RFC3339.format(date) }
 }
