@@ -122,7 +122,9 @@ struct BriefingBench: AsyncParsableCommand {
             _ = try await queue.enqueue([one])
             paced.append(one)
         }
-        let waits = try await finished(paced).compactMap { status in status.finishedAt.map { Double($0 - status.enqueuedAt) } }.sorted()
+        let pacedDone = try await finished(paced)
+        let waits = pacedDone.compactMap { status in status.finishedAt.map { Double($0 - status.enqueuedAt) } }.sorted()
+        let starts = pacedDone.compactMap { status in status.startedAt.map { Double($0 - status.enqueuedAt) } }.sorted()
         let stored = try await directory.query(tenant, "SELECT count(*) AS n, count(*) FILTER (WHERE partial) AS p FROM briefings", [])
         let peaks = processes.map { peakRSS($0.processIdentifier) }
         for process in processes { process.terminate() }
@@ -131,7 +133,8 @@ struct BriefingBench: AsyncParsableCommand {
             "bench": "briefing", "users": addresses.count, "items_per_user": items, "workers": workers, "concurrency": concurrency,
             "briefings_per_s": Int(Double(all.count) / seconds), "burst_run_p50_ms": percentile(runs, 50),
             "burst_run_p99_ms": percentile(runs, 99), "offered_per_s": rate, "briefing_p50_ms": percentile(waits, 50),
-            "briefing_p99_ms": percentile(waits, 99), "briefings_stored": stored.first?.int("n") ?? 0,
+            "briefing_p99_ms": percentile(waits, 99), "briefing_start_p99_ms": percentile(starts, 99),
+            "briefings_stored": stored.first?.int("n") ?? 0,
             "partial": stored.first?.int("p") ?? 0, "worker_peak_rss_mb": peaks.max() ?? 0,
         ])
         redis.close()

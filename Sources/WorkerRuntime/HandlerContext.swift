@@ -94,12 +94,20 @@ public struct HandlerContext: Sendable {
     public func ask(
         _ action: Action, classification: Classification? = nil, target: String = "", model: PolicyInput.Model? = nil, step: String
     ) async throws -> PolicyAnswer {
+        let (answer, entry) = await askUnrecorded(action, classification: classification, target: target, model: model, step: step)
+        if let entry { try await audit.append([entry]) }
+        return answer
+    }
+
+    /// Like `ask`, returning the decision's audit entry instead of writing it, for the handler
+    /// to append with its other entries in one write (`audit.append`) before it acts on it.
+    public func askUnrecorded(
+        _ action: Action, classification: Classification? = nil, target: String = "", model: PolicyInput.Model? = nil, step: String
+    ) async -> (answer: PolicyAnswer, entry: AuditEvent?) {
         let level = classification.map { max($0, job.classification) } ?? job.classification
         let answer = await services.policy.decide(identity, action: action, classification: level, target: target, model: model)
-        if case .decided(let decision) = answer {
-            try await audit.decision(decision, action: action, classification: level, target: target, step: step)
-        }
-        return answer
+        guard case .decided(let decision) = answer else { return (answer, nil) }
+        return (answer, audit.decisionEntry(decision, action: action, classification: level, target: target, step: step))
     }
 
     /// Like `decide`, but only an allow passes: a denial or a needed approval fails the job

@@ -23,21 +23,45 @@ public struct JobAudit: Sendable {
         _ activity: Activity, step: String, detail: [String: JSONValue] = [:], dataAccessed: [AuditEvent.DataAccess] = [],
         model: (name: String, tokens: Int)? = nil, classification: Classification? = nil, outcome: AuditEvent.Outcome = .success
     ) async throws {
+        try await sink.append([
+            entry(
+                activity, step: step, detail: detail, dataAccessed: dataAccessed, model: model, classification: classification,
+                outcome: outcome)
+        ])
+    }
+
+    /// The entry `record` writes, for the caller to append with others (`append`).
+    public func entry(
+        _ activity: Activity, step: String, detail: [String: JSONValue] = [:], dataAccessed: [AuditEvent.DataAccess] = [],
+        model: (name: String, tokens: Int)? = nil, classification: Classification? = nil, outcome: AuditEvent.Outcome = .success
+    ) -> AuditEvent {
         var details = detail
         details["job_id"] = .string(job.id)
         details["step"] = .string(step)
-        try await sink.append([
-            AuditEvent(
-                tenant: job.tenant, eventKey: eventKey(step), userID: job.requester.user, actionType: activity.rawValue,
-                actionDetail: String(decoding: JSONValue.object(details).canonicalBytes, as: UTF8.self), dataAccessed: dataAccessed,
-                modelUsed: model?.name, modelTokens: model?.tokens, dataClassification: classification ?? job.classification,
-                policyApplied: job.admission?.policyApplied, policyResult: job.admission?.decision.rawValue, outcome: outcome,
-                requestID: job.requestID)
-        ])
+        return AuditEvent(
+            tenant: job.tenant, eventKey: eventKey(step), userID: job.requester.user, actionType: activity.rawValue,
+            actionDetail: String(decoding: JSONValue.object(details).canonicalBytes, as: UTF8.self), dataAccessed: dataAccessed,
+            modelUsed: model?.name, modelTokens: model?.tokens, dataClassification: classification ?? job.classification,
+            policyApplied: job.admission?.policyApplied, policyResult: job.admission?.decision.rawValue, outcome: outcome,
+            requestID: job.requestID)
+    }
+
+    /// Writes entries made by `entry` and `decisionEntry` in one append (one commit for all).
+    public func append(_ entries: [AuditEvent]) async throws {
+        if !entries.isEmpty { try await sink.append(entries) }
     }
 
     /// Records a run-time policy decision on `action`.
     func decision(_ decision: PolicyDecision, action: Action, classification: Classification, target: String, step: String) async throws {
+        try await sink.append([decisionEntry(decision, action: action, classification: classification, target: target, step: step)])
+    }
+
+    /// The entry of a run-time policy decision on `action`.
+    func decisionEntry(
+        _ decision: PolicyDecision, action: Action, classification: Classification, target: String, step: String
+    )
+        -> AuditEvent
+    {
         let outcome: AuditEvent.Outcome =
             switch decision.decision {
             case .allow: .success
@@ -46,12 +70,10 @@ public struct JobAudit: Sendable {
             }
         var detail: [String: String] = ["job_id": job.id, "action": action.rawValue, "step": step, "channel": "worker"]
         if !target.isEmpty { detail["target"] = target }
-        try await sink.append([
-            AuditEvent(
-                tenant: job.tenant, eventKey: eventKey("policy:\(step)"), userID: job.requester.user,
-                actionType: AuditEvent.ActionType.policyDecision, actionDetail: JSONText.object(detail), dataClassification: classification,
-                policyApplied: decision.policyApplied, policyResult: decision.decision.rawValue, policyReason: decision.reason,
-                outcome: outcome, requestID: job.requestID)
-        ])
+        return AuditEvent(
+            tenant: job.tenant, eventKey: eventKey("policy:\(step)"), userID: job.requester.user,
+            actionType: AuditEvent.ActionType.policyDecision, actionDetail: JSONText.object(detail), dataClassification: classification,
+            policyApplied: decision.policyApplied, policyResult: decision.decision.rawValue, policyReason: decision.reason,
+            outcome: outcome, requestID: job.requestID)
     }
 }

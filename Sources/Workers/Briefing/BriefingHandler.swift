@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import PostgresClient
 import Settings
+import Synchronization
 import TaskIntelligence
 import WorkerRuntime
 
@@ -69,9 +70,11 @@ struct BriefingHandler: KindHandler {
             id: context.job.id, user: user, date: day, timeZone: zoneName, generatedAt: Self.stamp(now), status: .ready,
             classification: Classification.internal.rawValue)
         let accounts: [Account]
+        let entries = Entries()
         do {
-            accounts = try await build(&briefing, zone: zone, now: now, context: context)
+            accounts = try await build(&briefing, zone: zone, now: now, context: context, entries: entries)
         } catch let unavailable as EngineUnavailable {
+            try await context.audit.append(entries.take())
             briefing = Briefing(
                 id: context.job.id, user: user, date: day, timeZone: zoneName, generatedAt: Self.stamp(now), status: .unavailable,
                 classification: Classification.internal.rawValue)
@@ -86,7 +89,8 @@ struct BriefingHandler: KindHandler {
         }
         briefing.delivery["email"] = payload.email == true ? "pending" : "not_requested"
         let made = briefing
-        async let recorded: Void = recordAccess(made, context: context)
+        entries.add(accessEntry(made, context: context))
+        async let recorded: Void = context.audit.append(entries.take())
         try await store(made, context: context)
         try await recorded
         if payload.email == true {
@@ -104,13 +108,25 @@ struct BriefingHandler: KindHandler {
         let reason: String
     }
 
-    /// The policy's decision, or `EngineUnavailable`.
+    /// The audit entries of a briefing's reads, written together (one commit) before it is stored.
+    final class Entries: Sendable {
+        private let list = Mutex<[AuditEvent]>([])
+        func add(_ entry: AuditEvent?) { if let entry { list.withLock { $0.append(entry) } } }
+        func take() -> [AuditEvent] {
+            list.withLock { entries in
+                defer { entries = [] }
+                return entries
+            }
+        }
+    }
+
+    /// The policy's decision, or `EngineUnavailable`; its audit entry joins `entries` (nil:
+    /// written now, before the caller acts on it).
     func decide(
-        _ action: Action, _ level: Classification, target: String = "", step: String, context: HandlerContext
-    ) async throws
-        -> PolicyDecision
-    {
-        let answer = try await context.ask(action, classification: level, target: target, step: step)
+        _ action: Action, _ level: Classification, target: String = "", step: String, context: HandlerContext, entries: Entries?
+    ) async throws -> PolicyDecision {
+        let (answer, entry) = await context.askUnrecorded(action, classification: level, target: target, step: step)
+        if let entries { entries.add(entry) } else if let entry { try await context.audit.append([entry]) }
         guard case .decided(let decision) = answer else { throw EngineUnavailable(reason: answer.audited.reason) }
         return decision
     }
@@ -118,7 +134,7 @@ struct BriefingHandler: KindHandler {
     // MARK: Building
 
     /// Fills `briefing`; returns the user's accounts.
-    func build(_ briefing: inout Briefing, zone: TimeZone, now: Date, context: HandlerContext) async throws -> [Account] {
+    func build(_ briefing: inout Briefing, zone: TimeZone, now: Date, context: HandlerContext, entries: Entries) async throws -> [Account] {
         let found = try await Self.snapshot(context.job.requester.user, job: context.job.id, now: now, context: context)
         var states: [Connector: Briefing.ConnectorState] = [:]
         for account in found.accounts { states[account.connector] = state(of: account, now: now) }
@@ -128,12 +144,16 @@ struct BriefingHandler: KindHandler {
         var tasks = found.tasks
         let systems = Set(tasks.flatMap(\.systems)).sorted().compactMap(Connector.init(rawValue:))
         let window = TimeBlocks.workingWindow(day: briefing.date, zone: zone, startHour: workStartHour, endHour: workEndHour, now: now)
-        async let calendar = busy(window, accounts: found.accounts, context: context)
+        async let calendar = busy(window, accounts: found.accounts, context: context, entries: entries)
         let decisions = try await withThrowingTaskGroup(of: (Connector, PolicyDecision).self) { group in
             for connector in systems {
                 let level = tasks.filter { $0.systems.contains(connector.rawValue) }.map(\.classification).max() ?? .internal
                 group.addTask {
-                    (connector, try await decide(connector.readAction, level, step: "read:\(connector.rawValue)", context: context))
+                    (
+                        connector,
+                        try await decide(
+                            connector.readAction, level, step: "read:\(connector.rawValue)", context: context, entries: entries)
+                    )
                 }
             }
             return try await group.reduce(into: [Connector: PolicyDecision]()) { $0[$1.0] = $1.1 }
@@ -193,10 +213,10 @@ struct BriefingHandler: KindHandler {
         return found.accounts
     }
 
-    /// Audits what the briefing holds: its sources, at its level.
-    func recordAccess(_ briefing: Briefing, context: HandlerContext) async throws {
+    /// The audit entry of what the briefing holds: its sources, at its level.
+    func accessEntry(_ briefing: Briefing, context: HandlerContext) -> AuditEvent {
         let level = Classification(parsing: briefing.classification)
-        try await context.audit.record(
+        return context.audit.entry(
             .dataAccess, step: "read",
             detail: [
                 "briefing_id": .string(briefing.id), "tasks": .integer(Int64(briefing.tasks.count)),
@@ -231,10 +251,10 @@ struct BriefingHandler: KindHandler {
     /// The busy ranges of the working window, asked of the calendar now (nil when they cannot be
     /// had), and the calendar's state when asking it says more than its account does.
     func busy(
-        _ window: TimeBlocks.Interval?, accounts: [Account], context: HandlerContext
+        _ window: TimeBlocks.Interval?, accounts: [Account], context: HandlerContext, entries: Entries
     ) async throws -> (busy: [TimeBlocks.Interval]?, state: Briefing.ConnectorState?) {
         guard let window, let account = accounts.first(where: { $0.connector == .gcal }), !account.reauth else { return (nil, nil) }
-        let decision = try await decide(.gcalRead, .internal, step: "freebusy", context: context)
+        let decision = try await decide(.gcalRead, .internal, step: "freebusy", context: context, entries: entries)
         guard decision.decision == .allow else { return (nil, nil) }
         let synced = account.lastSync.map(Self.stamp)
         func unreachable(_ why: String) -> Briefing.ConnectorState {
@@ -251,9 +271,10 @@ struct BriefingHandler: KindHandler {
             let ranges = try await session.call(passing: { if case .refreshToken = $0 { false } else { true } }) {
                 provider throws(ConnectorFailure) in try await client.busy(from: window.start, to: window.end, session: provider)
             }
-            try await context.audit.record(
-                .toolInvocation, step: "freebusy",
-                detail: ["connector": .string("gcal"), "operation": .string("freebusy.query"), "busy": .integer(Int64(ranges.count))])
+            entries.add(
+                context.audit.entry(
+                    .toolInvocation, step: "freebusy",
+                    detail: ["connector": .string("gcal"), "operation": .string("freebusy.query"), "busy": .integer(Int64(ranges.count))]))
             return (ranges.map { TimeBlocks.Interval(start: $0.start, end: $0.end) }, nil)
         } catch let failure as ConnectorFailure {
             switch failure {
@@ -305,7 +326,8 @@ struct BriefingHandler: KindHandler {
         for level in Classification.allCases.reversed() where level <= full {
             let decision: PolicyDecision
             do {
-                decision = try await decide(.gmailSend, level, target: account.address, step: "email:\(level.rawValue)", context: context)
+                decision = try await decide(
+                    .gmailSend, level, target: account.address, step: "email:\(level.rawValue)", context: context, entries: nil)
             } catch is EngineUnavailable {
                 return "not sent: the policy engine could not be asked"
             }
