@@ -57,6 +57,15 @@ public struct FleetError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" }
 
+    /// Whether the failure is the fleet's own fault (a bug, a broken invariant, a bad
+    /// deployment setting) rather than a refusal of what was asked or a service that is away.
+    public var isInternal: Bool {
+        switch code {
+        case .redisError, .databaseError, .invalidConfiguration, .auditIntegrity, .internal: true
+        default: false
+        }
+    }
+
     /// Whether the failure is a backing service that may come back (retrying may succeed).
     public var isUnavailable: Bool {
         switch code {

@@ -76,6 +76,23 @@ struct WorkersCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env OC_LOG_LEVEL).")
     var logLevel: String = setting("log_level") ?? "info"
 
+    /// The numeric settings read from the environment or the file, checked: a value that is not
+    /// a number in range stops the process saying so, instead of falling back to the default.
+    func validate() throws {
+        let values = ConfigurationValues.process
+        _ = try values.int("worker_concurrency", in: 1...100_000)
+        _ = try values.int("metrics_port", in: -1...65_535)
+        _ = try values.double("worker_grace_seconds", in: 0...86_400)
+        _ = try values.int("visibility_timeout_ms", in: 100...86_400_000)
+        _ = try values.int("max_attempts", in: 1...1_000)
+        _ = try values.int("retry_base_ms", in: 1...86_400_000)
+        _ = try values.int("retry_max_ms", in: 1...86_400_000)
+        _ = try values.int("database_pool_size", in: 1...1_000)
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("log level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in

@@ -4,6 +4,7 @@ import Contracts
 import Crypto
 import Foundation
 import PostgresClient
+import Settings
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -221,6 +222,11 @@ struct AuditCommand: AsyncParsableCommand {
 struct RetentionOptions: ParsableArguments {
     @Option(help: "Months kept (at least 12; env OC_AUDIT_RETENTION_MONTHS).")
     var retentionMonths: Int = setting("audit_retention_months").flatMap(Int.init) ?? 13
+
+    /// A setting that is not a whole number is said, not replaced by the default.
+    func validate() throws {
+        _ = try ConfigurationValues.process.int("audit_retention_months", in: 1...1_200)
+    }
 
     /// The shortest retention allowed (for commands that never drop anything).
     static var minimum: RetentionOptions {

@@ -26,7 +26,7 @@ struct ScheduleRunner: Sendable {
             tenant, id, _ in
             do {
                 return try await fire(tenant: tenant, id: id, now: now)
-            } catch let error as FleetError where !error.isUnavailable && Problem.status(of: error.code).0.code < 500 {
+            } catch let error as FleetError where !error.isUnavailable && !error.isInternal {
                 // The stored job is not one this Dispatcher accepts (a newer one may): the
                 // occurrence stays due, tried again in an hour, and said loudly meanwhile.
                 logger.error(
