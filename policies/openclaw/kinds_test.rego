@@ -52,6 +52,12 @@ test_kind_connector_sync_is_refused_above_the_data_ceiling if {
 	d.policy_applied == "enterprise/data"
 }
 
+test_kind_classifier_reads_the_item_of_its_source if {
+	every action in ["gmail.read", "gcal.read", "jira.read", "github.read", "gdrive.read"] {
+		decide({"action": action}).decision == "allow"
+	}
+}
+
 test_kind_classifier_keeps_confidential_data_from_external_models if {
 	decide({"action": "model.call", "model": {"name": "gpt", "external": true}}).decision == "allow"
 	d := decide({"action": "model.call", "classification": "confidential", "model": {"name": "gpt", "external": true}})
@@ -60,6 +66,7 @@ test_kind_classifier_keeps_confidential_data_from_external_models if {
 }
 
 test_kind_auto_responder_sends_after_approval_with_disclosure_for_mail if {
+	decide({"action": "gmail.read"}).decision == "allow"
 	decide({"action": "autorespond.send"}).decision == "require_approval"
 	mail := decide({"action": "gmail.send"})
 	mail.decision == "allow"
@@ -75,14 +82,23 @@ test_kind_auto_responder_cannot_send_without_a_write_permission if {
 }
 
 test_kind_standup_reads_activity_and_calls_an_internal_model if {
-	decide({"action": "github.read"}).decision == "allow"
-	decide({"action": "jira.read"}).decision == "allow"
+	every action in ["gmail.read", "gcal.read", "jira.read", "github.read", "gdrive.read"] {
+		decide({"action": action}).decision == "allow"
+	}
 	decide({"action": "model.call", "classification": "confidential", "model": {"name": "local", "external": false}}).decision == "allow"
 }
 
-test_kind_briefing_reads_calendar_and_mail if {
-	decide({"action": "gcal.read"}).decision == "allow"
-	decide({"action": "gmail.read"}).decision == "allow"
+test_kind_briefing_reads_its_sources_and_calls_an_internal_model if {
+	every action in ["gmail.read", "gcal.read", "jira.read", "github.read", "gdrive.read"] {
+		decide({"action": action}).decision == "allow"
+	}
+	decide({"action": "model.call", "model": {"name": "local", "external": false}}).decision == "allow"
+}
+
+test_kind_briefing_mails_only_what_the_data_ceiling_allows if {
+	# The briefing is mailed (gmail.send, decided at run time) at the highest level allowed.
+	decide({"action": "gmail.send", "classification": "internal"}).decision == "allow"
+	decide({"action": "gmail.send", "classification": "restricted"}).decision == "deny"
 }
 
 test_kind_ocip_relay_sends_only_what_integrations_allow if {
