@@ -91,6 +91,40 @@ import Testing
         }
     }
 
+    /// Bodies whose only fault is a NUL in their text are refused as such (400 naming it), and
+    /// nothing they ask for happens: a reply's draft, a schedule's job, an approval's reason.
+    @Test func aNULAloneIsWhatABodyIsRefusedFor() async throws {
+        let fixture = try await GatewayFixture.make()
+        let (app, gateway) = try fixture.application()
+        try await fixture.provisionPolicies(gateway)
+        let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
+        let boss = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "boss", roles: ["enterprise_admin"]))
+        try await app.test(.router) { client in
+            let parked = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
+            let approval = try #require(parked.json["approval_id"] as? String, "\(parked.json)")
+            let requests: [(APIClient, HTTPRequest.Method, String, String)] = [
+                (
+                    alice, .post, "/v1/jobs",
+                    #"{"kind":"auto-responder","action":"autorespond.send","payload":{"channel":"gmail","message_id":"m1","draft":"Hello\u0000"}}"#
+                ),
+                (
+                    alice, .post, "/v1/schedules",
+                    #"{"cron":"0 8 * * *","time_zone":"Europe/Berlin","job":{"kind":"auto-responder","action":"autorespond.send","payload":{"channel":"gmail","message_id":"m\u00001"}}}"#
+                ),
+                (boss, .post, "/v1/approvals/\(approval)/approve", #"{"reason":"looks right\u0000"}"#),
+                (boss, .post, "/v1/approvals/\(approval)/reject", #"{"reason":"\u0000"}"#),
+            ]
+            for (caller, method, uri, body) in requests {
+                let answer = try await caller.call(client, method, uri, body)
+                #expect(answer.status == 400, "\(uri): \(answer.json)")
+                #expect((answer.json["detail"] as? String ?? "").contains("NUL"), "\(uri): \(answer.json)")
+            }
+            let still = try await boss.call(client, .get, "/v1/approvals/\(approval)")
+            #expect(still.json["status"] as? String == "pending", "\(still.json)")
+            #expect((try await alice.call(client, .get, "/v1/schedules").json["schedules"] as? [Any])?.isEmpty == true)
+        }
+    }
+
     /// A caller-chosen X-Request-Id never collapses decisions: each is audited.
     @Test func everyDecisionIsAuditedWhateverTheRequestID() async throws {
         let fixture = try await GatewayFixture.make()
