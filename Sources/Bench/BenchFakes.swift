@@ -3,7 +3,12 @@ import AuditLog
 import Connectors
 import Contracts
 import Foundation
+import JobQueue
+import Logging
 import OutboundHTTP
+import Policy
+import PostgresClient
+import RedisClient
 import Settings
 
 /// The fake providers as the connector benchmarks use them: their control API, their users, and
@@ -97,5 +102,40 @@ func forEach<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable 
                 group.addTask { try await body(item) }
             }
         }
+    }
+}
+
+/// What a connector benchmark starts from: the providers' settings and the sealing key from
+/// the environment, a flushed Redis database, a new tenant whose enterprise policy lets users
+/// read their five connectors.
+struct ConnectorBenchTenant {
+    let settings: ProviderSettings
+    let secrets: SecretBox
+    let redis: RedisClient
+    let queue: JobQueue
+    let admin: PostgresClient
+    let directory: TenantDirectory
+    let tenant: TenantID
+
+    static func make(
+        named prefix: String, redisURL: String, adminURL: String, databaseURL: String, logger: Logger
+    ) async throws -> ConnectorBenchTenant {
+        let values = try ConfigurationValues.load()
+        var redisConfiguration = try RedisConfiguration(url: redisURL)
+        redisConfiguration.poolSize = 4
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        try await redis.send("FLUSHDB")
+        let admin = try PostgresClient(url: adminURL, size: 2, logger: logger)
+        let directory = TenantDirectory(database: try PostgresClient(url: databaseURL, size: 8, logger: logger))
+        let tenant = try TenantID("\(prefix)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))")
+        try await TenantDirectory(database: admin).create(tenant)
+        let boss = Identity(tenant: tenant, user: "bench-admin", org: "", team: "", roles: [.enterpriseAdmin])
+        var actions: [String: JSONValue] = ["default": .object(["autonomy": .string("block")])]
+        for connector in Connector.allCases { actions[connector.readAction.rawValue] = .object(["autonomy": .string("autonomous")]) }
+        _ = try await PolicyStore(tenants: directory, redis: redis).save(
+            by: boss, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "\(prefix) benchmark")
+        return ConnectorBenchTenant(
+            settings: try ProviderSettings(values), secrets: try SecretBox.load(values), redis: redis,
+            queue: JobQueue(redis: redis, logger: logger), admin: admin, directory: directory, tenant: tenant)
     }
 }

@@ -34,24 +34,10 @@ struct BriefingBench: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let values = try ConfigurationValues.load()
-        let settings = try ProviderSettings(values)
-        let secrets = try SecretBox.load(values)
-        var redisConfiguration = try RedisConfiguration(url: redisURL)
-        redisConfiguration.poolSize = 4
-        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        let queue = JobQueue(redis: redis, logger: logger)
-        try await redis.send("FLUSHDB")
-        let admin = try PostgresClient(url: adminURL, size: 2, logger: logger)
-        let app = try PostgresClient(url: databaseURL, size: 8, logger: logger)
-        let tenant = try TenantID("brief-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))")
-        let directory = TenantDirectory(database: app)
-        try await TenantDirectory(database: admin).create(tenant)
-        let boss = Identity(tenant: tenant, user: "bench-admin", org: "", team: "", roles: [.enterpriseAdmin])
-        var actions: [String: JSONValue] = ["default": .object(["autonomy": .string("block")])]
-        for connector in Connector.allCases { actions[connector.readAction.rawValue] = .object(["autonomy": .string("autonomous")]) }
-        _ = try await PolicyStore(tenants: directory, redis: redis).save(
-            by: boss, scope: .enterprise, scopeID: "*", domain: .actions, content: .object(actions), changeReason: "briefing benchmark")
+        let bench = try await ConnectorBenchTenant.make(
+            named: "brief", redisURL: redisURL, adminURL: adminURL, databaseURL: databaseURL, logger: logger)
+        let (settings, secrets, redis, queue, admin) = (bench.settings, bench.secrets, bench.redis, bench.queue, bench.admin)
+        let (tenant, directory) = (bench.tenant, bench.directory)
 
         let fakes = BenchFakes(controlURL: controlURL)
         let addresses = Array(try await fakes.users().prefix(users))

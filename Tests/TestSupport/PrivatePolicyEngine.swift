@@ -16,17 +16,12 @@ public final class PrivatePolicyEngine: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// The interpreter itself (not a launcher such as a pyenv shim, which would outlive a kill).
+    /// The interpreter itself (not a launcher such as a pyenv shim, which would outlive a kill):
+    /// `OC_TEST_PYTHON` (scripts/test sets it), else asked of `python3`.
     static let python: String = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try? process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let path = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if let given = ProcessInfo.processInfo.environment["OC_TEST_PYTHON"], !given.isEmpty { return given }
+        let path = (capturedOutput(of: ["python3", "-c", "import sys; print(sys.executable)"]) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         return path.isEmpty ? "python3" : path
     }()
 
@@ -56,4 +51,25 @@ public final class PrivatePolicyEngine: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// What a short command (run through `env`) printed, waiting for it to exit: blocking, so not
+/// for the cooperative pool's hot paths. Its output goes to a file, not a pipe: a pipe's write
+/// end is inherited by every process other tests start meanwhile, and reading to its end of
+/// file would wait for them all to exit.
+func capturedOutput(of command: [String]) -> String? {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("oc-output-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: file) }
+    guard FileManager.default.createFile(atPath: file.path, contents: nil), let handle = try? FileHandle(forWritingTo: file) else {
+        return nil
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = command
+    process.standardOutput = handle
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    process.waitUntilExit()
+    try? handle.close()
+    return try? String(contentsOf: file, encoding: .utf8)
 }

@@ -108,16 +108,7 @@ public final class PrivateRedis: @unchecked Sendable {
     private func ping() -> Bool { runCLIBlocking(["ping"]).contains("PONG") }
 
     private func runCLIBlocking(_ arguments: [String]) -> String {
-        let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cli.arguments = ["redis-cli", "-p", String(port)] + arguments
-        let pipe = Pipe()
-        cli.standardOutput = pipe
-        cli.standardError = FileHandle.nullDevice
-        do { try cli.run() } catch { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        cli.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        capturedOutput(of: ["redis-cli", "-p", String(port)] + arguments) ?? ""
     }
 
     deinit {
