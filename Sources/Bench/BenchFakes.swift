@@ -63,6 +63,27 @@ struct BenchFakes {
     }
 }
 
+/// Where a connector benchmark's fleet runs: the services, the fakes and the worker processes.
+struct FleetBenchOptions: ParsableArguments {
+    @Option(help: "Redis URL (a dedicated database: the bench flushes it).") var redisURL: String
+    @Option(help: "PostgreSQL URL as the administrator (to create the bench tenant).") var adminURL: String
+    @Option(help: "PostgreSQL URL as the application role (the workers').") var databaseURL: String
+    @Option(help: "The policy engine's REST API.") var opaURL: String
+    @Option(help: "The fake providers' control URL.") var controlURL: String
+    @Option(help: "Path of the Workers executable.") var workersBinary: String
+    @Option(help: "Worker processes.") var workers: Int = 2
+    @Option(help: "Concurrency per worker process.") var concurrency: Int = 32
+
+    /// `workers` processes serving `kinds` of `tenant` only.
+    func spawnWorkers(kinds: String, tenant: TenantID) throws -> [Process] {
+        try (0..<workers).map { _ in
+            try spawnWorker(
+                binary: workersBinary, kinds: kinds, tenant: tenant, redisURL: redisURL, databaseURL: databaseURL, opaURL: opaURL,
+                concurrency: concurrency)
+        }
+    }
+}
+
 /// A `Workers` process serving `kinds` of `tenant` only.
 func spawnWorker(
     binary: String, kinds: String, tenant: TenantID, redisURL: String, databaseURL: String, opaURL: String, concurrency: Int
@@ -117,9 +138,8 @@ struct ConnectorBenchTenant {
     let directory: TenantDirectory
     let tenant: TenantID
 
-    static func make(
-        named prefix: String, redisURL: String, adminURL: String, databaseURL: String, logger: Logger
-    ) async throws -> ConnectorBenchTenant {
+    static func make(named prefix: String, options: FleetBenchOptions, logger: Logger) async throws -> ConnectorBenchTenant {
+        let (redisURL, adminURL, databaseURL) = (options.redisURL, options.adminURL, options.databaseURL)
         let values = try ConfigurationValues.load()
         var redisConfiguration = try RedisConfiguration(url: redisURL)
         redisConfiguration.poolSize = 4

@@ -19,14 +19,7 @@ import Settings
 struct BriefingBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "briefing", abstract: "Benchmark daily briefings against the fakes.")
 
-    @Option(help: "Redis URL (a dedicated database: the bench flushes it).") var redisURL: String
-    @Option(help: "PostgreSQL URL as the administrator (to create the bench tenant).") var adminURL: String
-    @Option(help: "PostgreSQL URL as the application role (the workers').") var databaseURL: String
-    @Option(help: "The policy engine's REST API.") var opaURL: String
-    @Option(help: "The fake providers' control URL.") var controlURL: String
-    @Option(help: "Path of the Workers executable.") var workersBinary: String
-    @Option(help: "Worker processes.") var workers: Int = 2
-    @Option(help: "Concurrency per worker process.") var concurrency: Int = 32
+    @OptionGroup var fleet: FleetBenchOptions
     @Option(help: "Users.") var users: Int = 1000
     @Option(help: "Synced items per user.") var items: Int = 200
     @Option(help: "Briefings offered per second in the latency phase.") var rate: Int = 100
@@ -35,11 +28,11 @@ struct BriefingBench: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let bench = try await ConnectorBenchTenant.make(
-            named: "brief", redisURL: redisURL, adminURL: adminURL, databaseURL: databaseURL, logger: logger)
+            named: "brief", options: fleet, logger: logger)
         let (settings, secrets, redis, queue, admin) = (bench.settings, bench.secrets, bench.redis, bench.queue, bench.admin)
         let (tenant, directory) = (bench.tenant, bench.directory)
 
-        let fakes = BenchFakes(controlURL: controlURL)
+        let fakes = BenchFakes(controlURL: fleet.controlURL)
         let addresses = Array(try await fakes.users().prefix(users))
         say("connecting \(addresses.count) users' calendar and gmail")
         try await fakes.connect(addresses, [.gcal, .gmail], tenant: tenant, directory: directory, secrets: secrets, settings: settings)
@@ -50,11 +43,7 @@ struct BriefingBench: AsyncParsableCommand {
             _ = try await admin.query("VACUUM ANALYZE \(tenant.schemaName).\(table)")
         }
 
-        let processes = try (0..<workers).map { _ in
-            try spawnWorker(
-                binary: workersBinary, kinds: "briefing", tenant: tenant, redisURL: redisURL, databaseURL: databaseURL, opaURL: opaURL,
-                concurrency: concurrency)
-        }
+        let processes = try fleet.spawnWorkers(kinds: "briefing", tenant: tenant)
         defer {
             for process in processes where process.isRunning { process.terminate() }
         }
@@ -120,7 +109,8 @@ struct BriefingBench: AsyncParsableCommand {
         for process in processes { process.terminate() }
         for process in processes { process.waitUntilExit() }
         printJSONLine([
-            "bench": "briefing", "users": addresses.count, "items_per_user": items, "workers": workers, "concurrency": concurrency,
+            "bench": "briefing", "users": addresses.count, "items_per_user": items, "workers": fleet.workers,
+            "concurrency": fleet.concurrency,
             "briefings_per_s": Int(Double(all.count) / seconds), "burst_run_p50_ms": percentile(runs, 50),
             "burst_run_p99_ms": percentile(runs, 99), "offered_per_s": rate, "briefing_p50_ms": percentile(waits, 50),
             "briefing_p99_ms": percentile(waits, 99), "briefing_start_p99_ms": percentile(starts, 99),

@@ -19,14 +19,7 @@ import Settings
 struct SyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync", abstract: "Benchmark connector syncs against the fakes.")
 
-    @Option(help: "Redis URL (a dedicated database: the bench flushes it).") var redisURL: String
-    @Option(help: "PostgreSQL URL as the administrator (to create the bench tenant).") var adminURL: String
-    @Option(help: "PostgreSQL URL as the application role (the workers').") var databaseURL: String
-    @Option(help: "The policy engine's REST API.") var opaURL: String
-    @Option(help: "The fake providers' control URL.") var controlURL: String
-    @Option(help: "Path of the Workers executable.") var workersBinary: String
-    @Option(help: "Worker processes.") var workers: Int = 2
-    @Option(help: "Concurrency per worker process.") var concurrency: Int = 32
+    @OptionGroup var fleet: FleetBenchOptions
     @Option(help: "Users to connect (the fakes' first users; the first has the big mailbox).") var users: Int = 1000
     @Flag(inversion: .prefixedNo, help: "Sync the big mailbox (off: the idle-users phases only, for profiling).") var bigMailbox = true
 
@@ -34,22 +27,17 @@ struct SyncBench: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let bench = try await ConnectorBenchTenant.make(
-            named: "sync", redisURL: redisURL, adminURL: adminURL, databaseURL: databaseURL, logger: logger)
+            named: "sync", options: fleet, logger: logger)
         let (settings, secrets, redis, queue) = (bench.settings, bench.secrets, bench.redis, bench.queue)
         let (tenant, directory) = (bench.tenant, bench.directory)
 
         // Connect every user's Gmail and Jira the way a consent ends.
-        let fakes = BenchFakes(controlURL: controlURL)
+        let fakes = BenchFakes(controlURL: fleet.controlURL)
         let addresses = Array(try await fakes.users().prefix(users))
         say("connecting \(addresses.count) users' gmail and jira")
         try await fakes.connect(addresses, [.gmail, .jira], tenant: tenant, directory: directory, secrets: secrets, settings: settings)
 
-        let processes = try (0..<workers).map { _ in
-            try spawnWorker(
-                binary: workersBinary, kinds: "connector-sync", tenant: tenant, redisURL: redisURL, databaseURL: databaseURL,
-                opaURL: opaURL,
-                concurrency: concurrency)
-        }
+        let processes = try fleet.spawnWorkers(kinds: "connector-sync", tenant: tenant)
         defer {
             for process in processes where process.isRunning { process.terminate() }
         }
@@ -106,7 +94,7 @@ struct SyncBench: AsyncParsableCommand {
         for process in processes { process.terminate() }
         for process in processes { process.waitUntilExit() }
         printJSONLine([
-            "bench": "sync", "workers": workers, "concurrency": concurrency, "users": addresses.count,
+            "bench": "sync", "workers": fleet.workers, "concurrency": fleet.concurrency, "users": addresses.count,
             "gmail_full_sync_items": bigItems, "gmail_full_sync_seconds": rounded(bigSeconds, 2),
             "gmail_full_sync_items_per_s": bigSeconds > 0 ? Int(Double(bigItems) / bigSeconds) : 0,
             "gmail_small_full_syncs_users_per_s": Int(Double(addresses.count - 1) / restSeconds),
