@@ -70,15 +70,49 @@ public final class JobConsumer: Sendable {
                 collected += jobs
                 released.append(grant.visit(read: jobs.count))
             }
-            // Released and the next tenants taken in one round trip.
             let wanted = limit - collected.count
-            var commands = [ReadyIndex.releaseCommand(kind: kind, released)]
-            if wanted > 0 { commands.append(takeCommand(wanted: wanted)) }
-            let replies = try await queue.redis.send(commands)
-            try replies[0].orThrow("release ready tenants")
-            grants = wanted > 0 ? ReadyIndex.taken(try replies[1].orThrow("take ready tenants")) : []
+            if wanted <= 0 {
+                // Enough read: the release need not hold up the jobs, which start meanwhile.
+                Task { await self.release(released) }
+                break
+            }
+            // Released and the next tenants taken in one round trip.
+            let replies = try await queue.redis.send([ReadyIndex.releaseCommand(kind: kind, released), takeCommand(wanted: wanted)])
+            let relisted = ReadyIndex.relisted(try replies[0].orThrow("release ready tenants"), released)
+            grants = ReadyIndex.taken(try replies[1].orThrow("take ready tenants"))
+            // Tenants back on the list that this consumer did not take again are work another
+            // consumer may be waiting for.
+            let retaken = Set(grants.map(\.tenant))
+            if relisted.contains(where: { !retaken.contains($0) }) { Task { await self.wake() } }
         }
         return collected
+    }
+
+    /// Releases tenants read, waking the kind's consumers when one went back on the list:
+    /// another consumer that found it leased may have gone to wait, and must not sleep while
+    /// its work waits. A release that fails leaves the leases to run out.
+    private func release(_ visits: [ReadyIndex.Visit]) async {
+        do {
+            // A leased tenant that may have more goes back on the list: wake in the same round
+            // trip (a shared one never left it).
+            let more = visits.contains { $0.more && !$0.grant.isShared }
+            var commands = [ReadyIndex.releaseCommand(kind: kind, visits)]
+            if more { commands.append(JobQueue.wakeCommand(kind: kind)) }
+            let replies = try await queue.redis.send(commands)
+            let relisted = ReadyIndex.relisted(try replies[0].orThrow("release ready tenants"), visits)
+            if !more && !relisted.isEmpty { await wake() }
+        } catch {
+            logger.warning(
+                "releasing ready tenants failed; their leases run out instead", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+        }
+    }
+
+    /// Wakes the kind's waiting consumers (best effort: a consumer not woken looks again within
+    /// its block).
+    private func wake() async {
+        do { try await queue.redis.send(JobQueue.wakeCommand(kind: kind)) } catch {
+            logger.debug("waking consumers failed", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+        }
     }
 
     private func takeCommand(wanted: Int) -> RedisCommand {

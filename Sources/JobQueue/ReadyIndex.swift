@@ -12,6 +12,11 @@ import RedisClient
 /// - the **counts**: about how many undelivered jobs each tenant has, so a consumer reads a
 ///   busy tenant in full quanta and a tenant with one job in one read of one.
 ///
+/// A tenant with plenty of work (at least a quantum beyond what one take grants) is *shared*
+/// instead of leased: it stays on the list (moved to its tail as it is taken), so several
+/// consumers read one big tenant at once, and its release only lowers its count. Only a leased
+/// visit can find a tenant dry and remove it.
+///
 /// Invariant: set = list ∪ leases, with no tenant in both. A producer *marks* a tenant after
 /// appending to its stream (adding to its count; a tenant not yet in the set goes onto the
 /// list's tail). A consumer *takes* tenants from the list's head (leasing them, each with a
@@ -45,11 +50,14 @@ enum ReadyIndex {
     /// KEYS[1] list, KEYS[2] leases, KEYS[3] counts; ARGV[1] lease ms, ARGV[2] jobs wanted,
     /// ARGV[3] quantum (most jobs of one tenant while others wait), ARGV[4] most tenants.
     ///
-    /// Puts tenants whose lease ran out back on the list, then leases tenants from its head
-    /// until their counts fill the jobs wanted, each granted at most a quantum. When no other
-    /// tenant is left waiting, what is still wanted goes to the tenants taken (no one is
-    /// delayed by it). Times are Redis' own, so consumers' clocks do not matter. Returns
-    /// (tenant, jobs granted, count when taken, lease) quadruples; the lease (its deadline)
+    /// Puts tenants whose lease ran out back on the list, then takes tenants from its head
+    /// until their counts fill the jobs wanted, each granted at most a quantum (a tenant alone
+    /// on the list may get all that is wanted: no one is delayed by it). A tenant with at least
+    /// a quantum left beyond its grant is shared: moved to the list's tail, not leased, so
+    /// other consumers read it too; each is taken once per call. The others are leased. When
+    /// no other tenant is left waiting, what is still wanted goes to the leased tenants. Times
+    /// are Redis' own, so consumers' clocks do not matter. Returns (tenant, jobs granted, count
+    /// when taken, lease) quadruples; the lease (its deadline, 0 for a shared tenant)
     /// identifies it to `release`.
     static let take = RedisScript(
         """
@@ -62,18 +70,33 @@ enum ReadyIndex {
           redis.call('ZREM', KEYS[2], tenant)
           redis.call('RPUSH', KEYS[1], tenant)
         end
-        local out, counts = {}, {}
+        local out, counts, taken = {}, {}, {}
         while wanted > 0 and #counts < most do
           local tenant = redis.call('LPOP', KEYS[1])
           if not tenant then break end
-          if redis.call('ZADD', KEYS[2], 'NX', now + lease, tenant) == 1 then
-            local count = tonumber(redis.call('HGET', KEYS[3], tenant)) or 0
-            local grant = math.min(math.max(count, 1), quantum, wanted)
+          if taken[tenant] then
+            redis.call('LPUSH', KEYS[1], tenant)
+            break
+          end
+          local count = tonumber(redis.call('HGET', KEYS[3], tenant)) or 0
+          local share = redis.call('LLEN', KEYS[1]) == 0 and wanted or quantum
+          local grant = math.min(math.max(count, 1), share, wanted)
+          local held = 0
+          if count - grant >= quantum then
+            redis.call('RPUSH', KEYS[1], tenant)
+          elseif redis.call('ZADD', KEYS[2], 'NX', now + lease, tenant) == 1 then
+            held = now + lease
+            grant = math.min(grant, quantum)
+          else
+            grant = 0
+          end
+          if grant > 0 then
+            taken[tenant] = true
             out[#out + 1] = tenant
             out[#out + 1] = grant
             out[#out + 1] = count
-            out[#out + 1] = now + lease
-            counts[#counts + 1] = math.max(count, 1)
+            out[#out + 1] = held
+            counts[#counts + 1] = held > 0 and math.max(count, 1) or grant
             wanted = wanted - grant
           end
         end
@@ -91,8 +114,14 @@ enum ReadyIndex {
 
     /// KEYS[1] set, KEYS[2] list, KEYS[3] leases, KEYS[4] counts; ARGV quintuples of (tenant,
     /// jobs read, 1 it may have more | 0 its stream had nothing more when read, its count when
-    /// taken, the lease). Returns per tenant 1, or 0 when that lease is no longer held (it
-    /// ran out, and the tenant may have been taken again since: nothing changes).
+    /// taken, the lease). Returns per tenant 2 when it went back on the list, 1 when it left the
+    /// index, or 0 when that lease is no longer held (it ran out, and the tenant may have been
+    /// taken again since: nothing changes). A tenant back on the list is work another consumer
+    /// may have found leased and gone to wait: the caller wakes the kind's consumers.
+    ///
+    /// A shared tenant (lease 0) is on the list already: its count is lowered by what was read,
+    /// or, read dry (others read it meanwhile), by all it was granted, so a count too high
+    /// costs a visit or two, never a loop; it is never removed here.
     ///
     /// A tenant whose stream ran dry leaves the index unless it was marked since it was taken:
     /// only the lease holder lowers a count, so a count above the one taken means a producer
@@ -105,21 +134,29 @@ enum ReadyIndex {
         for i = 1, #ARGV, 5 do
           local tenant = ARGV[i]
           local held = redis.call('ZSCORE', KEYS[3], tenant)
-          if held and tonumber(held) == tonumber(ARGV[i + 4]) then
+          if ARGV[i + 4] == '0' then
+            if redis.call('SISMEMBER', KEYS[1], tenant) == 1 then
+              local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
+              redis.call('HSET', KEYS[4], tenant, math.max(count - tonumber(ARGV[i + 1]), 1))
+            end
+            out[#out + 1] = 1
+          elseif held and tonumber(held) == tonumber(ARGV[i + 4]) then
             redis.call('ZREM', KEYS[3], tenant)
             local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
             local marked = count - tonumber(ARGV[i + 3])
             if ARGV[i + 2] == '1' then
               redis.call('HSET', KEYS[4], tenant, math.max(count - tonumber(ARGV[i + 1]), 1))
               redis.call('RPUSH', KEYS[2], tenant)
+              out[#out + 1] = 2
             elseif marked > 0 then
               redis.call('HSET', KEYS[4], tenant, marked)
               redis.call('RPUSH', KEYS[2], tenant)
+              out[#out + 1] = 2
             else
               redis.call('SREM', KEYS[1], tenant)
               redis.call('HDEL', KEYS[4], tenant)
+              out[#out + 1] = 1
             end
-            out[#out + 1] = 1
           else
             out[#out + 1] = 0
           end
@@ -127,7 +164,7 @@ enum ReadyIndex {
         return out
         """)
 
-    /// A tenant taken: how many jobs to read, its count when taken, and the lease.
+    /// A tenant taken: how many jobs to read, its count when taken, and the lease (0: shared).
     struct Grant {
         let tenant: TenantID
         let jobs: Int
@@ -138,6 +175,9 @@ enum ReadyIndex {
         /// meant to empty it, so a short reply proves it dry.
         var readCount: Int { jobs >= count ? jobs + 1 : jobs }
 
+        /// Whether the tenant was shared (left on the list for other consumers), not leased.
+        var isShared: Bool { lease == 0 }
+
         /// A visit's outcome, for `release`: whether the tenant may have more.
         func visit(read: Int) -> Visit { Visit(grant: self, read: read, more: read >= readCount) }
     }
@@ -147,6 +187,10 @@ enum ReadyIndex {
         let grant: Grant
         let read: Int
         let more: Bool
+
+        /// How much the visit lowers the tenant's count: what it read, or, a shared tenant read
+        /// dry (others read it meanwhile, or its count was too high), all it was granted.
+        var lowers: Int { grant.isShared && !more ? max(read, grant.jobs) : read }
     }
 
     static func markCommand(kind: JobKind, _ appended: [(tenant: TenantID, jobs: Int)]) -> RedisCommand {
@@ -174,6 +218,11 @@ enum ReadyIndex {
         return out
     }
 
+    /// The tenants of `visits` that a `release` reply says went back on the list.
+    static func relisted(_ reply: RedisValue, _ visits: [Visit]) -> [TenantID] {
+        zip(visits, reply.array ?? []).compactMap { $1.int == 2 ? $0.grant.tenant : nil }
+    }
+
     static func releaseCommand(kind: JobKind, _ visits: [Visit]) -> RedisCommand {
         release.command(
             keys: [
@@ -181,7 +230,7 @@ enum ReadyIndex {
                 RedisKeys.readyCounts(kind: kind),
             ],
             arguments: visits.flatMap {
-                [$0.grant.tenant.rawValue, String($0.read), $0.more ? "1" : "0", String($0.grant.count), String($0.grant.lease)]
+                [$0.grant.tenant.rawValue, String($0.lowers), $0.more ? "1" : "0", String($0.grant.count), String($0.grant.lease)]
             })
     }
 }

@@ -110,6 +110,89 @@ import Testing
         #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 0)
     }
 
+    /// A consumer that finds a kind's only tenant leased by another goes to wait for a wake-up;
+    /// the holder, releasing it with work left, wakes the kind's consumers, so the waiting one
+    /// reads at once instead of sleeping out its block while jobs wait. A tenant read dry wakes
+    /// no one.
+    @Test func releasingATenantWithWorkLeftWakesTheConsumersItKeptWaiting() async throws {
+        let fixture = QueueFixture()
+        _ = try await fixture.queue.enqueue(jobs(fixture.tenant, 5))
+        let wakeups = RedisKeys.wakeups(kind: .noop)
+        func newestWakeUp() async throws -> String? {
+            try await fixture.redis.send("XREVRANGE", wakeups, "+", "-", "COUNT", "1").array?.first?.array?.first?.string
+        }
+        let holder = fixture.consumer()
+        let waiting = fixture.consumer()
+        let grants = ReadyIndex.taken(
+            try await fixture.redis.send(ReadyIndex.takeCommand(kind: .noop, wanted: 2, quantum: 64, tenants: 64, lease: .seconds(10))))
+        #expect(grants.map(\.tenant) == [fixture.tenant])
+        #expect(try await waiting.fetch(limit: 10).isEmpty, "the only tenant is leased")
+        let enqueued = try await newestWakeUp()
+        // The holder reads two of five and releases: back on the list, and a wake-up.
+        let read = try await holder.fetchAsLeaseHolder(fixture.tenant, count: grants[0].readCount)
+        #expect(read == 2)
+        let released = try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grants[0].visit(read: read)]))
+        #expect(ReadyIndex.relisted(released, [grants[0].visit(read: read)]) == [fixture.tenant])
+        // What `fetch` does with that reply, end to end: a consumer's own fetch that leaves work
+        // (its release, and the wake-up, follow the jobs' return).
+        #expect(try await holder.fetch(limit: 1).count == 1)
+        var woken = try await newestWakeUp()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while woken == enqueued && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            woken = try await newestWakeUp()
+        }
+        #expect(woken != nil && woken != enqueued)
+        while try await fixture.redis.send("ZCARD", RedisKeys.readyLeases(kind: .noop)).int != 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try await waiting.fetch(limit: 10).count == 2)
+        // Read dry: no wake-up.
+        #expect(try await holder.fetch(limit: 10).isEmpty)
+        #expect(try await newestWakeUp() == woken)
+    }
+
+    /// A tenant with plenty of work is shared, not leased: it stays on the list, so a second
+    /// consumer reads it while the first holds its grant; every job is delivered once, the
+    /// counts come down with the reads, and the drained tenant leaves the index.
+    @Test func aTenantWithPlentyOfWorkIsReadByTwoConsumersAtOnce() async throws {
+        let fixture = QueueFixture()
+        let queued = jobs(fixture.tenant, 300)
+        _ = try await fixture.queue.enqueue(queued)
+        let first = fixture.consumer()
+        let second = fixture.consumer()
+        let grants = ReadyIndex.taken(
+            try await fixture.redis.send(ReadyIndex.takeCommand(kind: .noop, wanted: 64, quantum: 64, tenants: 64, lease: .seconds(10))))
+        #expect(grants.count == 1 && grants[0].isShared && grants[0].jobs == 64)
+        #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 1, "still on the list")
+        #expect(try await fixture.redis.send("ZCARD", RedisKeys.readyLeases(kind: .noop)).int == 0)
+        // The second consumer reads meanwhile.
+        var delivered = try await second.fetch(limit: 64).compactMap { $0.envelope?.id }
+        #expect(delivered.count == 64)
+        let read = try await first.fetchAsLeaseHolder(fixture.tenant, count: grants[0].readCount)
+        #expect(read == 64)
+        let released = try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grants[0].visit(read: read)]))
+        #expect(released.array?.first?.int == 1)
+        var fetches = 0
+        while fetches < 100 {
+            fetches += 1
+            let jobs = try await (fetches.isMultiple(of: 2) ? first : second).fetch(limit: 50)
+            if jobs.isEmpty { break }
+            delivered += jobs.compactMap { $0.envelope?.id }
+        }
+        #expect(delivered.count == 300 - 64)
+        #expect(Set(delivered).count == delivered.count, "no job delivered twice")
+        #expect(Set(delivered).isSubset(of: Set(queued.map(\.id))))
+        // The releases follow the reads; once they are in, the tenant is gone from the index.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int != 0 && ContinuousClock.now < deadline {
+            _ = try await first.fetch(limit: 50)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
+        #expect(try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int == 0)
+    }
+
     /// A consumer that dies holding tenants loses them when its lease runs out; its late
     /// release changes nothing.
     @Test func tenantsLeasedByADeadConsumerAreServedAfterTheLease() async throws {
@@ -154,7 +237,7 @@ import Testing
         // The holder's release, with more to read: back on the list.
         let released = try await fixture.redis.send(
             ReadyIndex.releaseCommand(kind: .noop, [second[0].visit(read: second[0].readCount)]))
-        #expect(released.array?.first?.int == 1)
+        #expect(released.array?.first?.int == 2)
         #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 1)
     }
 
