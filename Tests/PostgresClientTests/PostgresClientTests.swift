@@ -190,6 +190,56 @@ import Testing
             try await database.query(prepared: "SELECT $1::int * 2 AS doubled, pg_backend_pid() AS pid", [5]).first?.int("doubled") == 10)
     }
 
+    /// A statement with parameters that runs a second time on a connection is prepared, in one
+    /// trip too; it reads the tables of the search path it runs under (tenants share statement
+    /// texts), survives its table's columns changing under it (a migration), and statements
+    /// whose text is built per call stop being prepared at the limit.
+    @Test func statementsThatRunAgainArePreparedAndFollowTheSearchPathAndTableChanges() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        defer { database.close() }
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        let (first, second) = ("prep_a_\(suffix)", "prep_b_\(suffix)")
+        try await database.withConnection { connection in
+            for (schema, value) in [(first, "in a"), (second, "in b")] {
+                try await connection.query("CREATE SCHEMA \(schema)")
+                try await connection.query("CREATE TABLE \(schema).things (id integer PRIMARY KEY, label text)")
+                try await connection.query("INSERT INTO \(schema).things VALUES (1, $1)", [value])
+            }
+            func prepared() async throws -> Int {
+                try await connection.query("SELECT count(*) AS n FROM pg_prepared_statements").first?.int("n") ?? -1
+            }
+            let before = try await prepared()
+            let read = "SELECT * FROM things WHERE id = $1"
+            for round in 0..<4 {
+                for (schema, value) in [(first, "in a"), (second, "in b")] {
+                    let rows = try await connection.query(read, [1], settings: [("search_path", schema)])
+                    #expect(rows.first?.string("label") == value, "round \(round) in \(schema)")
+                }
+            }
+            #expect(try await prepared() == before + 2)  // the settings' statement and the read
+            let plain = "SELECT label FROM \(first).things WHERE id = $1"
+            for _ in 0..<3 { #expect(try await connection.query(plain, [1]).first?.string("label") == "in a") }
+            #expect(try await prepared() == before + 3)
+
+            // The table changes its columns under the prepared statements: both still answer.
+            try await connection.query("ALTER TABLE \(first).things ADD COLUMN added integer DEFAULT 5")
+            let changed = try await connection.query(read, [1], settings: [("search_path", first)]).first
+            #expect(changed?.string("label") == "in a" && changed?.int("added") == 5)
+            try await connection.query("ALTER TABLE \(first).things ALTER COLUMN label TYPE varchar(20)")
+            #expect(try await connection.query(plain, [1]).first?.string("label") == "in a")
+
+            // Text built per call: prepared only up to the limit.
+            for round in 0..<2 {
+                for index in 0..<(PostgresConnection.automaticLimit + 20) {
+                    let one = try await connection.query("SELECT $1::int + \(index) AS n", [round]).first?.int("n")
+                    #expect(one == index + round)
+                }
+            }
+            #expect(try await prepared() <= before + 5 + PostgresConnection.automaticLimit)
+            for schema in [first, second] { try await connection.query("DROP SCHEMA \(schema) CASCADE") }
+        }
+    }
+
     @Test func unreachableServerFailsClearly() async throws {
         let database = try PostgresClient(url: "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", size: 1)
         defer { database.close() }
