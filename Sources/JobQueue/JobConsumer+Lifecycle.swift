@@ -46,7 +46,7 @@ extension JobConsumer {
         let commands = order.map { tenant in
             let members = byTenant[tenant]!
             var keys = [RedisKeys.stream(tenant: tenant, kind: kind)]
-            var arguments = [group, now, retention]
+            var arguments = [group, now, retention, QueueScripts.newest(members.map { jobs[$0].entryID }) ?? "0-0"]
             for index in members {
                 keys.append(RedisKeys.job(tenant: tenant, id: jobs[index].jobID ?? ""))
                 arguments.append(jobs[index].entryID)

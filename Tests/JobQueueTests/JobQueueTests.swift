@@ -271,3 +271,13 @@ import Testing
         }
     }
 }
+
+@Suite struct StreamEntryIDTests {
+    /// A batch's newest entry (what its completion trims up to) is found by number, not by text.
+    @Test func theNewestEntryOfABatchComparesMillisecondsThenSequence() {
+        #expect(QueueScripts.newest(["5-3", "10-1", "9-99", "10-0"]) == "10-1")
+        #expect(QueueScripts.newest(["1700000000000-9", "1700000000000-10"]) == "1700000000000-10")
+        #expect(QueueScripts.newest(["42-0"]) == "42-0")
+        #expect(QueueScripts.newest([String]()) == nil)
+    }
+}
