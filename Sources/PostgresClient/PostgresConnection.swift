@@ -20,7 +20,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private var prepared: [String: String] = [:]
     /// Texts of statements with parameters run once unprepared: the second run prepares them.
     private var seenOnce: Set<String> = []
-    /// Numbers the statements prepared on this process's connections: a name is never reused.
+    /// Numbers the statements prepared on this connection: a name is never reused, not even
+    /// after `forgetPrepared` (the forgotten statements stay on the server).
     private var nextStatement = 0
     /// Statements prepared automatically per connection at most: past it, text that is built
     /// per call (and would never run twice) is not kept in the server's memory.

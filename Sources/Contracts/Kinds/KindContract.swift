@@ -89,10 +89,8 @@ public struct PayloadSchema: Sendable, Equatable {
     /// Why `object` does not fit, or nil: unknown fields, missing required ones, wrong types
     /// or values out of range, naming the first offending field (in name order).
     public func problem(in object: [String: JSONValue], kind: JobKind) -> PayloadError? {
-        if object.keys.contains(where: { name in !fields.contains { $0.name == name } }) {
-            for name in object.keys.sorted() where !fields.contains(where: { $0.name == name }) {
-                return PayloadError("has unknown field '\(name)' for kind \(kind); allowed: \(names.joined(separator: ", "))")
-            }
+        if let name = object.keys.filter({ name in !fields.contains { $0.name == name } }).min() {
+            return PayloadError("has unknown field '\(name)' for kind \(kind); allowed: \(names.joined(separator: ", "))")
         }
         for field in byName {
             guard let value = object[field.name] else {
@@ -203,7 +201,7 @@ public enum KindCatalog {
     /// Decodes a queued job's payload as its kind's type; what does not decode is refused with
     /// the reason (the worker dead-letters it before any handler runs).
     public static func decode<C: KindContract>(_ contract: C.Type, _ job: JobEnvelope) throws(PayloadError) -> C.Payload {
-        if job.payload == emptyObject, let known = emptyPayloads.withLock({ $0[ObjectIdentifier(C.self)] }) as? C.Payload { return known }
+        if job.payload == emptyObject, let known = knownEmpty(C.self) { return known }
         let payload: [String: JSONValue]
         switch JSONValue.parse(job.payload) {
         case .object(let object): payload = object
@@ -225,9 +223,13 @@ public enum KindCatalog {
     /// carry none, and a decoder per job costs more than the rest of their admission.
     private static let emptyPayloads = Mutex<[ObjectIdentifier: any Sendable]>([:])
 
+    private static func knownEmpty<C: KindContract>(_ contract: C.Type) -> C.Payload? {
+        emptyPayloads.withLock { $0[ObjectIdentifier(C.self)] } as? C.Payload
+    }
+
     private static func decodeBytes<C: KindContract>(_ contract: C.Type, _ bytes: [UInt8]) throws -> C.Payload {
         guard bytes == emptyObject else { return try JSONDecoder().decode(C.Payload.self, from: Data(bytes)) }
-        if let known = emptyPayloads.withLock({ $0[ObjectIdentifier(C.self)] }) as? C.Payload { return known }
+        if let known = knownEmpty(C.self) { return known }
         let decoded = try JSONDecoder().decode(C.Payload.self, from: Data(bytes))
         emptyPayloads.withLock { $0[ObjectIdentifier(C.self)] = decoded }
         return decoded
