@@ -79,9 +79,10 @@ public final class AdmissionService: Sendable {
         }
     }
 
-    /// Audits a batch of allowed jobs, then enqueues them, with an outcome per job. The jobs are
-    /// registered as being admitted first (`RedisKeys.admissions`) and leave that set with their
-    /// enqueue: a process that dies in between leaves them there for `reconcile`. A job the queue
+    /// Audits a batch of allowed jobs, then enqueues them, with an outcome per job. The batch is
+    /// registered as being admitted first (`RedisKeys.admissions`, one member naming every job,
+    /// space-separated) and leaves that set with its enqueue: a process that dies in between
+    /// leaves it there for `reconcile`. A job the queue
     /// refused (its chunk failed; the other tenants' jobs of the batch are queued) and that the
     /// queue does not hold is audited as `job.not_queued` at once; when the round trip itself
     /// failed, whether a job is queued is not known yet, and `reconcile` settles it after the grace.
@@ -89,9 +90,10 @@ public final class AdmissionService: Sendable {
         _ batch: [Allowed], audit: AuditWriter, queue: JobQueue, logger: Logger
     ) async throws -> [Result<JobQueue.EnqueueResult, FleetError>] {
         let members = batch.map { "\($0.job.tenant.rawValue)/\($0.job.id)" }
+        let registered = members.joined(separator: " ")
         let admittedAt = String(Clock.milliseconds())
         do {
-            try await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX"] + members.flatMap { [admittedAt, $0] }))
+            try await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX", admittedAt, registered]))
         } catch {
             logger.error("job queue unavailable", metadata: ["error": "\(error)"])
             throw FleetError(.queueUnavailable, "the job queue (Redis) cannot be reached right now; nothing was done", retryAfter: 5)
@@ -100,7 +102,7 @@ public final class AdmissionService: Sendable {
             try await audit.append(batch.map(\.event))
         } catch {
             logger.error("audit log unavailable", metadata: ["error": "\(error)"])
-            _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions] + members))
+            _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions, registered]))
             throw FleetError(.auditUnavailable, "the audit log cannot be written right now; nothing was done", retryAfter: 5)
         }
         let unknown = FleetError(
@@ -108,12 +110,12 @@ public final class AdmissionService: Sendable {
             retryAfter: 5)
         var outcomes: [Result<JobQueue.EnqueueResult, FleetError>]
         do {
-            outcomes = try await queue.enqueueEach(batch.map(\.job), then: [RedisCommand("ZREM", [RedisKeys.admissions] + members)])
+            outcomes = try await queue.enqueueEach(batch.map(\.job), then: [RedisCommand("ZREM", [RedisKeys.admissions, registered])])
         } catch {
             // Whether the round trip ran is not known: the jobs stay registered (again, should
             // their removal have run) for reconciliation to settle after the grace.
             logger.error("enqueue failed; reconciliation settles the batch", metadata: ["error": "\(error)"])
-            _ = try? await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX"] + members.flatMap { [admittedAt, $0] }))
+            _ = try? await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX", admittedAt, registered]))
             return batch.map { _ in .failure(unknown) }
         }
         var refused: [JobEnvelope] = []

@@ -169,6 +169,20 @@ import Testing
         #expect(event.dataAccessedJSON == "[]")
         #expect(JSONText.quoted("\u{1}") == #""\u0001""#)
     }
+
+    /// The hand-written escaping agrees with `JSONEncoder`'s for every ASCII character, alone
+    /// and between runs of text, and for text beyond ASCII.
+    @Test func quotedTextIsEscapedAsJSONEncoderEscapesIt() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        var samples = ["", "plain", "héllo wörld 😀", "a/b", "end\\", "\"start", "x\ny\tz\u{7f}"]
+        samples += (0..<128).map { String(UnicodeScalar(UInt8($0))) }
+        samples += (0..<128).map { "run " + String(UnicodeScalar(UInt8($0))) + " of text" }
+        for sample in samples {
+            let expected = String(decoding: try encoder.encode(sample), as: UTF8.self)
+            #expect(JSONText.quoted(sample) == expected, "\(Array(sample.utf8))")
+        }
+    }
 }
 
 @Suite struct JSONParserTests {

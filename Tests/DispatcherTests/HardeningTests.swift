@@ -327,15 +327,19 @@ import Testing
         try await fixture.provisionPolicies(gateway2)
         try await app2.test(.router) { client in
             let tomorrow = ISOTime.format(milliseconds: Clock.milliseconds() + 86_400_000)
-            let queued = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run","run_at":"\#(tomorrow)"}"#)
-            let orphan = try #require(queued.json["id"] as? String)
+            let body = #"{"kind":"noop","action":"noop.run","run_at":"\#(tomorrow)"}"#
+            let orphan = try #require(try await alice.call(client, .post, "/v1/jobs", body).json["id"] as? String)
+            let arrived = try #require(try await alice.call(client, .post, "/v1/jobs", body).json["id"] as? String)
             try await gateway2.redis.send("DEL", RedisKeys.job(tenant: fixture.tenant, id: orphan))
-            // Admitted long enough ago that no enqueue can still be under way.
+            // Admitted together, long enough ago that no enqueue can still be under way: one
+            // member names the batch, of which one job is queued after all.
             let admitted = String(Clock.milliseconds() - 200_000)
-            try await gateway2.redis.send("ZADD", RedisKeys.admissions, admitted, "\(fixture.tenant.rawValue)/\(orphan)")
+            let batch = "\(fixture.tenant.rawValue)/\(orphan) \(fixture.tenant.rawValue)/\(arrived)"
+            try await gateway2.redis.send("ZADD", RedisKeys.admissions, admitted, batch)
             try await GatewayDuties(gateway: gateway2).reconcileAdmissions()
             let reconciled = try await gateway2.auditStore.query(tenant: fixture.tenant, filter: .init(actionType: "job.not_queued"))
             #expect(reconciled.records.contains { $0.event.actionDetail.contains(orphan) })
+            #expect(!reconciled.records.contains { $0.event.actionDetail.contains(arrived) }, "a queued job audited as not queued")
             #expect(try await gateway2.redis.send("ZCARD", RedisKeys.admissions).int == 0)
         }
     }
