@@ -91,7 +91,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
 
     /// `text` as PostgreSQL can store it: a NUL character becomes U+FFFD.
     static func storable(_ text: String) -> String {
-        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+        text.containsNUL ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 
     /// Now, in microseconds since the epoch.

@@ -88,9 +88,9 @@ public enum JSONValue: Sendable, Equatable, Codable {
     /// PostgreSQL cannot store as text.
     public var containsNUL: Bool {
         switch self {
-        case .string(let value): value.utf8.contains(0)
+        case .string(let value): value.containsNUL
         case .array(let values): values.contains(where: \.containsNUL)
-        case .object(let fields): fields.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
+        case .object(let fields): fields.contains { $0.key.containsNUL || $0.value.containsNUL }
         default: false
         }
     }
@@ -133,5 +133,16 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
+    }
+}
+
+extension String {
+    /// Whether the text holds a NUL character, which PostgreSQL cannot store as text (one scan
+    /// with `memchr` over a native string's bytes).
+    public var containsNUL: Bool {
+        utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+            return memchr(base, 0, bytes.count) != nil
+        } ?? utf8.contains(0)
     }
 }

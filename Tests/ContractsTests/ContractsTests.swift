@@ -170,6 +170,13 @@ import Testing
         #expect(JSONText.quoted("\u{1}") == #""\u0001""#)
     }
 
+    @Test func aNULCharacterIsFoundWhereverItIs() {
+        #expect(!"".containsNUL && !"plain text".containsNUL && !"héllo 😀".containsNUL)
+        #expect("\u{0}".containsNUL && "a\u{0}b".containsNUL && "é😀\u{0}".containsNUL)
+        #expect(String(repeating: "x", count: 1000).appending("\u{0}").containsNUL)
+        #expect(AuditEvent.storable("a\u{0}b") == "a\u{FFFD}b")
+    }
+
     /// The hand-written escaping agrees with `JSONEncoder`'s for every ASCII character, alone
     /// and between runs of text, and for text beyond ASCII.
     @Test func quotedTextIsEscapedAsJSONEncoderEscapesIt() throws {
