@@ -123,10 +123,6 @@ enum ReadyIndex {
     /// or, read dry (others read it meanwhile), by all it was granted, so a count too high
     /// costs a visit or two, never a loop; it is never removed here.
     ///
-    /// A leased tenant read in full whose count says nothing is left (a count lowered too far
-    /// while the tenant was shared) gets twice what was read, so its next reads catch up with
-    /// its stream in a few visits instead of reading two jobs a visit.
-    ///
     /// A tenant whose stream ran dry leaves the index unless it was marked since it was taken:
     /// only the lease holder lowers a count, so a count above the one taken means a producer
     /// appended and marked meanwhile, perhaps after the read; it goes back on the list. A
@@ -149,11 +145,7 @@ enum ReadyIndex {
             local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
             local marked = count - tonumber(ARGV[i + 3])
             if ARGV[i + 2] == '1' then
-              -- A read that found more than the count said was left (it ran low: shared reads
-              -- lower it by whole grants) sizes the next read at twice itself.
-              local left = count - tonumber(ARGV[i + 1])
-              if left < 1 then left = 2 * tonumber(ARGV[i + 1]) end
-              redis.call('HSET', KEYS[4], tenant, left)
+              redis.call('HSET', KEYS[4], tenant, math.max(count - tonumber(ARGV[i + 1]), 1))
               redis.call('RPUSH', KEYS[2], tenant)
               out[#out + 1] = 2
             elseif marked > 0 then

@@ -110,31 +110,6 @@ import Testing
         #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 0)
     }
 
-    /// A count that ran low (shared reads lower it by whole grants) with a backlog behind it: a
-    /// leased read that finds more than the count said doubles it, so the next visits read
-    /// more at a time instead of two jobs each.
-    @Test func aCountThatRanLowCatchesUpWithTheStream() async throws {
-        let fixture = QueueFixture()
-        let tenant = fixture.tenant
-        for job in jobs(tenant, 50) { _ = try await fixture.queue.enqueue(job) }
-        try await fixture.redis.send("HSET", RedisKeys.readyCounts(kind: .noop), tenant.rawValue, "1")
-        let consumer = fixture.consumer()
-        var reads: [Int] = []
-        for _ in 0..<4 {
-            let grants = ReadyIndex.taken(
-                try await fixture.redis.send(
-                    ReadyIndex.takeCommand(kind: .noop, wanted: 100, quantum: 64, tenants: 64, lease: .seconds(10))))
-            #expect(grants.map(\.tenant) == [tenant] && grants.allSatisfy { !$0.isShared })
-            guard let grant = grants.first else { break }
-            let read = try await consumer.fetchAsLeaseHolder(tenant, count: grant.readCount)
-            reads.append(read)
-            try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grant.visit(read: read)])).orThrow("release")
-        }
-        // 2, then 5 (a count of 4, read with one more to prove it dry), then 11, then 23.
-        #expect(reads == [2, 5, 11, 23], "\(reads)")
-        #expect(try await fixture.redis.send("HGET", RedisKeys.readyCounts(kind: .noop), tenant.rawValue).string == "46")
-    }
-
     /// A consumer that finds a kind's only tenant leased by another goes to wait for a wake-up;
     /// the holder, releasing it with work left, wakes the kind's consumers, so the waiting one
     /// reads at once instead of sleeping out its block while jobs wait. A tenant read dry wakes
