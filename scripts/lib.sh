@@ -7,15 +7,17 @@ VAR="$ROOT/var"
 say() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
-# Ports of the local instances: "dev" (scripts/up), "test" (scripts/test), "bench" (scripts/bench)
-# and "chaos" (scripts/chaos).
+# Ports of the local instances: "dev" (scripts/up), "test" (scripts/test), "bench" and
+# "bench-audit" (scripts/bench; the audit benchmark keeps its filled table apart from the benches
+# that start empty) and "chaos" (scripts/chaos).
 instance_ports() {
   case "$1" in
     dev)  REDIS_PORT="${OC_DEV_REDIS_PORT:-6380}";  PG_PORT="${OC_DEV_PG_PORT:-5433}";  OPA_PORT="${OC_DEV_OPA_PORT:-8281}" ;;
     test) REDIS_PORT="${OC_TEST_REDIS_PORT:-6391}"; PG_PORT="${OC_TEST_PG_PORT:-5491}"; OPA_PORT="${OC_TEST_OPA_PORT:-8291}" ;;
     bench) REDIS_PORT="${OC_BENCH_REDIS_PORT:-6396}"; PG_PORT="${OC_BENCH_PG_PORT:-5496}"; OPA_PORT="${OC_BENCH_OPA_PORT:-8296}" ;;
+    bench-audit) REDIS_PORT="${OC_BENCH_AUDIT_REDIS_PORT:-6397}"; PG_PORT="${OC_BENCH_AUDIT_PG_PORT:-5497}"; OPA_PORT="${OC_BENCH_AUDIT_OPA_PORT:-8295}" ;;
     chaos) REDIS_PORT="${OC_CHAOS_REDIS_PORT:-6393}"; PG_PORT="${OC_CHAOS_PG_PORT:-5493}"; OPA_PORT="${OC_CHAOS_OPA_PORT:-8293}" ;;
-    *) die "unknown instance '$1' (dev, test, bench or chaos)" ;;
+    *) die "unknown instance '$1' (dev, test, bench, bench-audit or chaos)" ;;
   esac
 }
 

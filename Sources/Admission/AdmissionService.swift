@@ -82,10 +82,10 @@ public final class AdmissionService: Sendable {
     /// Audits a batch of allowed jobs, then enqueues them, with an outcome per job. The batch is
     /// registered as being admitted first (`RedisKeys.admissions`, one member naming every job,
     /// space-separated) and leaves that set with its enqueue: a process that dies in between
-    /// leaves it there for `reconcile`. A job the queue
-    /// refused (its chunk failed; the other tenants' jobs of the batch are queued) and that the
-    /// queue does not hold is audited as `job.not_queued` at once; when the round trip itself
-    /// failed, whether a job is queued is not known yet, and `reconcile` settles it after the grace.
+    /// leaves it there for `reconcile`. A job the queue refused (its chunk failed; the other
+    /// tenants' jobs of the batch are queued) and that the queue does not hold is audited as
+    /// `job.not_queued` at once; when the round trip itself failed, whether a job is queued is not
+    /// known yet, and `reconcile` settles it after the grace.
     private static func admit(
         _ batch: [Allowed], audit: AuditWriter, queue: JobQueue, logger: Logger
     ) async throws -> [Result<JobQueue.EnqueueResult, FleetError>] {
