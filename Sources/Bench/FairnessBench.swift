@@ -30,6 +30,7 @@ struct FairnessBench: AsyncParsableCommand {
             _ = try await queue.enqueue((0..<count).map { _ in job(big) })
         }
 
+        let rewritesBefore = try await aofRewrites(redis)
         let processes = try fleet.spawnWorkers()
         defer {
             for process in processes { process.terminate() }
@@ -62,7 +63,7 @@ struct FairnessBench: AsyncParsableCommand {
             "big_solo_per_s": Int(soloRate), "big_mixed_per_s": Int(mixedRate), "big_mixed_ratio": rounded(mixedRate / soloRate, 3),
             "small_jobs": waits.count, "small_unstarted": unstarted,
             "small_wait_p50_ms": rounded(percentile(waits, 50), 2), "small_wait_p99_ms": rounded(percentile(waits, 99), 2),
-            "small_wait_max_ms": rounded(waits.last ?? 0, 2),
+            "small_wait_max_ms": rounded(waits.last ?? 0, 2), "aof_rewrites": try await aofRewrites(redis) - rewritesBefore,
         ])
     }
 

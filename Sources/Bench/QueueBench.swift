@@ -68,8 +68,15 @@ struct QueueBench: AsyncParsableCommand {
         let drainSeconds = (ContinuousClock.now - drainStart).seconds
         let duplicates = try await countDone(redis: redis, tenants: tenantIDs) - jobs
 
-        // Phase 3: enqueue-to-start latency at a fixed offered rate, workers running.
+        // Phase 3: enqueue-to-start latency at a fixed offered rate, workers running. Redis
+        // rewrites its AOF each time the file has doubled, and the enqueue and drain phases
+        // trigger rewrites (a forked child that takes a core for a second or more) that may
+        // still run: the phase starts once none is running or scheduled, and says how many of
+        // its own came about.
+        try await awaitNoAOFRewrite(redis)
+        let rewritesBefore = try await aofRewrites(redis)
         let latencies = try await measureLatency(queue: queue, redis: redis, tenants: tenantIDs)
+        let rewrites = try await aofRewrites(redis) - rewritesBefore
         for process in processes { process.terminate() }
         for process in processes { process.waitUntilExit() }
 
@@ -81,7 +88,8 @@ struct QueueBench: AsyncParsableCommand {
             "first_job_s": rounded(firstJob ?? 0, 3), "duplicates": duplicates,
             "latency_offered_per_s": rate, "latency_jobs": sorted.count,
             "latency_p50_ms": rounded(percentile(sorted, 50), 2), "latency_p99_ms": rounded(percentile(sorted, 99), 2),
-            "latency_max_ms": rounded(sorted.last ?? 0, 2), "status_tracking": true, "job": "noop (one INCR)",
+            "latency_max_ms": rounded(sorted.last ?? 0, 2), "latency_aof_rewrites": rewrites, "status_tracking": true,
+            "job": "noop (one INCR)",
         ])
         redis.close()
     }
@@ -165,6 +173,31 @@ struct NoopFleetOptions: ParsableArguments {
             return process
         }
     }
+}
+
+/// How many times Redis has rewritten its AOF since it started (`INFO persistence`).
+func aofRewrites(_ redis: RedisClient) async throws -> Int {
+    try await persistenceInfo(redis)["aof_rewrites"].flatMap { Int($0) } ?? 0
+}
+
+/// Waits, up to a minute, until Redis neither rewrites its AOF nor has a rewrite scheduled.
+func awaitNoAOFRewrite(_ redis: RedisClient) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
+        let info = try await persistenceInfo(redis)
+        if info["aof_rewrite_in_progress"] != "1" && info["aof_rewrite_scheduled"] != "1" { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+private func persistenceInfo(_ redis: RedisClient) async throws -> [String: String] {
+    let text = try await redis.send(RedisCommand("INFO", ["persistence"])).string ?? ""
+    var fields: [String: String] = [:]
+    for line in text.split(whereSeparator: \.isNewline) {
+        let parts = line.split(separator: ":", maxSplits: 1)
+        if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+    }
+    return fields
 }
 
 /// Offers `total` jobs at `perSecond` in 1 ms ticks: `enqueue` is called with each tick's count.

@@ -94,6 +94,13 @@ public enum RedisKeys {
     /// A short stream whose entries wake idle workers of `kind` (it carries no job data).
     public static func wakeups(kind: JobKind) -> String { "\(root):wake:\(kind.rawValue)" }
 
+    /// Whose turn it is at a fleet-wide maintenance duty of `kind` (a walk over every tenant):
+    /// set with NX and an expiry by the consumer that takes it, so one consumer per interval does it.
+    public static func maintenanceTurn(kind: JobKind, duty: String) -> String { "\(root):turn:\(kind.rawValue):\(duty)" }
+
+    /// Hash of the queue figures of `kind` (depth, lag, ...) as the fleet last sampled them.
+    public static func queueStats(kind: JobKind) -> String { "\(root):queue-stats:\(kind.rawValue)" }
+
     /// Sorted set of live consumers of `kind`, scored by their last heartbeat (ms).
     public static func consumers(kind: JobKind) -> String { "\(root):consumers:\(kind.rawValue)" }
 

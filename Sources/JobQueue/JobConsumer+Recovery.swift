@@ -8,17 +8,68 @@ extension JobConsumer {
         return try await queue.knownTenants(kind: kind)
     }
 
-    /// Claims entries other consumers left idle past the visibility timeout (their worker died)
-    /// with XAUTOCLAIM, up to `limit`, in the streams of `only` (every tenant's when nil). Each
-    /// comes back with its delivery count, which raises its attempt number.
+    /// A maintenance duty that walks every tenant of the kind.
+    public enum Duty: String, Sendable {
+        /// Looking for entries stalled past the visibility timeout (`stalledTenants`).
+        case stalledSweep = "stalled"
+        /// Sampling the queue figures (`fleetStats`).
+        case stats
+        /// Removing consumers gone for good (`removeDeadConsumers`).
+        case deadConsumers = "consumers"
+    }
+
+    /// The pause between the round trips of a maintenance walk over many tenants.
+    public static let walkPause: Duration = .milliseconds(2)
+
+    /// Whether this consumer does `duty` now: one consumer of the kind per `interval` across
+    /// the fleet (the first to ask once the last turn ran out), so a walk over every tenant
+    /// costs the same however many workers there are. A dedicated pool (explicit tenants)
+    /// walks its own tenants every time.
+    public func takeTurn(_ duty: Duty, every interval: Duration) async throws -> Bool {
+        if tenants != nil { return true }
+        let reply = try await queue.redis.send(
+            RedisCommand(
+                "SET",
+                [RedisKeys.maintenanceTurn(kind: kind, duty: duty.rawValue), name, "NX", "PX", String(max(1, interval.milliseconds))]))
+        return !(try reply.orThrow("take a maintenance turn")).isNull
+    }
+
+    /// The kind's queue figures, sampled once per `interval` across the fleet: the consumer
+    /// whose turn it is walks every tenant (paced) and stores the figures; the others read
+    /// them. Nil until a first sample exists. A dedicated pool samples its own tenants.
+    public func fleetStats(every interval: Duration) async throws -> JobQueue.Stats? {
+        if let tenants { return try await queue.stats(kind: kind, tenants: tenants) }
+        let key = RedisKeys.queueStats(kind: kind)
+        guard try await takeTurn(.stats, every: interval) else {
+            let fields = StreamEntry.dictionary(try await queue.redis.send(RedisCommand("HGETALL", [key])).array ?? [])
+            guard let depth = fields["depth"]?.int else { return nil }
+            func value(_ name: String) -> Int { Int(fields[name]?.int ?? 0) }
+            return JobQueue.Stats(
+                depth: Int(depth), lag: value("lag"), pending: value("pending"), delayed: value("delayed"),
+                deadLetters: value("dead_letters"), tenants: value("tenants"))
+        }
+        let stats = try await queue.stats(kind: kind, pause: Self.walkPause)
+        let figures = [
+            "depth": stats.depth, "lag": stats.lag, "pending": stats.pending, "delayed": stats.delayed,
+            "dead_letters": stats.deadLetters, "tenants": stats.tenants,
+        ]
+        // Kept a few intervals: figures no consumer refreshes any more go away.
+        for reply in try await queue.redis.send([
+            RedisCommand("HSET", [key] + figures.sorted { $0.key < $1.key }.flatMap { [$0.key, String($0.value)] }),
+            RedisCommand("PEXPIRE", [key, String(max(60_000, 3 * interval.milliseconds))]),
+        ]) {
+            try reply.orThrow("store the queue figures")
+        }
+        return stats
+    }
+
     /// The tenants whose streams hold an entry idle past the visibility timeout (looked up
-    /// without claiming anything: `reclaimStalled(limit:among:)` claims them).
-    public func stalledTenants() async throws -> [TenantID] {
+    /// without claiming anything: `reclaimStalled(limit:among:)` claims them). `pause` spaces
+    /// the round trips of a long walk.
+    public func stalledTenants(pause: Duration = .zero) async throws -> [TenantID] {
         let idle = String(queue.configuration.visibilityTimeout.milliseconds)
-        let tenants = try await maintainedTenants()
         var stalled: [TenantID] = []
-        for start in stride(from: 0, to: tenants.count, by: 500) {
-            let chunk = Array(tenants[start..<min(start + 500, tenants.count)])
+        try await JobQueue.walk(try await maintainedTenants(), chunk: 200, pause: pause) { chunk in
             let replies = try await queue.redis.send(
                 chunk.map { RedisCommand("XPENDING", [RedisKeys.stream(tenant: $0, kind: kind), group, "IDLE", idle, "-", "+", "1"]) })
             for (tenant, reply) in zip(chunk, replies) where !(reply.array ?? []).isEmpty { stalled.append(tenant) }
@@ -26,6 +77,9 @@ extension JobConsumer {
         return stalled
     }
 
+    /// Claims entries other consumers left idle past the visibility timeout (their worker died)
+    /// with XAUTOCLAIM, up to `limit`, in the streams of `only` (every tenant's when nil). Each
+    /// comes back with its delivery count, which raises its attempt number.
     public func reclaimStalled(limit: Int, among only: [TenantID]? = nil) async throws -> [DeliveredJob] {
         try await reclaim(limit: limit, among: only).jobs
     }
@@ -215,16 +269,14 @@ extension JobConsumer {
     /// Deletes consumers that have been silent past `deadConsumerAfter` and hold no pending
     /// entries (anything they held has been reclaimed first). Returns how many were removed.
     @discardableResult
-    public func removeDeadConsumers() async throws -> Int {
+    public func removeDeadConsumers(pause: Duration = .zero) async throws -> Int {
         let cutoff = Clock.milliseconds() - queue.configuration.deadConsumerAfter.milliseconds
         let liveReply = try await queue.redis.send(
             RedisCommand("ZRANGEBYSCORE", [RedisKeys.consumers(kind: kind), String(cutoff), "+inf"]))
         var live = Set((liveReply.array ?? []).compactMap(\.string))
         live.insert(name)
-        let tenants = try await maintainedTenants()
         var removed = 0
-        for start in stride(from: 0, to: tenants.count, by: 200) {
-            let chunk = Array(tenants[start..<min(start + 200, tenants.count)])
+        try await JobQueue.walk(try await maintainedTenants(), chunk: 100, pause: pause) { chunk in
             let infos = try await queue.redis.send(
                 chunk.map {
                     RedisCommand("XINFO", ["CONSUMERS", RedisKeys.stream(tenant: $0, kind: kind), group])

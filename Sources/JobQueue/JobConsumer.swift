@@ -31,6 +31,9 @@ public final class JobConsumer: Sendable {
         var position = 0
         var lastWakeID: String?
         var legacyCheckedAt: ContinuousClock.Instant?
+        /// The release of the tenants the last fetch read, when it returned before that release
+        /// was done; the next fetch waits for it, so this consumer's own fetches stay in order.
+        var release: Task<Void, Never>?
     }
 
     public init(queue: JobQueue, kind: JobKind, name: String = JobConsumer.uniqueName(), tenants: [TenantID]? = nil) {
@@ -55,11 +58,19 @@ public final class JobConsumer: Sendable {
 
     // MARK: - Reading
 
-    /// Reads up to about `limit` new entries, fairly across tenants. Returns an empty array when
-    /// no tenant has undelivered work (then `waitForWork` before trying again).
+    /// Reads up to about `limit` new entries, fairly across tenants: the jobs of the first
+    /// round of tenants that had any (a round takes at most `tenantsPerRound` tenants), so
+    /// jobs read are not held while more tenants are read. Returns an empty array when no
+    /// tenant has undelivered work (then `waitForWork` before trying again).
     public func fetch(limit: Int) async throws -> [DeliveredJob] {
         guard limit > 0 else { return [] }
         if tenants != nil { return try await fetchInRotation(limit: limit) }
+        if let release = state.withLock({ state in
+            defer { state.release = nil }
+            return state.release
+        }) {
+            await release.value
+        }
         try await adoptLegacyIndex()
         var collected: [DeliveredJob] = []
         var grants = ReadyIndex.taken(try await queue.redis.send(takeCommand(wanted: limit)).orThrow("take ready tenants"))
@@ -70,14 +81,17 @@ public final class JobConsumer: Sendable {
                 collected += jobs
                 released.append(grant.visit(read: jobs.count))
             }
-            let wanted = limit - collected.count
-            if wanted <= 0 {
-                // Enough read: the release need not hold up the jobs, which start meanwhile.
-                Task { await self.release(released) }
+            if !collected.isEmpty {
+                // Jobs in hand: they start now, and the release need not hold them up. Reading
+                // on until `limit` is filled would keep the first jobs waiting while tenants
+                // that became ready meanwhile are read, one round trip after another.
+                let release = Task { await self.release(released) }
+                state.withLock { $0.release = release }
                 break
             }
-            // Released and the next tenants taken in one round trip.
-            let replies = try await queue.redis.send([ReadyIndex.releaseCommand(kind: kind, released), takeCommand(wanted: wanted)])
+            // Nothing read (the counts were stale): released and the next tenants taken in one
+            // round trip.
+            let replies = try await queue.redis.send([ReadyIndex.releaseCommand(kind: kind, released), takeCommand(wanted: limit)])
             let relisted = ReadyIndex.relisted(try replies[0].orThrow("release ready tenants"), released)
             grants = ReadyIndex.taken(try replies[1].orThrow("take ready tenants"))
             // Tenants back on the list that this consumer did not take again are work another

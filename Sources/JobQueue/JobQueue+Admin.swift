@@ -168,12 +168,13 @@ extension JobQueue {
     }
 
     /// Depth, lag, pending, delayed and dead-letter counts for `kind` (over `tenants`, or over
-    /// every tenant that ever had such a job).
-    public func stats(kind: JobKind, tenants explicit: [TenantID]? = nil) async throws -> Stats {
+    /// every tenant that ever had such a job). `pause` spaces the round trips of a long walk
+    /// (maintenance in workers, which must not hold up the jobs).
+    public func stats(kind: JobKind, tenants explicit: [TenantID]? = nil, pause: Duration = .zero) async throws -> Stats {
         var tenants = explicit ?? []
         if explicit == nil { tenants = try await knownTenants(kind: kind) }
         var stats = Stats(tenants: tenants.count)
-        for chunk in stride(from: 0, to: tenants.count, by: 200).map({ Array(tenants[$0..<min($0 + 200, tenants.count)]) }) {
+        try await Self.walk(tenants, chunk: 100, pause: pause) { chunk in
             var commands: [RedisCommand] = []
             for tenant in chunk {
                 let stream = RedisKeys.stream(tenant: tenant, kind: kind)
@@ -204,6 +205,17 @@ extension JobQueue {
             }
         }
         return stats
+    }
+
+    /// Runs `body` over `tenants` in chunks of `size`, waiting `pause` between chunks: a walk
+    /// over thousands of tenants then holds neither Redis nor this process for long at a time.
+    static func walk(
+        _ tenants: [TenantID], chunk size: Int, pause: Duration, _ body: ([TenantID]) async throws -> Void
+    ) async throws {
+        for start in stride(from: 0, to: tenants.count, by: size) {
+            if start > 0 && pause > .zero { try await Task.sleep(for: pause) }
+            try await body(Array(tenants[start..<min(start + size, tenants.count)]))
+        }
     }
 
     /// Every tenant that has had a job of `kind`, sorted.

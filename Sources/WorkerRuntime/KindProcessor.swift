@@ -145,12 +145,14 @@ final class KindProcessor: Sendable {
     }
 
     /// Looks for jobs other consumers left stalled, every `interval`, and tells the reader in
-    /// which streams.
+    /// which streams. One consumer of the kind across the fleet does it per interval.
     private func sweepStalled(every interval: Duration) async {
         while !stop.isSet && !Task.isCancelled {
             do {
-                let found = try await consumer.stalledTenants()
-                if !found.isEmpty { stalled.withLock { $0.formUnion(found) } }
+                if try await consumer.takeTurn(.stalledSweep, every: interval) {
+                    let found = try await consumer.stalledTenants(pause: JobConsumer.walkPause)
+                    if !found.isEmpty { stalled.withLock { $0.formUnion(found) } }
+                }
             } catch {
                 logger.warning("reclaiming stalled jobs failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
             }
@@ -330,16 +332,19 @@ final class KindProcessor: Sendable {
                 }
                 if now - lastJanitor >= .seconds(60) {
                     lastJanitor = now
-                    try await consumer.removeDeadConsumers()
+                    if try await consumer.takeTurn(.deadConsumers, every: .seconds(60)) {
+                        try await consumer.removeDeadConsumers(pause: JobConsumer.walkPause)
+                    }
                 }
                 if now - lastStats >= configuration.statsInterval {
                     lastStats = now
-                    let stats = try await consumer.queue.stats(kind: kind, tenants: configuration.tenants)
-                    metrics.depth.record(stats.depth)
-                    metrics.lag.record(stats.lag)
-                    metrics.pending.record(stats.pending)
-                    metrics.delayed.record(stats.delayed)
-                    metrics.deadLetters.record(stats.deadLetters)
+                    if let stats = try await consumer.fleetStats(every: configuration.statsInterval) {
+                        metrics.depth.record(stats.depth)
+                        metrics.lag.record(stats.lag)
+                        metrics.pending.record(stats.pending)
+                        metrics.delayed.record(stats.delayed)
+                        metrics.deadLetters.record(stats.deadLetters)
+                    }
                 }
                 metrics.inFlight.record(running.withLock { $0.count })
             } catch {
