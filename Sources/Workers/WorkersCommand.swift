@@ -126,6 +126,7 @@ struct WorkersCommand: AsyncParsableCommand {
             followUps: UnconfiguredPort("--database-url and --opa-url"), http: CurlTransport(), counters: RedisCounters(redis: redis),
             budget: RedisBudget(redis: redis))
         var recorder: (any LifecycleRecorder)?
+        var engine: PolicyEngineClient?
         if noAudit {
             guard served.allSatisfy({ !$0.needsPolicy }) else {
                 throw ValidationError("--no-audit is for benchmarks of kinds that act on nothing (noop); drop it for \(kinds)")
@@ -151,14 +152,15 @@ struct WorkersCommand: AsyncParsableCommand {
             if served.contains(where: \.needsPolicy) {
                 // Kinds that act outside the fleet check each action at run time against an
                 // engine this process keeps loaded, as the Dispatcher does its own.
-                let engine = PolicyEngineClient(
+                let client = PolicyEngineClient(
                     transport: PolicyEngineClient.transport(
                         engine: settings.policy.engineURL, library: settings.policy.library, timeout: settings.policy.timeout),
                     cacheSize: settings.policy.decisionCacheSize, cacheTTL: settings.policy.decisionCacheTTL, logger: logger)
+                engine = client
                 let sync = PolicySync(
-                    store: PolicyStore(tenants: tenants, redis: redis), engine: engine, policyDirectory: settings.policy.directory,
+                    store: PolicyStore(tenants: tenants, redis: redis), engine: client, policyDirectory: settings.policy.directory,
                     interval: settings.policy.syncInterval, logger: logger)
-                let decider = PolicyDecider(engine: engine, sync: sync)
+                let decider = PolicyDecider(engine: client, sync: sync)
                 services.append(sync)
                 ports.policy = decider
                 let approvals = ApprovalStore(tenants: tenants, redis: redis, ttl: .seconds(72 * 3600))
@@ -175,7 +177,14 @@ struct WorkersCommand: AsyncParsableCommand {
         services.append(worker)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // The engine's HTTP client is closed once the services stopped, whichever way they did.
+        do {
+            try await group.run()
+        } catch {
+            await engine?.shutdown()
+            throw error
+        }
+        await engine?.shutdown()
     }
 
     private func redisConfiguration() throws -> RedisConfiguration {
