@@ -173,14 +173,19 @@ import Testing
         #expect(read == 64)
         let released = try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grants[0].visit(read: read)]))
         #expect(released.array?.first?.int == 1)
+        // Each consumer finding nothing waits for work, as workers do: the tenant may be held
+        // by the other one, whose release (after its fetch returned) puts it back and wakes it.
         var fetches = 0
-        while fetches < 100 {
+        while delivered.count < 300 - 64 && fetches < 200 {
             fetches += 1
-            let jobs = try await (fetches.isMultiple(of: 2) ? first : second).fetch(limit: 50)
-            if jobs.isEmpty { break }
+            let consumer = fetches.isMultiple(of: 2) ? first : second
+            let jobs = try await consumer.fetch(limit: 50)
+            if jobs.isEmpty { try await consumer.waitForWork(timeout: .milliseconds(100)) }
             delivered += jobs.compactMap { $0.envelope?.id }
         }
         #expect(delivered.count == 300 - 64)
+        #expect(try await first.fetch(limit: 50).isEmpty, "nothing left")
+        #expect(try await second.fetch(limit: 50).isEmpty, "nothing left")
         #expect(Set(delivered).count == delivered.count, "no job delivered twice")
         #expect(Set(delivered).isSubset(of: Set(queued.map(\.id))))
         // The releases follow the reads; once they are in, the tenant is gone from the index.
