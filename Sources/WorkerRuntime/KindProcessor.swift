@@ -309,14 +309,14 @@ final class KindProcessor: Sendable {
 
     // MARK: - Maintenance
 
-    /// Moves due jobs, keeps long jobs' claims, heartbeats, removes dead consumers and samples
-    /// queue figures, until the stop signal.
+    /// Moves due jobs, keeps long jobs' claims and heartbeats, until the stop signal; the walks
+    /// over every tenant run beside it (`runWalks`), so a long one never holds these up.
     func runMaintenance() async {
+        let walks = Task { await self.runWalks() }
+        defer { walks.cancel() }
         let extendEvery = max(Duration.milliseconds(200), configuration.queue.visibilityTimeout / 3)
         var lastExtend = ContinuousClock.now
         var lastHeartbeat = ContinuousClock.now - .seconds(60)
-        var lastJanitor = ContinuousClock.now
-        var lastStats = ContinuousClock.now - .seconds(3600)
         while !stop.isSet && !Task.isCancelled {
             do {
                 try await consumer.promoteDueJobs()
@@ -330,6 +330,27 @@ final class KindProcessor: Sendable {
                     lastHeartbeat = now
                     try await consumer.heartbeat()
                 }
+                metrics.inFlight.record(running.withLock { $0.count })
+            } catch {
+                logger.warning("queue maintenance failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+                await stop.pause(.seconds(1))
+            }
+            await stop.pause(.milliseconds(100))
+        }
+        // Stopping: no new job is taken from here on.
+        do { try await consumer.resign() } catch {
+            logger.warning("could not deregister the consumer; it ages out", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+        }
+    }
+
+    /// Samples the queue figures and removes dead consumers, when it is this consumer's turn
+    /// (walks over every tenant, paced), until the stop signal.
+    private func runWalks() async {
+        var lastJanitor = ContinuousClock.now
+        var lastStats = ContinuousClock.now - .seconds(3600)
+        while !stop.isSet && !Task.isCancelled {
+            do {
+                let now = ContinuousClock.now
                 if now - lastJanitor >= .seconds(60) {
                     lastJanitor = now
                     if try await consumer.takeTurn(.deadConsumers, every: .seconds(60)) {
@@ -346,16 +367,11 @@ final class KindProcessor: Sendable {
                         metrics.deadLetters.record(stats.deadLetters)
                     }
                 }
-                metrics.inFlight.record(running.withLock { $0.count })
             } catch {
-                logger.warning("queue maintenance failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
-                await stop.pause(.seconds(1))
+                logger.warning(
+                    "queue figures or consumer cleanup failed; retrying", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
             }
-            await stop.pause(.milliseconds(100))
-        }
-        // Stopping: no new job is taken from here on.
-        do { try await consumer.resign() } catch {
-            logger.warning("could not deregister the consumer; it ages out", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+            await stop.pause(.seconds(1))
         }
     }
 
