@@ -25,8 +25,8 @@ public struct PolicyDecider: Sendable {
         let input = PolicyInput(
             tenant: identity.tenant, requester: identity.requester, action: action, classification: classification, target: target,
             channel: channel.rawValue, model: model)
-        let loaded = sync.loaded(identity.tenant, user: identity.requester.user)
-        return await engine.decide(input, revision: loaded.revision, userHasPolicy: loaded.userHasPolicy)
+        let loaded = sync.loaded(identity.tenant, requester: identity.requester)
+        return await engine.decide(input, revision: loaded.revision, scopes: loaded.scopes, marker: sync.marker)
     }
 
     /// Whether the engine answers and holds this process's load (readiness).

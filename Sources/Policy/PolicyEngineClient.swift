@@ -11,18 +11,25 @@ import Synchronization
 /// Decisions fail closed: an unreachable, slow, erroring or undefined engine answers
 /// `.unavailable` with the reason, never a decision. Decisions are cached by tenant policy
 /// revision and the parts of the input a decision can depend on, so a policy change (a new
-/// revision) is never answered from the cache: the user's own id is part of the key only when
-/// that user has a user-scope policy (the policy reads it only to find that document), so the
-/// users of one role, org and team share their entries.
+/// revision) is never answered from the cache. The policy reads the requester's user, org and
+/// team only to find the documents of those scopes, so each is part of the key only where the
+/// tenant has such a document (`RequesterScopes`); it does not read the roles, target or
+/// channel at all (`PolicyCacheKeyTests` holds the Rego to that). Ten thousand users of a
+/// tenant without org, team or user policies share one entry per question.
 public final class PolicyEngineClient: Sendable {
     public let transport: any PolicyTransport
     let logger: Logger
     private let cache: DecisionCache?
     /// When the engine last answered (ms since the epoch; 0 after a failure). Cached decisions
     /// are served only within `freshness` of it, so with the engine down nothing is allowed, not
-    /// even from the cache: at most one real evaluation per `freshness` keeps it confirmed.
+    /// even from the cache. While the cache answers, one confirmation (the engine asked whether
+    /// it holds the load) every half `freshness` keeps it confirmed: started in the background by
+    /// the first hit past the half, and waited for by hits past the whole, so a lapse costs one
+    /// question to the engine, not one evaluation per request arriving meanwhile.
     private let lastAnswer = Atomic<Int64>(0)
     private let freshness: Int64
+    /// The confirmation under way, if one is.
+    private let confirmation = Mutex<Task<Bool, Never>?>(nil)
     /// Evaluations running, by what they decide.
     private let evaluations = Mutex<[DecisionCache.Key: Task<PolicyDecision, any Error>]>([:])
     /// Decisions answered from the cache, and by the engine (shared evaluations count once each).
@@ -91,11 +98,26 @@ public final class PolicyEngineClient: Sendable {
 
     /// The decision for `input` under the tenant's policy `revision`. Never throws: an engine
     /// that cannot answer is `.unavailable` with the reason.
-    /// - Parameter userHasPolicy: whether the tenant's policies at `revision` hold a user-scope
-    ///   policy for `input.user` (false: the decision is shared with the user's peers).
-    public func decide(_ input: PolicyInput, revision: Int64, userHasPolicy: Bool = true) async -> PolicyAnswer {
-        let key = DecisionCache.Key(revision: revision, input: input, userHasPolicy: userHasPolicy)
-        if Clock.milliseconds() - lastAnswer.load(ordering: .relaxed) <= freshness, let cached = cache?.get(key) {
+    /// - Parameters:
+    ///   - scopes: which of the requester's scopes have documents in the tenant's policies at
+    ///     `revision` (those that do not are left out of the cache key: the decision is shared
+    ///     with the requester's peers).
+    ///   - marker: the document a complete load leaves in the engine (`PolicySync.marker`): what
+    ///     a confirmation asks for. Without one, a confirmation asks whether the engine answers.
+    public func decide(
+        _ input: PolicyInput, revision: Int64, scopes: RequesterScopes = .all, marker: String? = nil
+    ) async
+        -> PolicyAnswer
+    {
+        let key = DecisionCache.Key(revision: revision, input: input, scopes: scopes)
+        if let cached = cache?.get(key) {
+            // An engine that does not confirm is not asked again for this request: it just
+            // failed to answer.
+            guard await isConfirmed(marker: marker) else {
+                answeredByEngine.add(1, ordering: .relaxed)
+                logger.warning("policy engine unavailable; denying", metadata: ["action": "\(input.action)"])
+                return .unavailable(reason: "the policy engine did not answer (\(transport.location))")
+            }
             answeredFromCache.add(1, ordering: .relaxed)
             return .decided(cached)
         }
@@ -113,6 +135,25 @@ public final class PolicyEngineClient: Sendable {
         } catch {
             return .unavailable(reason: "\(error)")
         }
+    }
+
+    /// Whether the engine answered within `freshness`, confirming it if needed: a hit past half
+    /// of it starts a confirmation and goes on; a hit past all of it waits for one.
+    private func isConfirmed(marker: String?) async -> Bool {
+        let age = Clock.milliseconds() - lastAnswer.load(ordering: .relaxed)
+        if age <= freshness / 2 { return true }
+        let confirming = confirmation.withLock { running in
+            if let running { return running }
+            let started = Task {
+                let ok = await self.isHealthy(marker: marker)
+                self.confirmation.withLock { $0 = nil }
+                return ok
+            }
+            running = started
+            return started
+        }
+        if age <= freshness { return true }
+        return await confirming.value
     }
 
     /// Asks the engine, caches the answer, and forgets the evaluation (it is no longer shared).
@@ -184,11 +225,18 @@ final class DecisionCache: Sendable {
         let revision: Int64
         let input: PolicyInput
 
-        /// The user's id is left out of the key unless the user has a policy of their own.
-        init(revision: Int64, input: PolicyInput, userHasPolicy: Bool) {
+        /// The user, team and org are left out of the key unless the tenant has a document of
+        /// that scope for them (a team's documents are named by org and team); the roles,
+        /// target and channel always are: the policy does not read them.
+        init(revision: Int64, input: PolicyInput, scopes: RequesterScopes) {
             self.revision = revision
             var shared = input
-            if !userHasPolicy { shared.user = "" }
+            if !scopes.user { shared.user = "" }
+            if !scopes.team { shared.team = "" }
+            if !scopes.org && !scopes.team { shared.org = "" }
+            shared.roles = []
+            shared.target = ""
+            shared.channel = ""
             self.input = shared
         }
     }
@@ -226,4 +274,22 @@ final class DecisionCache: Sendable {
             entries[key] = Entry(decision: decision, expires: .now + ttl)
         }
     }
+}
+
+/// Which of a requester's scopes have documents of their own in the tenant's policies: the
+/// parts of the requester a decision can depend on.
+public struct RequesterScopes: Sendable, Equatable {
+    public var user: Bool
+    public var org: Bool
+    /// The requester's team within their org (`<org>:<team>`).
+    public var team: Bool
+
+    public init(user: Bool, org: Bool, team: Bool) {
+        self.user = user
+        self.org = org
+        self.team = team
+    }
+
+    /// Every scope counted (no sharing): for callers that do not know the tenant's documents.
+    public static let all = RequesterScopes(user: true, org: true, team: true)
 }

@@ -171,7 +171,9 @@ public struct PolicyStore: Sendable {
         }
         if !enterprise.isEmpty { document["enterprise"] = .object(enterprise) }
         for (group, entries) in scoped { document[group] = .object(entries.mapValues { .object($0) }) }
-        return EngineDocument(data: JSONValue.object(document).canonicalData, usersWithPolicies: Set(scoped["users"]!.keys))
+        return EngineDocument(
+            data: JSONValue.object(document).canonicalData, users: Set(scoped["users"]!.keys), orgs: Set(scoped["orgs"]!.keys),
+            teams: Set(scoped["teams"]!.keys))
     }
 
     /// Every tenant's revision.
@@ -189,8 +191,17 @@ public struct PolicyStore: Sendable {
 }
 
 /// A tenant's policies as the engine holds them (`data.openclaw.tenants.<tenant>`), with the
-/// users who have a user-scope policy of their own.
+/// users, orgs and teams (`<org>:<team>`) that have documents of their own.
 public struct EngineDocument: Sendable {
     public let data: Data
-    public let usersWithPolicies: Set<String>
+    public let users: Set<String>
+    public let orgs: Set<String>
+    public let teams: Set<String>
+
+    /// Which of `requester`'s scopes have documents here.
+    public func scopes(of requester: Requester) -> RequesterScopes {
+        RequesterScopes(
+            user: users.contains(requester.user), org: orgs.contains(requester.org),
+            team: !requester.team.isEmpty && teams.contains("\(requester.org):\(requester.team)"))
+    }
 }

@@ -23,7 +23,8 @@ public final class PolicySync: Service, Sendable {
     let logger: Logger
     /// `data.<marker>` is `true` in the engine after this process's complete load.
     public let marker = "openclaw/loaded/" + UUID().uuidString.lowercased()
-    /// What this process pushed of each tenant: the revision, and who has a user-scope policy.
+    /// What this process pushed of each tenant: the revision, and which users, orgs and teams
+    /// have documents of their own.
     private let pushed = Mutex<[TenantID: Pushed]>([:])
     /// Tenants whose last load failed.
     private let failed = Mutex<Set<TenantID>>([])
@@ -41,18 +42,18 @@ public final class PolicySync: Service, Sendable {
     /// The revision of `tenant`'s policies in this process's engine (0: none pushed).
     public func revision(of tenant: TenantID) -> Int64 { pushed.withLock { $0[tenant]?.revision ?? 0 } }
 
-    /// The revision of `tenant`'s policies in the engine, and whether `user` has a user-scope
-    /// policy in it (read together, so they always describe the same load).
-    public func loaded(_ tenant: TenantID, user: String) -> (revision: Int64, userHasPolicy: Bool) {
+    /// The revision of `tenant`'s policies in the engine, and which of `requester`'s scopes have
+    /// documents in it (read together, so they always describe the same load).
+    public func loaded(_ tenant: TenantID, requester: Requester) -> (revision: Int64, scopes: RequesterScopes) {
         pushed.withLock { pushed in
-            guard let tenant = pushed[tenant] else { return (0, false) }
-            return (tenant.revision, tenant.usersWithPolicies.contains(user))
+            guard let tenant = pushed[tenant] else { return (0, .all) }
+            return (tenant.revision, tenant.document.scopes(of: requester))
         }
     }
 
     struct Pushed {
         let revision: Int64
-        let usersWithPolicies: Set<String>
+        let document: EngineDocument
     }
 
     /// Whether the engine holds this process's load and `tenant`'s policies did not fail to
@@ -127,7 +128,7 @@ public final class PolicySync: Service, Sendable {
         // Pushes run one at a time and read the documents after the revision, so the engine
         // holds at least this revision (a revision that went backwards, as after Redis lost
         // its hash, is taken as it is: decisions cached under the old one are not reused).
-        pushed.withLock { $0[tenant] = Pushed(revision: revision, usersWithPolicies: document.usersWithPolicies) }
+        pushed.withLock { $0[tenant] = Pushed(revision: revision, document: document) }
         _ = failed.withLock { $0.remove(tenant) }
         logger.info("policies loaded into the engine", metadata: ["tenant": "\(tenant)", "revision": "\(revision)"])
     }

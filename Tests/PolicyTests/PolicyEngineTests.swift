@@ -90,7 +90,7 @@ import Testing
         // unless the user has a policy of their own: the engine now blocks the action, but
         // only the user with their own policy is asked again.
         let cached = PolicyInput(tenant: tenant, requester: Requester(user: "alice"), action: .noopRun, classification: .internal)
-        #expect(await client.decide(cached, revision: 2, userHasPolicy: false).decision?.decision == .allow)
+        #expect(await client.decide(cached, revision: 2, scopes: .peers).decision?.decision == .allow)
         try await client.putData(
             path: "openclaw/tenants/\(tenant.rawValue)",
             json: Data(
@@ -98,11 +98,11 @@ import Testing
                     .utf8))
         var peer = cached
         peer.user = "carol"
-        #expect(await client.decide(peer, revision: 2, userHasPolicy: false).decision?.decision == .allow, "a peer shares the entry")
+        #expect(await client.decide(peer, revision: 2, scopes: .peers).decision?.decision == .allow, "a peer shares the entry")
         var own = cached
         own.user = "bob"
-        #expect(await client.decide(own, revision: 2, userHasPolicy: true).decision?.decision == .deny, "bob is asked for himself")
-        #expect(await client.decide(cached, revision: 3, userHasPolicy: false).decision?.decision == .deny, "a new revision asks again")
+        #expect(await client.decide(own, revision: 2, scopes: .all).decision?.decision == .deny, "bob is asked for himself")
+        #expect(await client.decide(cached, revision: 3, scopes: .peers).decision?.decision == .deny, "a new revision asks again")
         await client.shutdown()
 
         // An engine that cannot answer gives no decision at all, only the reason.
@@ -146,7 +146,7 @@ import Testing
                     group.addTask {
                         let input = PolicyInput(
                             tenant: tenant, requester: Requester(user: "u\(user)"), action: .gmailRead, classification: .internal)
-                        return await client.decide(input, revision: 1, userHasPolicy: ownPolicy).decision?.decision
+                        return await client.decide(input, revision: 1, scopes: ownPolicy ? .all : .peers).decision?.decision
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
@@ -158,4 +158,9 @@ import Testing
         #expect(engine.count == 6)
         await client.shutdown()
     }
+}
+
+extension RequesterScopes {
+    /// No scope of the requester has documents of its own: the decision is shared with every peer.
+    static let peers = RequesterScopes(user: false, org: false, team: false)
 }
