@@ -28,7 +28,7 @@ public struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible, Co
     /// The PostgreSQL schema (and role) that holds this tenant's state tables: `t_` plus the id
     /// with `-` as `_`; ids too long for PostgreSQL's 63-byte names are shortened with a hash.
     public var schemaName: String {
-        let plain = "t_" + rawValue.replacingOccurrences(of: "-", with: "_")
+        let plain = "t_" + String(decoding: rawValue.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
         if plain.utf8.count <= 63 { return plain }
         var hash: UInt32 = 2_166_136_261
         for byte in rawValue.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }

@@ -256,7 +256,9 @@ public final class PostgresConnection: @unchecked Sendable {
     ) throws
         -> PostgresRows
     {
-        let operation = String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60))
+        // What the statement is, for messages: made only when there is one to give (trimming
+        // a long statement on every call cost more than sending it).
+        var operation: String { String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60)) }
         let connection = try connected(operation)
         var statements: [(sql: String, parameters: [String?])] = [("BEGIN", [])]
         if !settings.isEmpty {

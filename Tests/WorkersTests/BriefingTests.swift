@@ -233,3 +233,42 @@ import WorkerRuntime
         }
     }
 }
+
+/// The snapshot statement's JSON as the briefing reads it.
+@Suite struct SnapshotRowTests {
+    @Test func readsEveryPartAndRefusesWhatIsMissingOrMistyped() throws {
+        let row = try SnapshotRow(
+            json: """
+                {"accounts": [{"connector": "gmail", "account": "a@example.com", "status": "active", "lastError": null, "synced": 1796200000.25}],
+                 "tasks": [{"id": "t1", "title": "Review PR 7", "classification": "internal",
+                            "sources": [{"system": "github", "id": "pr-7", "url": null, "title": "PR 7"}],
+                            "signals": {"deadline": "2026-12-03T08:00:00Z", "sender_seniority": 10, "follow_ups": 2, "blocking": 1}},
+                           {"id": "t2", "title": "Old task", "sources": null, "signals": {}}],
+                 "since": 1796100000, "counts": {"sent": 3, "pending": 1},
+                 "recent": [{"status": "sent", "sender": "b@example.com", "subject": "Hi", "classification": "public"}],
+                 "critical": [{"title": "Outage", "link": null, "classification": "internal"}], "waiting": 2}
+                """)
+        #expect(row.accounts.map(\.connector) == ["gmail"])
+        #expect(row.accounts.first?.synced == 1_796_200_000.25)
+        #expect(row.tasks.map(\.id) == ["t1", "t2"])
+        let signals = try #require(row.tasks.first?.signals)
+        #expect(signals == UrgencySignals(deadline: RFC3339.parse("2026-12-03T08:00:00Z"), senderSeniority: 10, followUps: 2, blocking: 1))
+        #expect(row.tasks.first?.sources == [TaskSource(system: "github", id: "pr-7", url: nil, title: "PR 7")])
+        #expect(row.tasks.last?.sources == nil && row.tasks.last?.signals == UrgencySignals())
+        #expect(row.since == 1_796_100_000 && row.counts == ["sent": 3, "pending": 1] && row.waiting == 2)
+        #expect(row.recent.first?.subject == "Hi" && row.critical.first?.title == "Outage")
+
+        let whole = #"{"accounts": [], "tasks": [], "since": 1, "counts": {}, "recent": [], "critical": [], "waiting": 0}"#
+        #expect(throws: Never.self) { try SnapshotRow(json: whole) }
+        for broken in [
+            #"{"accounts": [], "tasks": [{"title": "no id"}], "since": 1, "counts": {}, "recent": [], "critical": [], "waiting": 0}"#,
+            #"{"accounts": [], "tasks": [], "since": "yesterday", "counts": {}, "recent": [], "critical": [], "waiting": 0}"#,
+            #"{"accounts": [], "tasks": [{"id": "t", "title": "x", "signals": {"deadline": "soon"}}], "since": 1, "counts": {}, "recent": [], "critical": [], "waiting": 0}"#,
+            #"{"accounts": [], "tasks": [], "since": 1, "counts": {"sent": 1.5}, "recent": [], "critical": [], "waiting": 0}"#,
+            #"{"accounts": [], "tasks": [], "since": 1, "counts": {}, "recent": [], "critical": []}"#,
+            "not json",
+        ] {
+            #expect(throws: SnapshotRow.Malformed.self, "\(broken)") { try SnapshotRow(json: broken) }
+        }
+    }
+}
