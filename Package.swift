@@ -155,7 +155,7 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "Contracts"]),
-        .testTarget(name: "TaskIntelligenceTests", dependencies: ["TaskIntelligence"]),
+        .testTarget(name: "TaskIntelligenceTests", dependencies: ["TaskIntelligence", "Contracts"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Contracts"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Testing
 
@@ -94,5 +95,62 @@ import Testing
         none.reason = "the policy engine could not be asked"
         #expect(BriefingRendering.text(none).contains("No briefing: the policy engine could not be asked"))
         #expect(!BriefingRendering.html(none).contains("<svg"))
+    }
+}
+
+/// The briefing's stored JSON, built directly, is the document its `Encodable` conformance
+/// makes (the API and the renderings read it back through `Decodable`).
+@Suite struct BriefingJSONTests {
+    func encoded(_ briefing: Briefing) throws -> JSONValue {
+        try #require(JSONValue.parse(try JSONEncoder().encode(briefing)))
+    }
+
+    @Test func theBuiltDocumentIsTheEncodedOne() throws {
+        var bare = Briefing(
+            id: "b1", user: "u", date: "2026-12-03", timeZone: "Europe/Berlin", generatedAt: "2026-12-02T08:00:00Z", status: .unavailable,
+            classification: "internal")
+        #expect(bare.json == (try encoded(bare)))
+        bare.reason = "the policy engine could not be asked"
+        #expect(bare.json == (try encoded(bare)))
+
+        var full = bare
+        full.status = .partial
+        full.missing = ["jira"]
+        full.tasks = [
+            .init(
+                id: "t1", title: "Review \"PR\" 7 / ünïcode", score: 87, quadrant: .doFirst, urgency: 40, importance: 47,
+                deadline: "2026-12-03T12:00:00Z",
+                sources: [
+                    .init(system: "github", id: "pr-7", url: "https://github.com/o/r/pull/7", title: "PR 7"),
+                    .init(system: "jira", id: "ENG-1", url: nil, title: "ENG-1"),
+                ], classification: "confidential"),
+            .init(
+                id: "t2", title: "Later", score: 10, quadrant: .eliminate, urgency: 5, importance: 5, deadline: nil, sources: [],
+                classification: "public"),
+        ]
+        full.quadrants = ["do_first": 1, "eliminate": 1]
+        full.timeBlocks = [
+            .init(start: "09:00", end: "10:30", minutes: 90, label: "Deep work: Review PR 7", taskID: "t1"),
+            .init(start: "14:00", end: "15:00", minutes: 60, label: "Deep work", taskID: nil),
+        ]
+        full.freeMinutes = 150
+        var replies = Briefing.AutoResponses(since: nil)
+        replies.sent = 3
+        replies.awaitingApproval = 1
+        replies.recent = [.init(to: "a@example.com", subject: "Re: hi", status: "sent")]
+        full.autoResponses = replies
+        full.alerts = [
+            .init(kind: "critical_mail", text: "Critical mail: outage", link: "https://mail/1"), .init(kind: "approval", text: "2 waiting"),
+        ]
+        full.connectorStatus = [
+            .init(connector: "gcal", status: .ok, lastSyncAt: "2026-12-02T07:00:00Z", detail: nil),
+            .init(connector: "jira", status: .error, lastSyncAt: nil, detail: "must be connected again"),
+        ]
+        full.withheld.add("above internal", 2)
+        full.delivery = ["email": "not_requested"]
+        #expect(full.json == (try encoded(full)))
+        full.autoResponses?.since = "2026-12-01T08:00:00Z"
+        #expect(full.json == (try encoded(full)))
+        #expect(try JSONDecoder().decode(Briefing.self, from: Data(full.json.canonicalBytes)) == full)
     }
 }

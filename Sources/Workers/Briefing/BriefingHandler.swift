@@ -356,9 +356,7 @@ struct BriefingHandler: KindHandler {
     /// Stores the briefing under the job's id (a rerun replaces it) and makes its listed tasks
     /// `active`, in one statement.
     func store(_ briefing: Briefing, context: HandlerContext) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let content = String(decoding: try encoder.encode(briefing), as: UTF8.self)
+        let content = String(decoding: briefing.json.canonicalBytes, as: UTF8.self)
         try await context.statements.query(
             """
             WITH stored AS (
