@@ -30,6 +30,11 @@ public final class PolicyEngineClient: Sendable {
     private let freshness: Int64
     /// The confirmation under way, if one is.
     private let confirmation = Mutex<Task<Bool, Never>?>(nil)
+    /// When the engine last failed to answer (ms since the epoch; 0: not since it last
+    /// answered). For `freshness` after that, decisions are refused at once instead of each
+    /// waiting out the engine's timeout (an HTTP client retries a refused connection until its
+    /// deadline): the engine is tried again at most once per `freshness` while it is down.
+    private let lastFailure = Atomic<Int64>(0)
     /// Evaluations running, by what they decide.
     private let evaluations = Mutex<[DecisionCache.Key: Task<PolicyDecision, any Error>]>([:])
     /// Decisions answered from the cache, and by the engine (shared evaluations count once each).
@@ -109,6 +114,11 @@ public final class PolicyEngineClient: Sendable {
     ) async
         -> PolicyAnswer
     {
+        let failedAt = lastFailure.load(ordering: .relaxed)
+        if failedAt > 0, Clock.milliseconds() - failedAt < max(freshness, 1) {
+            answeredByEngine.add(1, ordering: .relaxed)
+            return .unavailable(reason: "the policy engine did not answer a moment ago (\(transport.location)); it is asked again shortly")
+        }
         let key = DecisionCache.Key(revision: revision, input: input, scopes: scopes)
         if let cached = cache?.get(key) {
             // An engine that does not confirm is not asked again for this request: it just
@@ -162,10 +172,13 @@ public final class PolicyEngineClient: Sendable {
         do {
             let decision = try await evaluate(input)
             lastAnswer.store(Clock.milliseconds(), ordering: .relaxed)
+            lastFailure.store(0, ordering: .relaxed)
             cache?.put(key, decision)
             return decision
         } catch {
             lastAnswer.store(0, ordering: .relaxed)
+            // An engine that answered "undefined" answered: it is asked again at once.
+            if !(error is UndefinedDecision) { lastFailure.store(Clock.milliseconds(), ordering: .relaxed) }
             logger.warning("policy engine unavailable; denying", metadata: ["error": "\(error)", "action": "\(input.action)"])
             throw error
         }
@@ -177,7 +190,7 @@ public final class PolicyEngineClient: Sendable {
             let result = try await transport.evaluate(
                 "openclaw/decision/decision", input: Array(try JSONEncoder().encode(input)), as: PolicyDecision.self)
         else {
-            throw PolicyTransportFailure(description: "no decision is defined (is the openclaw.decision policy loaded?)")
+            throw UndefinedDecision()
         }
         return result
     }
@@ -187,11 +200,13 @@ public final class PolicyEngineClient: Sendable {
     /// Replaces the Rego module `id`.
     public func putPolicy(id: String, source: String) async throws {
         try await transport.putPolicy(id: id, source: source)
+        lastFailure.store(0, ordering: .relaxed)
     }
 
     /// Replaces the document at `data.<path>` (path segments joined with `/`).
     public func putData(path: String, json: Data) async throws {
         try await transport.putData(path: path, json: Array(json))
+        lastFailure.store(0, ordering: .relaxed)
     }
 
     /// Whether the engine answers and holds the policies: `true` at `data.<marker>` (the mark a
@@ -199,13 +214,17 @@ public final class PolicyEngineClient: Sendable {
     /// restarted answers but holds nothing, and is not healthy. Remembers the answer for the cache.
     @discardableResult
     public func isHealthy(marker: String? = nil) async -> Bool {
-        let ok: Bool
+        let answer: Bool?
         if let marker {
-            ok = await holds(marker: marker) == true
+            answer = await holds(marker: marker)
         } else {
-            ok = await transport.isAlive()
+            answer = await transport.isAlive() ? true : nil
         }
+        let ok = answer == true
         lastAnswer.store(ok ? Clock.milliseconds() : 0, ordering: .relaxed)
+        // Only an engine that did not answer at all is left alone for a while; one that answered
+        // without the load (restarted, being loaded) is asked again at once.
+        lastFailure.store(answer == nil ? Clock.milliseconds() : 0, ordering: .relaxed)
         return ok
     }
 
@@ -292,4 +311,9 @@ public struct RequesterScopes: Sendable, Equatable {
 
     /// Every scope counted (no sharing): for callers that do not know the tenant's documents.
     public static let all = RequesterScopes(user: true, org: true, team: true)
+}
+
+/// The engine answered, but the decision document is undefined (its policy not loaded).
+struct UndefinedDecision: Error, CustomStringConvertible {
+    var description: String { "no decision is defined (is the openclaw.decision policy loaded?)" }
 }

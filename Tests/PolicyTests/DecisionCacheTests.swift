@@ -80,7 +80,8 @@ import Testing
 }
 
 /// Cached decisions stay confirmed by the engine: one question per half freshness while the
-/// cache answers, none served once the engine stops answering.
+/// cache answers, none served once the engine stops answering, and questions refused at once
+/// for a freshness after it failed to answer.
 @Suite struct DecisionConfirmationTests {
     /// An engine that answers decisions `allow` and the load marker `true`, counting both, until
     /// it is told to fail.
@@ -141,6 +142,30 @@ import Testing
         engine.failing.store(true, ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(500))
         #expect(await askMany().allSatisfy { $0 == nil })
+        await client.shutdown()
+    }
+
+    /// Just after the engine failed to answer, questions are refused at once instead of each
+    /// waiting on it; a freshness later it is asked again.
+    @Test func anEngineThatFailedIsLeftAloneForAFreshness() async throws {
+        let engine = Engine()
+        let (url, server) = try await engine.start()
+        defer { server.cancel() }
+        // A freshness long enough that the steps below always fall inside it, however slow the machine.
+        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(10), freshness: .seconds(3))
+        let marker = "openclaw/loaded/test"
+        var input = PolicyInput(
+            tenant: TestEnvironment.tenant("cf"), requester: Requester(user: "u"), action: .gmailRead, classification: .internal)
+        engine.failing.store(true, ordering: .relaxed)
+        #expect(await client.decide(input, revision: 1, marker: marker).decision == nil)
+        #expect(engine.decisions.load(ordering: .relaxed) == 1)
+        input.action = .gmailSend
+        #expect(await client.decide(input, revision: 1, marker: marker).decision == nil)
+        #expect(engine.decisions.load(ordering: .relaxed) == 1, "refused without asking the engine again")
+        engine.failing.store(false, ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(3200))
+        #expect(await client.decide(input, revision: 1, marker: marker).decision?.decision == .allow)
+        #expect(engine.decisions.load(ordering: .relaxed) == 2)
         await client.shutdown()
     }
 }
