@@ -8,17 +8,27 @@ import Foundation
 /// when a lane has work and every thread is busy, so a lane blocked for a long time (`XREAD
 /// BLOCK`) never holds up another; threads idle for a while beyond `keptIdle` end.
 public final class BlockingExecutor: @unchecked Sendable {
-    // @unchecked Sendable: every mutable field is touched only while holding `condition`.
+    // @unchecked Sendable: every mutable field is touched only while holding `mutex`.
     /// The process's executor.
     public static let shared = BlockingExecutor(name: "openclaw-blocking")
+
+    /// An idle thread, waiting on a condition of its own for the lane it is handed.
+    private final class Sleeper {
+        var condition = pthread_cond_t()
+        var lane: BlockingLane?
+
+        init() { pthread_cond_init(&condition, nil) }
+        deinit { pthread_cond_destroy(&condition) }
+    }
 
     private let name: String
     private let keptIdle: Int
     private let idleTimeout: TimeInterval
-    private let condition = NSCondition()
-    private var ready: [BlockingLane] = []
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// Idle threads, the one idle for the shortest time last: a lane is handed to it, so the
+    /// few threads a steady load needs stay warm and the others time out.
+    private var sleepers: [Sleeper] = []
     private var threads = 0
-    private var idle = 0
 
     /// - Parameters:
     ///   - keptIdle: idle threads kept however long they wait.
@@ -27,6 +37,14 @@ public final class BlockingExecutor: @unchecked Sendable {
         self.name = name
         self.keptIdle = keptIdle
         self.idleTimeout = idleTimeout
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
     }
 
     /// A new lane on this executor.
@@ -34,45 +52,53 @@ public final class BlockingExecutor: @unchecked Sendable {
 
     /// Threads alive now (for tests and diagnostics).
     public var threadCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return threads
     }
 
+    /// Hands `lane` to an idle thread, or to a new one when none is idle: every ready lane needs
+    /// a thread of its own, since a thread busy with another lane may be about to block for
+    /// seconds (`XREAD BLOCK`) and a lane waiting behind it would wait too.
     fileprivate func schedule(_ lane: BlockingLane) {
-        condition.lock()
-        ready.append(lane)
-        // Every ready lane needs a thread of its own: a thread woken for another lane may be
-        // about to block for seconds (`XREAD BLOCK`), and a lane waiting behind it would wait too.
-        if ready.count <= idle {
-            condition.signal()
-            condition.unlock()
+        pthread_mutex_lock(mutex)
+        if let sleeper = sleepers.popLast() {
+            sleeper.lane = lane
+            pthread_cond_signal(&sleeper.condition)
+            pthread_mutex_unlock(mutex)
             return
         }
         threads += 1
-        condition.unlock()
-        let thread = Thread { [self] in self.work() }
+        pthread_mutex_unlock(mutex)
+        let thread = Thread { [self] in self.work(lane) }
         thread.name = name
         thread.start()
     }
 
-    private func work() {
-        condition.lock()
+    private func work(_ first: BlockingLane) {
+        var lane = first
+        let sleeper = Sleeper()
         while true {
-            while ready.isEmpty {
-                idle += 1
-                let signalled = condition.wait(until: Date(timeIntervalSinceNow: idleTimeout))
-                idle -= 1
-                if !signalled && ready.isEmpty && threads > keptIdle {
+            lane.drain()
+            pthread_mutex_lock(mutex)
+            sleepers.append(sleeper)
+            while sleeper.lane == nil {
+                var deadline = timespec()
+                clock_gettime(CLOCK_REALTIME, &deadline)
+                let nanoseconds = deadline.tv_nsec + Int(idleTimeout * 1e9)
+                deadline.tv_sec += nanoseconds / 1_000_000_000
+                deadline.tv_nsec = nanoseconds % 1_000_000_000
+                let waited = pthread_cond_timedwait(&sleeper.condition, mutex, &deadline)
+                if waited == ETIMEDOUT, sleeper.lane == nil, threads > keptIdle {
+                    sleepers.removeAll { $0 === sleeper }
                     threads -= 1
-                    condition.unlock()
+                    pthread_mutex_unlock(mutex)
                     return
                 }
             }
-            let lane = ready.removeFirst()
-            condition.unlock()
-            lane.drain()
-            condition.lock()
+            lane = sleeper.lane!
+            sleeper.lane = nil
+            pthread_mutex_unlock(mutex)
         }
     }
 }

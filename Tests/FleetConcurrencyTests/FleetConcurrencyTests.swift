@@ -210,4 +210,26 @@ import Testing
         gate.signal()
         _ = try await blocked.run { 0 }
     }
+
+    @Test func aSteadyLaneKeepsToOneWarmThreadAndSpareThreadsEnd() async throws {
+        let executor = BlockingExecutor(name: "test-blocking", keptIdle: 1, idleTimeout: 0.3)
+        // Four lanes blocked at once: four threads.
+        let gate = DispatchSemaphore(value: 0)
+        let lanes = (0..<4).map { _ in executor.lane() }
+        for lane in lanes { lane.submit { gate.wait() } }
+        #expect(executor.threadCount == 4)
+        for _ in lanes { gate.signal() }
+        for lane in lanes { _ = try await lane.run { 0 } }
+        // One lane used in turn is handed to the thread idle for the shortest time, so the same
+        // thread every time, not each of the four in rotation.
+        var threads = Set<UInt64>()
+        for _ in 0..<50 {
+            threads.insert(try await lanes[0].run { UInt64(pthread_self()) })
+        }
+        #expect(threads.count == 1)
+        // Idle beyond the timeout, all but the one kept end.
+        for _ in 0..<40 where executor.threadCount > 1 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(executor.threadCount == 1)
+        #expect(try await lanes[3].run { 7 } == 7)
+    }
 }
