@@ -41,6 +41,32 @@ import Testing
         #expect(all.count < 50)
     }
 
+    @Test func whatArrivesWhileALoneSubmitterFlushesIsFlushedAfterIt() async throws {
+        final class Trace: Sendable {
+            let batches = Mutex<[[Int]]>([])
+            let gate = DispatchSemaphore(value: 0)
+        }
+        let trace = Trace()
+        let commit = GroupCommit<Int, Int> { items in
+            // The first batch waits until the test lets it go.
+            if trace.batches.withLock({ $0.isEmpty }) { await Task.detached { trace.gate.wait() }.value }
+            trace.batches.withLock { $0.append(items) }
+            return items.map { $0 * 10 }
+        }
+        async let first = commit.submit(1)
+        try await Task.sleep(for: .milliseconds(50))
+        // The lone submitter is flushing its item itself: nothing is pending.
+        #expect(commit.pendingCount == 0)
+        async let second = commit.submit(2)
+        async let third = commit.submit(3)
+        while commit.pendingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        trace.gate.signal()
+        #expect(try await [first, second, third] == [10, 20, 30])
+        await commit.idle()
+        #expect(trace.batches.withLock { $0 } == [[1], [2, 3]])
+        #expect(commit.pendingCount == 0)
+    }
+
     @Test func eachSubmitterGetsItsOwnItemsResults() async throws {
         let commit = GroupCommit<Int, String> { items in
             try await Task.sleep(for: .milliseconds(5))
