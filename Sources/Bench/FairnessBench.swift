@@ -45,13 +45,23 @@ struct FairnessBench: AsyncParsableCommand {
         let mixedStart = ContinuousClock.now
         let bigBefore = try await done(redis, big)
         var submitted: [(TenantID, String)] = []
-        try await offer(smallTenants * mixedSeconds, perSecond: Double(smallTenants)) { count in
+        // The phase ends early when the big tenant is about to run dry (within about a second
+        // at its solo rate): its drain and the small tenants' waits count only while it has a
+        // backlog.
+        let reserve = Int(soloRate)
+        try await offer(
+            smallTenants * mixedSeconds, perSecond: Double(smallTenants),
+            stopWhen: {
+                backlog - (try await done(redis, big)) < reserve
+            }
+        ) { count in
             let batch = (0..<count).map { offset in job(small[(submitted.count + offset) % small.count]) }
             _ = try await queue.enqueue(batch)
             submitted += batch.map { ($0.tenant, $0.id) }
         }
         let elapsed = (ContinuousClock.now - mixedStart).seconds
-        let mixedRate = Double(try await done(redis, big) - bigBefore) / elapsed
+        let doneAfter = try await done(redis, big)
+        let mixedRate = Double(doneAfter - bigBefore) / elapsed
 
         // The small tenants' waits, once their last jobs had time to start.
         try await Task.sleep(for: .seconds(2))
@@ -61,6 +71,7 @@ struct FairnessBench: AsyncParsableCommand {
             "bench": "fairness", "backlog": backlog, "small_tenants": smallTenants, "workers": fleet.workers,
             "concurrency": fleet.concurrency,
             "big_solo_per_s": Int(soloRate), "big_mixed_per_s": Int(mixedRate), "big_mixed_ratio": rounded(mixedRate / soloRate, 3),
+            "mixed_seconds": rounded(elapsed, 1), "big_left_after_mixed": max(0, backlog - doneAfter),
             "small_jobs": waits.count, "small_unstarted": unstarted,
             "small_wait_p50_ms": rounded(percentile(waits, 50), 2), "small_wait_p99_ms": rounded(percentile(waits, 99), 2),
             "small_wait_max_ms": rounded(waits.last ?? 0, 2), "aof_rewrites": try await aofRewrites(redis) - rewritesBefore,

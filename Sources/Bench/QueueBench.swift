@@ -201,10 +201,17 @@ private func persistenceInfo(_ redis: RedisClient) async throws -> [String: Stri
 }
 
 /// Offers `total` jobs at `perSecond` in 1 ms ticks: `enqueue` is called with each tick's count.
-func offer(_ total: Int, perSecond: Double, _ enqueue: (Int) async throws -> Void) async throws {
+func offer(
+    _ total: Int, perSecond: Double, stopWhen: (() async throws -> Bool)? = nil, _ enqueue: (Int) async throws -> Void
+) async throws {
     let start = ContinuousClock.now
     var sent = 0
+    var checked = start
     while sent < total {
+        if let stopWhen, ContinuousClock.now - checked >= .milliseconds(100) {
+            checked = .now
+            if try await stopWhen() { return }
+        }
         let due = min(total, Int((ContinuousClock.now - start).seconds * perSecond))
         if due > sent {
             try await enqueue(due - sent)

@@ -58,11 +58,13 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     @discardableResult
     public func submit(_ items: [Item]) async throws -> [Output] {
         if items.isEmpty { return [] }
-        // Nothing pending and a flush free: this submitter flushes its items itself, in its own
-        // task, instead of starting a flusher task and waiting to be woken by it (two thread
-        // hand-offs fewer for a lone request). Items arriving meanwhile are left to a flusher.
+        // Idle (nothing pending, no flush running): this submitter flushes its items itself, in
+        // its own task, instead of starting a flusher task and waiting to be woken by it (two
+        // thread hand-offs fewer for a lone request). Items arriving meanwhile are left to a
+        // flusher; while a flush runs, items wait to be flushed together as before, so a busy
+        // commit's batches do not shrink to one item.
         let leads = state.withLock { state -> Bool in
-            guard state.items.isEmpty, state.parked.isEmpty, state.flushing < flushLimit.load(ordering: .relaxed) else { return false }
+            guard state.items.isEmpty, state.parked.isEmpty, state.flushing == 0 else { return false }
             state.flushing += 1
             return true
         }
