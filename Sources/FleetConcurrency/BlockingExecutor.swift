@@ -14,11 +14,20 @@ public final class BlockingExecutor: @unchecked Sendable {
 
     /// An idle thread, waiting on a condition of its own for the lane it is handed.
     private final class Sleeper {
-        var condition = pthread_cond_t()
+        /// Allocated, not a stored property: a pthread condition must keep its address.
+        let condition: UnsafeMutablePointer<pthread_cond_t>
         var lane: BlockingLane?
 
-        init() { pthread_cond_init(&condition, nil) }
-        deinit { pthread_cond_destroy(&condition) }
+        init() {
+            condition = .allocate(capacity: 1)
+            condition.initialize(to: pthread_cond_t())
+            pthread_cond_init(condition, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deallocate()
+        }
     }
 
     private let name: String
@@ -64,7 +73,7 @@ public final class BlockingExecutor: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         if let sleeper = sleepers.popLast() {
             sleeper.lane = lane
-            pthread_cond_signal(&sleeper.condition)
+            pthread_cond_signal(sleeper.condition)
             pthread_mutex_unlock(mutex)
             return
         }
@@ -88,7 +97,7 @@ public final class BlockingExecutor: @unchecked Sendable {
                 let nanoseconds = deadline.tv_nsec + Int(idleTimeout * 1e9)
                 deadline.tv_sec += nanoseconds / 1_000_000_000
                 deadline.tv_nsec = nanoseconds % 1_000_000_000
-                let waited = pthread_cond_timedwait(&sleeper.condition, mutex, &deadline)
+                let waited = pthread_cond_timedwait(sleeper.condition, mutex, &deadline)
                 if waited == ETIMEDOUT, sleeper.lane == nil, threads > keptIdle {
                     sleepers.removeAll { $0 === sleeper }
                     threads -= 1
