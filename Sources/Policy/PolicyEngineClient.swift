@@ -40,6 +40,8 @@ public final class PolicyEngineClient: Sendable {
     /// Decisions answered from the cache, and by the engine (shared evaluations count once each).
     private let answeredFromCache = Atomic<Int>(0)
     private let answeredByEngine = Atomic<Int>(0)
+    /// Decisions refused without asking the engine: it failed a moment ago, or did not confirm.
+    private let refusedUnasked = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - transport: how the engine is reached.
@@ -79,12 +81,13 @@ public final class PolicyEngineClient: Sendable {
     /// Where the engine is: its URL, or `embedded (<library>)`.
     public var location: String { transport.location }
 
-    /// Decisions asked for so far: answered from the cache, and not.
-    public var decisionCounts: (cached: Int, uncached: Int) {
-        (answeredFromCache.load(ordering: .relaxed), answeredByEngine.load(ordering: .relaxed))
+    /// Decisions asked for so far: answered from the cache, by the engine (or its failure to
+    /// answer), and refused without asking it (it failed a moment ago, or did not confirm).
+    public var decisionCounts: (cached: Int, uncached: Int, refused: Int) {
+        (answeredFromCache.load(ordering: .relaxed), answeredByEngine.load(ordering: .relaxed), refusedUnasked.load(ordering: .relaxed))
     }
 
-    /// `oc_policy_decisions_total{source="cache"|"engine"}` in Prometheus' text format.
+    /// `oc_policy_decisions_total{source="cache"|"engine"|"refused"}` in Prometheus' text format.
     public var metricsText: String {
         let counts = decisionCounts
         return """
@@ -92,6 +95,7 @@ public final class PolicyEngineClient: Sendable {
             # TYPE oc_policy_decisions_total counter
             oc_policy_decisions_total{source="cache"} \(counts.cached)
             oc_policy_decisions_total{source="engine"} \(counts.uncached)
+            oc_policy_decisions_total{source="refused"} \(counts.refused)
 
             """
     }
@@ -116,7 +120,7 @@ public final class PolicyEngineClient: Sendable {
     {
         let failedAt = lastFailure.load(ordering: .relaxed)
         if failedAt > 0, Clock.milliseconds() - failedAt < max(freshness, 1) {
-            answeredByEngine.add(1, ordering: .relaxed)
+            refusedUnasked.add(1, ordering: .relaxed)
             return .unavailable(reason: "the policy engine did not answer a moment ago (\(transport.location)); it is asked again shortly")
         }
         let key = DecisionCache.Key(revision: revision, input: input, scopes: scopes)
@@ -124,7 +128,7 @@ public final class PolicyEngineClient: Sendable {
             // An engine that does not confirm is not asked again for this request: it just
             // failed to answer.
             guard await isConfirmed(marker: marker) else {
-                answeredByEngine.add(1, ordering: .relaxed)
+                refusedUnasked.add(1, ordering: .relaxed)
                 logger.warning("policy engine unavailable; denying", metadata: ["action": "\(input.action)"])
                 return .unavailable(reason: "the policy engine did not answer (\(transport.location))")
             }

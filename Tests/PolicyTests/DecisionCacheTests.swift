@@ -162,6 +162,8 @@ import Testing
         input.action = .gmailSend
         #expect(await client.decide(input, revision: 1, marker: marker).decision == nil)
         #expect(engine.decisions.load(ordering: .relaxed) == 1, "refused without asking the engine again")
+        #expect(client.decisionCounts.refused == 1 && client.decisionCounts.uncached == 1)
+        #expect(client.metricsText.contains(#"oc_policy_decisions_total{source="refused"} 1"#))
         engine.failing.store(false, ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(3200))
         #expect(await client.decide(input, revision: 1, marker: marker).decision?.decision == .allow)
