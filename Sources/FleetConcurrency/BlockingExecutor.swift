@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Dedicated threads for blocking C calls (hiredis, libpq, libcurl), shared by every client of
 /// a process, so such calls never run on Swift's cooperative pool.
@@ -7,37 +8,28 @@ import Foundation
 /// and in order, so one connection is never used by two threads at once. A thread is started
 /// when a lane has work and every thread is busy, so a lane blocked for a long time (`XREAD
 /// BLOCK`) never holds up another; threads idle for a while beyond `keptIdle` end.
-public final class BlockingExecutor: @unchecked Sendable {
-    // @unchecked Sendable: every mutable field is touched only while holding `mutex`.
+public final class BlockingExecutor: Sendable {
     /// The process's executor.
     public static let shared = BlockingExecutor(name: "openclaw-blocking")
 
-    /// An idle thread, waiting on a condition of its own for the lane it is handed.
-    private final class Sleeper {
-        /// Allocated, not a stored property: a pthread condition must keep its address.
-        let condition: UnsafeMutablePointer<pthread_cond_t>
+    /// An idle thread, woken by its own semaphore for the lane it is handed.
+    private final class Sleeper: @unchecked Sendable {
+        // @unchecked Sendable: `lane` is touched only while holding the executor's `state`.
+        let wake = DispatchSemaphore(value: 0)
         var lane: BlockingLane?
+    }
 
-        init() {
-            condition = .allocate(capacity: 1)
-            condition.initialize(to: pthread_cond_t())
-            pthread_cond_init(condition, nil)
-        }
-
-        deinit {
-            pthread_cond_destroy(condition)
-            condition.deallocate()
-        }
+    private struct State {
+        /// Idle threads, the one idle for the shortest time last: a lane is handed to it, so
+        /// the few threads a steady load needs stay warm and the others time out.
+        var sleepers: [Sleeper] = []
+        var threads = 0
     }
 
     private let name: String
     private let keptIdle: Int
     private let idleTimeout: TimeInterval
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    /// Idle threads, the one idle for the shortest time last: a lane is handed to it, so the
-    /// few threads a steady load needs stay warm and the others time out.
-    private var sleepers: [Sleeper] = []
-    private var threads = 0
+    private let state = Mutex(State())
 
     /// - Parameters:
     ///   - keptIdle: idle threads kept however long they wait.
@@ -46,39 +38,30 @@ public final class BlockingExecutor: @unchecked Sendable {
         self.name = name
         self.keptIdle = keptIdle
         self.idleTimeout = idleTimeout
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     /// A new lane on this executor.
     public func lane() -> BlockingLane { BlockingLane(executor: self) }
 
     /// Threads alive now (for tests and diagnostics).
-    public var threadCount: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return threads
-    }
+    public var threadCount: Int { state.withLock { $0.threads } }
 
     /// Hands `lane` to an idle thread, or to a new one when none is idle: every ready lane needs
     /// a thread of its own, since a thread busy with another lane may be about to block for
     /// seconds (`XREAD BLOCK`) and a lane waiting behind it would wait too.
     fileprivate func schedule(_ lane: BlockingLane) {
-        pthread_mutex_lock(mutex)
-        if let sleeper = sleepers.popLast() {
-            sleeper.lane = lane
-            pthread_cond_signal(sleeper.condition)
-            pthread_mutex_unlock(mutex)
+        let sleeper = state.withLock { state -> Sleeper? in
+            if let sleeper = state.sleepers.popLast() {
+                sleeper.lane = lane
+                return sleeper
+            }
+            state.threads += 1
+            return nil
+        }
+        if let sleeper {
+            sleeper.wake.signal()
             return
         }
-        threads += 1
-        pthread_mutex_unlock(mutex)
         let thread = Thread { [self] in self.work(lane) }
         thread.name = name
         thread.start()
@@ -89,25 +72,22 @@ public final class BlockingExecutor: @unchecked Sendable {
         let sleeper = Sleeper()
         while true {
             lane.drain()
-            pthread_mutex_lock(mutex)
-            sleepers.append(sleeper)
-            while sleeper.lane == nil {
-                var deadline = timespec()
-                clock_gettime(CLOCK_REALTIME, &deadline)
-                let nanoseconds = deadline.tv_nsec + Int(idleTimeout * 1e9)
-                deadline.tv_sec += nanoseconds / 1_000_000_000
-                deadline.tv_nsec = nanoseconds % 1_000_000_000
-                let waited = pthread_cond_timedwait(sleeper.condition, mutex, &deadline)
-                if waited == ETIMEDOUT, sleeper.lane == nil, threads > keptIdle {
-                    sleepers.removeAll { $0 === sleeper }
-                    threads -= 1
-                    pthread_mutex_unlock(mutex)
-                    return
+            state.withLock { $0.sleepers.append(sleeper) }
+            // Timed out: the thread ends, unless it is kept or was handed a lane meanwhile (whose
+            // signal the next wait then takes at once).
+            while sleeper.wake.wait(timeout: .now() + idleTimeout) == .timedOut {
+                let ends = state.withLock { state -> Bool in
+                    guard sleeper.lane == nil, state.threads > keptIdle else { return false }
+                    state.sleepers.removeAll { $0 === sleeper }
+                    state.threads -= 1
+                    return true
                 }
+                if ends { return }
             }
-            lane = sleeper.lane!
-            sleeper.lane = nil
-            pthread_mutex_unlock(mutex)
+            lane = state.withLock { _ in
+                defer { sleeper.lane = nil }
+                return sleeper.lane!
+            }
         }
     }
 }

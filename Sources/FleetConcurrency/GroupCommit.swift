@@ -120,13 +120,18 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     private func finishLead() {
         let (drains, idle) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
             if !state.items.isEmpty || !state.parked.isEmpty { return (true, []) }
-            state.flushing -= 1
-            guard state.flushing == 0 else { return (false, []) }
-            defer { state.idleWaiters = [] }
-            return (false, state.idleWaiters)
+            return (false, Self.endFlush(&state))
         }
         for waiter in idle { waiter.resume() }
         if drains { Task { await self.drain() } }
+    }
+
+    /// A flusher stops: the callers of `idle()` to resume once no flush runs.
+    private static func endFlush(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        state.flushing -= 1
+        guard state.flushing == 0 else { return [] }
+        defer { state.idleWaiters = [] }
+        return state.idleWaiters
     }
 
     private func enqueue(_ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) {
@@ -154,15 +159,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
                     state.items += first.items
                     state.submissions.append(Submission(count: first.items.count, continuation: first.continuation))
                 }
-                var idle: [CheckedContinuation<Void, Never>] = []
-                if taken.0.isEmpty {
-                    state.flushing -= 1
-                    if state.flushing == 0 {
-                        idle = state.idleWaiters
-                        state.idleWaiters = []
-                    }
-                }
-                return (taken.0, taken.1, idle)
+                return (taken.0, taken.1, taken.0.isEmpty ? Self.endFlush(&state) : [])
             }
             if items.isEmpty {
                 for waiter in idle { waiter.resume() }

@@ -44,12 +44,14 @@ import Testing
     @Test func whatArrivesWhileALoneSubmitterFlushesIsFlushedAfterIt() async throws {
         final class Trace: Sendable {
             let batches = Mutex<[[Int]]>([])
-            let gate = DispatchSemaphore(value: 0)
+            let open = Atomic(false)
         }
         let trace = Trace()
         let commit = GroupCommit<Int, Int> { items in
             // The first batch waits until the test lets it go.
-            if trace.batches.withLock({ $0.isEmpty }) { await Task.detached { trace.gate.wait() }.value }
+            while trace.batches.withLock({ $0.isEmpty }) && !trace.open.load(ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(2))
+            }
             trace.batches.withLock { $0.append(items) }
             return items.map { $0 * 10 }
         }
@@ -60,7 +62,7 @@ import Testing
         async let second = commit.submit(2)
         async let third = commit.submit(3)
         while commit.pendingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
-        trace.gate.signal()
+        trace.open.store(true, ordering: .relaxed)
         #expect(try await [first, second, third] == [10, 20, 30])
         await commit.idle()
         #expect(trace.batches.withLock { $0 } == [[1], [2, 3]])
