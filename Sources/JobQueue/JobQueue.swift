@@ -126,6 +126,7 @@ public final class JobQueue: Sendable {
             command.append(now)
             command.append(group.kind.rawValue)
             command.append(configuration.idempotencyRetention.milliseconds / 1000)
+            command.append(RedisKeys.consumerGroup)
             for job in jobs {
                 command.append(job.id)
                 command.append(job.idempotencyKey == nil ? "0" : "1")

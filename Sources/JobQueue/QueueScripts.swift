@@ -43,18 +43,21 @@ enum QueueScripts {
 
         """
 
-    /// Enqueues a batch of jobs of one kind for one tenant.
+    /// Enqueues a batch of jobs of one kind for one tenant. A stream is created with its
+    /// consumer group, so the first read of a new tenant needs no round trip to create it.
     ///
     /// KEYS[1] stream, KEYS[2] delayed zset, then per job: status hash, idempotency key (the
     ///   status key again when the job has none), envelope hash
-    /// ARGV[1] now ms, ARGV[2] kind, ARGV[3] idempotency TTL s, then per job: id,
-    ///   has-idempotency-key 0|1, run_at ms or "", requesting user, envelope header, payload
+    /// ARGV[1] now ms, ARGV[2] kind, ARGV[3] idempotency TTL s, ARGV[4] consumer group, then per
+    ///   job: id, has-idempotency-key 0|1, run_at ms or "", requesting user, envelope header,
+    ///   payload
     /// Returns a flat array of (job id, 1 new | 0 idempotent repeat) per job; for a repeat the
     /// id is the first job's.
     static let enqueue = RedisScript(
         """
         local now, kind, idemTTL = ARGV[1], ARGV[2], ARGV[3]
-        local out, a, k = {}, 4, 3
+        if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[4], '0', 'MKSTREAM') end
+        local out, a, k = {}, 5, 3
         while a <= #ARGV do
           local id, hasIdem, runAt = ARGV[a], ARGV[a + 1], ARGV[a + 2]
           local first = nil

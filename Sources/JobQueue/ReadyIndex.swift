@@ -52,7 +52,9 @@ enum ReadyIndex {
     ///
     /// Puts tenants whose lease ran out back on the list, then takes tenants from its head
     /// until their counts fill the jobs wanted, each granted at most a quantum (a tenant alone
-    /// on the list may get all that is wanted: no one is delayed by it). A tenant with at least
+    /// on the list may get all that is wanted: no one is delayed by it). A tenant that would be
+    /// leased for part of its count because the jobs wanted ran short stays at the head for the
+    /// next take, unless it is the first: a visit per tenant, not two half visits. A tenant with at least
     /// a quantum left beyond its grant is shared: moved to the list's tail, not leased, so
     /// other consumers read it too; each is taken once per call. The others are leased. When
     /// no other tenant is left waiting, what is still wanted goes to the leased tenants. Times
@@ -81,6 +83,10 @@ enum ReadyIndex {
           local count = tonumber(redis.call('HGET', KEYS[3], tenant)) or 0
           local share = redis.call('LLEN', KEYS[1]) == 0 and wanted or quantum
           local grant = math.min(math.max(count, 1), share, wanted)
+          if #counts > 0 and grant < math.min(math.max(count, 1), share) and count - grant < quantum then
+            redis.call('LPUSH', KEYS[1], tenant)
+            break
+          end
           local held = 0
           if count - grant >= quantum then
             redis.call('RPUSH', KEYS[1], tenant)

@@ -110,6 +110,28 @@ import Testing
         #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 0)
     }
 
+    /// A take fills what is wanted with whole tenants: one that would be leased for part of its
+    /// jobs because the wanted ran short stays at the head for the next take (a visit per
+    /// tenant, not two half visits), unless it is the first of the take.
+    @Test func aTakeDoesNotSplitATenantAfterTheFirst() async throws {
+        let fixture = QueueFixture()
+        let tenants = (0..<3).map { _ in TestEnvironment.tenant("w") }
+        for tenant in tenants { _ = try await fixture.queue.enqueue(jobs(tenant, 5)) }
+        func take(_ wanted: Int) async throws -> [ReadyIndex.Grant] {
+            ReadyIndex.taken(
+                try await fixture.redis.send(
+                    ReadyIndex.takeCommand(kind: .noop, wanted: wanted, quantum: 64, tenants: 64, lease: .seconds(10))))
+        }
+        let first = try await take(7)
+        #expect(first.map(\.tenant) == [tenants[0]] && first.map(\.jobs) == [5])
+        let head = try await fixture.redis.send("LRANGE", RedisKeys.readyList(kind: .noop), "0", "-1").array?.compactMap(\.string)
+        #expect(head == [tenants[1].rawValue, tenants[2].rawValue], "the tenant not taken kept its place")
+        let second = try await take(3)
+        #expect(second.map(\.tenant) == [tenants[1]] && second.map(\.jobs) == [3], "the first of a take may be split")
+        let third = try await take(20)
+        #expect(third.map(\.tenant) == [tenants[2]] && third.map(\.jobs) == [5])
+    }
+
     /// A consumer that finds a kind's only tenant leased by another goes to wait for a wake-up;
     /// the holder, releasing it with work left, wakes the kind's consumers, so the waiting one
     /// reads at once instead of sleeping out its block while jobs wait. A tenant read dry wakes
