@@ -6,6 +6,7 @@ import JobQueue
 import Logging
 import Policy
 import RedisClient
+import Synchronization
 
 /// A job on its way in, from the API, a schedule, an approval or a worker's follow-up.
 public struct AdmissionRequest: Sendable {
@@ -82,7 +83,9 @@ public final class AdmissionService: Sendable {
     /// Audits a batch of allowed jobs, then enqueues them, with an outcome per job. The batch is
     /// registered as being admitted first (`RedisKeys.admissions`, one member naming every job,
     /// space-separated) and leaves that set with its enqueue: a process that dies in between
-    /// leaves it there for `reconcile`. A job the queue refused (its chunk failed; the other
+    /// leaves it there for `reconcile`. The audit starts once the registration is written to
+    /// Redis' socket (Redis receives it even if this process dies then), not once Redis
+    /// answered: the two run side by side. A job the queue refused (its chunk failed; the other
     /// tenants' jobs of the batch are queued) and that the queue does not hold is audited as
     /// `job.not_queued` at once; when the round trip itself failed, whether a job is queued is not
     /// known yet, and `reconcile` settles it after the grace.
@@ -92,18 +95,32 @@ public final class AdmissionService: Sendable {
         let members = batch.map { "\($0.job.tenant.rawValue)/\($0.job.id)" }
         let registered = members.joined(separator: " ")
         let admittedAt = String(Clock.milliseconds())
-        do {
-            try await queue.redis.send(RedisCommand("ZADD", [RedisKeys.admissions, "NX", admittedAt, registered]))
-        } catch {
-            logger.error("job queue unavailable", metadata: ["error": "\(error)"])
+        let written = WrittenSignal()
+        let registration = Task {
+            // Failing before the write: the signal says so (a no-op once it said written).
+            defer { written.set(false) }
+            try await queue.redis.send(
+                [RedisCommand("ZADD", [RedisKeys.admissions, "NX", admittedAt, registered])], whenWritten: { written.set(true) }
+            )[0].orThrow("ZADD")
+        }
+        guard await written.wait() else {
+            let error = await registration.result.failure
+            logger.error("job queue unavailable", metadata: ["error": "\(error.map { "\($0)" } ?? "")"])
             throw FleetError(.queueUnavailable, "the job queue (Redis) cannot be reached right now; nothing was done", retryAfter: 5)
         }
         do {
             try await audit.append(batch.map(\.event))
         } catch {
             logger.error("audit log unavailable", metadata: ["error": "\(error)"])
+            _ = await registration.result
             _ = try? await queue.redis.send(RedisCommand("ZREM", [RedisKeys.admissions, registered]))
             throw FleetError(.auditUnavailable, "the audit log cannot be written right now; nothing was done", retryAfter: 5)
+        }
+        if let error = await registration.result.failure {
+            // Written, but not confirmed (the connection failed, or an error reply): the enqueue
+            // below finds out whether Redis is there, and when it fails the batch is registered
+            // again for reconciliation.
+            logger.warning("registering an admission not confirmed", metadata: ["error": "\(error)"])
         }
         let unknown = FleetError(
             .queueUnavailable, "the job queue cannot be reached right now; the job may not be queued (retry with the same Idempotency-Key)",
@@ -330,5 +347,51 @@ public final class AdmissionService: Sendable {
             userID: request.identity.user, actionType: AuditEvent.ActionType.policyDecision, actionDetail: JSONText.object(details),
             dataClassification: request.job.classification, policyApplied: decision.policyApplied,
             policyResult: decision.decision.rawValue, policyReason: decision.reason, outcome: outcome, requestID: request.requestID)
+    }
+}
+
+/// Whether a registration reached Redis' socket: set once (true: written; false: failed before
+/// that), awaited by the one batch that sent it.
+private final class WrittenSignal: Sendable {
+    private enum State {
+        case empty
+        case waiting(CheckedContinuation<Bool, Never>)
+        case set(Bool)
+    }
+
+    private let state = Mutex(State.empty)
+
+    func set(_ value: Bool) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            switch state {
+            case .empty:
+                state = .set(value)
+                return nil
+            case .waiting(let continuation):
+                state = .set(value)
+                return continuation
+            case .set:
+                return nil
+            }
+        }
+        waiter?.resume(returning: value)
+    }
+
+    func wait() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let value = state.withLock { state -> Bool? in
+                if case .set(let value) = state { return value }
+                state = .waiting(continuation)
+                return nil
+            }
+            if let value { continuation.resume(returning: value) }
+        }
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

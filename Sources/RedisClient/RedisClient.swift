@@ -26,9 +26,16 @@ public final class RedisClient: Sendable {
     /// Error replies come back as `.error` values, except that a script missing from Redis'
     /// cache (after a restart) is loaded and its commands re-run.
     public func send(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        try await send(commands, whenWritten: nil)
+    }
+
+    /// Sends `commands` as one pipeline; `whenWritten` is called once they are written to the
+    /// socket (Redis receives them from then on, even if this process dies), before the replies
+    /// are read. Not called when the connection fails before the write.
+    public func send(_ commands: [RedisCommand], whenWritten: (@Sendable () -> Void)?) async throws -> [RedisValue] {
         let index = next.add(1, ordering: .relaxed).newValue
         let connection = connections[index % connections.count]
-        var replies = try await connection.send(commands)
+        var replies = try await connection.send(commands, whenWritten: whenWritten)
         let missing = commands.indices.filter {
             commands[$0].script != nil && (replies[$0].errorMessage?.hasPrefix("NOSCRIPT") ?? false)
         }

@@ -31,6 +31,8 @@ public final class RedisConnection: @unchecked Sendable {
     private struct Request {
         let commands: [RedisCommand]
         let continuation: CheckedContinuation<[RedisValue], any Error>
+        /// Called once the commands are written to the socket, before their replies are read.
+        var written: (@Sendable () -> Void)? = nil
     }
 
     /// Opens a connection lazily: the first command connects.
@@ -47,7 +49,17 @@ public final class RedisConnection: @unchecked Sendable {
     /// Sends `commands` as one pipeline and returns their replies in order. Error replies are
     /// returned as `.error` values; connection trouble throws `RedisError`.
     public func send(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        if commands.isEmpty { return [] }
+        try await send(commands, whenWritten: nil)
+    }
+
+    /// Sends `commands` as one pipeline; `whenWritten` is called once they are written to the
+    /// socket (from then on Redis receives them even if this process dies), before their
+    /// replies are read. Not called when the connection fails before the write.
+    public func send(_ commands: [RedisCommand], whenWritten: (@Sendable () -> Void)?) async throws -> [RedisValue] {
+        if commands.isEmpty {
+            whenWritten?()
+            return []
+        }
         return try await withCheckedThrowingContinuation { continuation in
             lock.lock()
             if isClosed {
@@ -55,7 +67,7 @@ public final class RedisConnection: @unchecked Sendable {
                 continuation.resume(throwing: RedisError(.closed, operation: commands[0].name, message: "the Redis client was shut down"))
                 return
             }
-            pending.append(Request(commands: commands, continuation: continuation))
+            pending.append(Request(commands: commands, continuation: continuation, written: whenWritten))
             let start = !draining
             draining = true
             lock.unlock()
@@ -112,6 +124,18 @@ public final class RedisConnection: @unchecked Sendable {
         guard appended == REDIS_OK else {
             disconnect(failing: batch, operation: operation)
             return
+        }
+        if batch.contains(where: { $0.written != nil }) {
+            // Written out before any reply is read (`redisGetReply` would write it first anyway),
+            // so the callers waiting for the write learn of it a round trip sooner.
+            var done: Int32 = 0
+            repeat {
+                guard redisBufferWrite(context, &done) == REDIS_OK else {
+                    disconnect(failing: batch, operation: operation)
+                    return
+                }
+            } while done == 0
+            for request in batch { request.written?() }
         }
         for script in loads {
             var reply: UnsafeMutableRawPointer?

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -57,6 +58,25 @@ import Testing
             try await group.waitForAll()
         }
         #expect(try await client.send("GET", key).int == 200)
+    }
+
+    /// `whenWritten` is called once the commands are on the socket, before their reply: a
+    /// `BLPOP` that answers only when something is pushed, pushed only once the write was
+    /// reported, answers with what was pushed (not its timeout's nil).
+    @Test func theWriteIsReportedBeforeTheReply() async throws {
+        final class Flag: Sendable { let isSet = Atomic<Bool>(false) }
+        let key = "\(prefix):handoff"
+        let connection = client.dedicatedConnection(timeout: .seconds(30))
+        defer { connection.close() }
+        let written = Flag()
+        let reply = Task {
+            try await connection.send([RedisCommand("BLPOP", [key, "20"])], whenWritten: { written.isSet.store(true, ordering: .relaxed) })
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !written.isSet.load(ordering: .relaxed) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try await client.send("LPUSH", key, "sent")
+        let values = try await reply.value
+        #expect(values.count == 1 && values[0].array?.last?.string == "sent", "\(values)")
     }
 
     @Test func errorReplyThrowsWithOperation() async throws {
