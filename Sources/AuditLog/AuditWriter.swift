@@ -150,6 +150,10 @@ public final class AuditWriter: Sendable {
         }
     }
 
+    /// Batches written at once right now: two, or one for a while after another process moved
+    /// a chain head this one had chained on.
+    public var concurrentFlushes: Int { commit.concurrentFlushes }
+
     /// Another process moved a head this one chained on: for a while, one batch at a time.
     private func contended() {
         contendedUntil.store(Clock.milliseconds() + Self.contentionHold, ordering: .relaxed)
@@ -342,11 +346,15 @@ public final class AuditWriter: Sendable {
             await locking.wait(for: lockTicket)
             defer { locking.done(lockTicket) }
             do {
-                // Another process appended meanwhile: chain again on the heads as they are.
+                // Another process appended meanwhile, or a head was not known here: chain again
+                // on the heads as they are.
                 for _ in 0..<Self.rechainings {
                     let current = try await appendChained(columns, moves, on: connection)
                     if current.isEmpty { return }
-                    contended()
+                    // Only a head known here that moved means another process appends to the
+                    // tenant; a tenant's first batch here (its head unknown) is no contention.
+                    let moved = moves.contains { current[$0.tenant] != nil && $0.from != Self.unknownHead }
+                    if moved { contended() }
                     var start = Dictionary(uniqueKeysWithValues: moves.map { ($0.tenant, $0.from) })
                     start.merge(current) { _, now in now }
                     columns = EntryColumns()

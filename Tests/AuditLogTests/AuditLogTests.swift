@@ -100,6 +100,25 @@ import Testing
         #expect(report.checked == 600 && report.lastSeq == 600)
     }
 
+    /// A tenant's first batch in a process (its head not known there yet) is chained again on
+    /// the head as it is without counting as contention: the writer keeps two batches in
+    /// flight. Another process moving a head this one knew counts: one batch at a time.
+    @Test func aTenantsFirstBatchHereIsNoContentionButAnotherWritersAppendIs() async throws {
+        let fixture = try await AuditFixture.make()
+        defer { fixture.close() }
+        let otherDatabase = try TestDatabase.app()
+        defer { otherDatabase.close() }
+        let other = AuditWriter(database: otherDatabase, logger: TestEnvironment.logger)
+        try await other.append(fixture.event(0))
+        try await fixture.writer.append(fixture.event(1))
+        #expect(fixture.writer.concurrentFlushes == 2, "a head not known here is no contention")
+        try await other.append(fixture.event(2))
+        try await fixture.writer.append(fixture.event(3))
+        #expect(fixture.writer.concurrentFlushes == 1, "a head known here moved: another process appends")
+        let report = try await fixture.store.verify(tenant: fixture.tenant)
+        #expect(report.isIntact && report.checked == 4, "\(report)")
+    }
+
     @Test func aCopiedBatchBehindAOneStatementBatchWithTheSameKeyDoesNotHang() async throws {
         // The one-statement batch claims its keys when its statement runs; the copied batch
         // chained behind it must not claim the same key first and then wait for its turn.
