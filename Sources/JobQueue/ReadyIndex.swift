@@ -54,8 +54,8 @@ enum ReadyIndex {
     /// until their counts fill the jobs wanted, each granted at most a quantum (a tenant alone
     /// on the list may get all that is wanted: no one is delayed by it). A tenant that would be
     /// leased for part of its count because the jobs wanted ran short stays at the head for the
-    /// next take, unless it is the first: a visit per tenant, not two half visits. A tenant with at least
-    /// a quantum left beyond its grant is shared: moved to the list's tail, not leased, so
+    /// next take, unless it is the first: a visit per tenant, not two half visits. A tenant with
+    /// at least a quantum left beyond its grant is shared: moved to the list's tail, not leased, so
     /// other consumers read it too; each is taken once per call. The others are leased. When
     /// no other tenant is left waiting, what is still wanted goes to the leased tenants. Times
     /// are Redis' own, so consumers' clocks do not matter. Returns (tenant, jobs granted, count

@@ -127,7 +127,7 @@ public final class RedisConnection: @unchecked Sendable {
         }
         if batch.contains(where: { $0.written != nil }) {
             // Written out before any reply is read (`redisGetReply` would write it first anyway),
-            // so the callers waiting for the write learn of it a round trip sooner.
+            // so the callers waiting for the write learn of it before the replies come.
             var done: Int32 = 0
             repeat {
                 guard redisBufferWrite(context, &done) == REDIS_OK else {

@@ -78,9 +78,8 @@ import Testing
         // other moves, so some are redone from locked heads; the chain never forks.
         let fixture = try await AuditFixture.make()
         defer { fixture.close() }
-        let otherDatabase = try TestDatabase.app()
+        let (other, otherDatabase) = try fixture.otherProcess()
         defer { otherDatabase.close() }
-        let other = AuditWriter(database: otherDatabase, logger: TestEnvironment.logger)
         for round in 0..<50 {
             async let mine: Void = fixture.writer.append(fixture.event(2 * round))
             async let theirs: Void = other.append(fixture.event(2 * round + 1))
@@ -106,9 +105,8 @@ import Testing
     @Test func aTenantsFirstBatchHereIsNoContentionButAnotherWritersAppendIs() async throws {
         let fixture = try await AuditFixture.make()
         defer { fixture.close() }
-        let otherDatabase = try TestDatabase.app()
+        let (other, otherDatabase) = try fixture.otherProcess()
         defer { otherDatabase.close() }
-        let other = AuditWriter(database: otherDatabase, logger: TestEnvironment.logger)
         try await other.append(fixture.event(0))
         try await fixture.writer.append(fixture.event(1))
         #expect(fixture.writer.concurrentFlushes == 2, "a head not known here is no contention")

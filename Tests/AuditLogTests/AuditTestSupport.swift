@@ -43,6 +43,13 @@ struct AuditFixture {
         }
     }
 
+    /// A writer of another process on the same database (with its own connections); close
+    /// its database when done.
+    func otherProcess() throws -> (writer: AuditWriter, database: PostgresClient) {
+        let database = try TestDatabase.app()
+        return (AuditWriter(database: database, logger: TestEnvironment.logger), database)
+    }
+
     func close() {
         app.close()
         admin.close()
