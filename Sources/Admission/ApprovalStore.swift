@@ -1,5 +1,6 @@
 import AuditLog
 import Contracts
+import FleetConcurrency
 import Foundation
 import PostgresClient
 import RedisClient
@@ -12,11 +13,25 @@ public struct ApprovalStore: Sendable {
     let redis: RedisClient
     /// How long a pending approval waits before it expires.
     public let ttl: Duration
+    /// Approvals parked meanwhile, stored together: one transaction (a statement per tenant) and
+    /// one `ZADD` for the expiry index serve them all.
+    private let parking: GroupCommit<Parked, Result<Void, any Error>>
+
+    /// An approval on its way into its tenant's table: the insert's values, in column order.
+    struct Parked: Sendable {
+        let tenant: TenantID
+        let id: String
+        let expires: Int64
+        let values: [String?]
+    }
 
     public init(tenants: TenantDirectory, redis: RedisClient, ttl: Duration) {
         self.tenants = tenants
         self.redis = redis
         self.ttl = ttl
+        parking = GroupCommit(concurrentFlushes: 2) { [tenants, redis] batch in
+            await Self.store(batch, tenants: tenants, redis: redis)
+        }
     }
 
     /// Parks `job` for approval; returns the approval's id. With an idempotency key, a repeated
@@ -37,22 +52,65 @@ public struct ApprovalStore: Sendable {
             let claimed = try await redis.send(RedisCommand("SET", [key, id, "NX", "EX", "86400"]))
             if claimed.isNull, let earlier = try await redis.send(RedisCommand("GET", [key])).string { return earlier }
         }
-        // One statement, sent with its transaction in one round trip.
-        try await tenants.query(
-            identity.tenant,
-            """
-            INSERT INTO approvals (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
-                expires_at)
-            VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9, $10)
-            """,
-            [
-                id, String(decoding: JSONValue.object(stored).canonicalData, as: UTF8.self), job.kind.rawValue, job.action.rawValue,
-                identity.user, identity.org, identity.team, decision.policyApplied, decision.reason,
-                PostgresTimestamp(microseconds: expires * 1000),
-            ])
-        try await redis.send(RedisCommand("ZADD", [RedisKeys.approvalExpiry, String(expires), "\(identity.tenant.rawValue)/\(id)"]))
+        let values: [String?] = [
+            id, String(decoding: JSONValue.object(stored).canonicalData, as: UTF8.self), job.kind.rawValue, job.action.rawValue,
+            identity.user, identity.org, identity.team, decision.policyApplied, decision.reason,
+            PostgresTimestamp(microseconds: expires * 1000).postgresText,
+        ]
+        try await parking.submit(Parked(tenant: identity.tenant, id: id, expires: expires, values: values)).get()
         return id
     }
+
+    /// Inserts the batch's approvals, each tenant's with one statement, all in one transaction
+    /// sent in one round trip, then indexes them by expiry with one `ZADD`. When the transaction
+    /// fails and the batch spans tenants, each tenant's approvals are stored on their own, so one
+    /// tenant's failure (e.g. no schema yet) is only its own.
+    static func store(_ batch: [Parked], tenants: TenantDirectory, redis: RedisClient) async -> [Result<Void, any Error>] {
+        var order: [TenantID] = []
+        var byTenant: [TenantID: [Int]] = [:]
+        for (index, item) in batch.enumerated() {
+            if byTenant[item.tenant] == nil { order.append(item.tenant) }
+            byTenant[item.tenant, default: []].append(index)
+        }
+        func statement(_ tenant: TenantID) -> (tenant: TenantID, sql: String, parameters: [any PostgresBindable]) {
+            let rows = byTenant[tenant]!.map { batch[$0].values }
+            return (tenant, insert, (0..<rows[0].count).map { column in PostgresArray(rows.map { $0[column] }) })
+        }
+        var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
+        do {
+            try await tenants.queryInOneTransaction(order.map(statement))
+        } catch {
+            for tenant in order {
+                if order.count == 1 {
+                    for index in byTenant[tenant]! { results[index] = .failure(error) }
+                    continue
+                }
+                do {
+                    let one = statement(tenant)
+                    try await tenants.query(tenant, one.sql, one.parameters)
+                } catch {
+                    for index in byTenant[tenant]! { results[index] = .failure(error) }
+                }
+            }
+        }
+        let stored = batch.indices.filter { if case .success = results[$0] { true } else { false } }
+        guard !stored.isEmpty else { return results }
+        let members = stored.flatMap { [String(batch[$0].expires), "\(batch[$0].tenant.rawValue)/\(batch[$0].id)"] }
+        do {
+            try await redis.send(RedisCommand("ZADD", [RedisKeys.approvalExpiry] + members))
+        } catch {
+            for index in stored { results[index] = .failure(error) }
+        }
+        return results
+    }
+
+    /// Inserts a tenant's approvals from one array per column.
+    static let insert = """
+        INSERT INTO approvals (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
+            expires_at)
+        SELECT * FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::timestamptz[])
+        """
 
     /// The approval parked earlier under `idempotencyKey`, if any.
     public func earlier(tenant: TenantID, idempotencyKey: String) async throws -> String? {

@@ -79,18 +79,32 @@ public struct TenantDirectory: Sendable {
         try await provisioned(tenant) { try await database.query(sql, parameters, settings: Self.settings(tenant)) }
     }
 
+    /// Runs statements of several tenants as one transaction in one round trip, each in its
+    /// tenant's schema as its role; each statement's rows. One statement failing fails all.
+    @discardableResult
+    public func queryInOneTransaction(
+        _ statements: [(tenant: TenantID, sql: String, parameters: [any PostgresBindable])]
+    ) async throws -> [PostgresRows] {
+        try await provisioned(Set(statements.map(\.tenant)).count == 1 ? statements.first?.tenant : nil) {
+            try await database.transactionInOneTrip(
+                statements.map { PostgresStep($0.sql, $0.parameters, settings: Self.settings($0.tenant)) })
+        }
+    }
+
     static func settings(_ tenant: TenantID) -> [(name: String, value: String)] {
         [("role", tenant.schemaName), ("search_path", tenant.schemaName)]
     }
 
-    /// Runs `body`, telling a tenant without a schema (or role) what to do about it.
-    private func provisioned<T>(_ tenant: TenantID, _ body: () async throws -> T) async throws -> T {
+    /// Runs `body`, telling a tenant without a schema (or role) what to do about it (nil: one of
+    /// several tenants, not known which).
+    private func provisioned<T>(_ tenant: TenantID?, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as PostgresError
             where error.sqlState == "42P01" || error.sqlState == "3F000" || error.sqlState == "22023"
             || (error.sqlState == "42704" && error.message.contains("role"))
         {
+            guard let tenant else { throw error }
             throw FleetError(
                 .tenantNotProvisioned,
                 "tenant \(tenant) has no database schema yet; an operator runs `Dispatcher tenant create \(tenant)`")

@@ -77,6 +77,13 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.query(sql, parameters, settings: settings) }
     }
 
+    /// Runs `steps` as one transaction in one round trip (see
+    /// `PostgresConnection.transactionInOneTrip`).
+    @discardableResult
+    public func transactionInOneTrip(_ steps: [PostgresStep]) async throws -> [PostgresRows] {
+        try await withConnection { try await $0.transactionInOneTrip(steps) }
+    }
+
     /// Closes every connection.
     public func close() {
         for connection in connections { connection.close() }

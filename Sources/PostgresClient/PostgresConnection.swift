@@ -107,19 +107,28 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(
         _ sql: String, _ parameters: [any PostgresBindable], settings: [(name: String, value: String)]
     ) async throws -> PostgresRows {
-        let texts = parameters.map(\.postgresText)
+        try await transactionInOneTrip([PostgresStep(sql, parameters, settings: settings)])[0]
+    }
+
+    /// Runs `steps` as one transaction in one round trip: `BEGIN`, each step's
+    /// transaction-local settings and statement in order, and `COMMIT`, sent together (libpq's
+    /// pipeline mode). Returns each step's rows; when a statement fails, nothing of any step is
+    /// left behind (the transaction is rolled back) and its error is thrown.
+    @discardableResult
+    public func transactionInOneTrip(_ steps: [PostgresStep]) async throws -> [PostgresRows] {
+        guard !steps.isEmpty else { return [] }
         return try await onLane { [self] in
             // As for any statement: one that never reached a server that went away runs again.
             let wasIdle = connection.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? false
             do {
-                return try executeInOneTrip(sql, texts, settings: settings)
+                return try executeInOneTrip(steps)
             } catch let error as PostgresError where error.code == .connection && wasIdle && connection == nil {
                 logger.warning("PostgreSQL connection lost before the statement ran; running it on a fresh connection")
-                return try executeInOneTrip(sql, texts, settings: settings)
+                return try executeInOneTrip(steps)
             } catch let error as PostgresError where Self.isStalePlan(error) && wasIdle {
                 // Rolled back as a whole: run again, prepared afresh on the changed tables.
                 forgetPrepared()
-                return try executeInOneTrip(sql, texts, settings: settings)
+                return try executeInOneTrip(steps)
             }
         }
     }
@@ -250,34 +259,34 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// `sql` between `BEGIN` (with `settings`) and `COMMIT`, sent at once and read back at once.
-    private func executeInOneTrip(
-        _ sql: String, _ parameters: [String?], settings: [(name: String, value: String)]
-    ) throws
-        -> PostgresRows
-    {
+    /// `steps` (each with its settings) between `BEGIN` and `COMMIT`, sent at once and read back
+    /// at once; each step's rows.
+    private func executeInOneTrip(_ steps: [PostgresStep]) throws -> [PostgresRows] {
         // What the statement is, for messages: made only when there is one to give (trimming
         // a long statement on every call cost more than sending it).
-        var operation: String { String(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60)) }
+        var operation: String { String(steps[0].sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(60)) }
         let connection = try connected(operation)
-        var statements: [(sql: String, parameters: [String?])] = [("BEGIN", [])]
-        if !settings.isEmpty {
-            let calls = settings.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), true)" }
-            statements.append(("SELECT " + calls.joined(separator: ", "), settings.flatMap { [$0.name, $0.value] }))
+        // Each statement with the step whose rows it answers (nil: BEGIN, settings, COMMIT).
+        var statements: [(sql: String, parameters: [String?], step: Int?)] = [("BEGIN", [], nil)]
+        for (index, step) in steps.enumerated() {
+            if !step.settings.isEmpty {
+                let calls = step.settings.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), true)" }
+                statements.append(("SELECT " + calls.joined(separator: ", "), step.settings.flatMap { [$0.name, $0.value] }, nil))
+            }
+            statements.append((step.sql, step.parameters, index))
         }
-        statements += [(sql, parameters), ("COMMIT", [])]
+        statements.append(("COMMIT", [], nil))
         // What the server answers, in order: a statement prepared in this trip answers its
         // preparation first.
-        var answers: [(preparing: (sql: String, name: String)?, isMain: Bool)] = []
+        var answers: [(preparing: (sql: String, name: String)?, step: Int?)] = []
         guard PQenterPipelineMode(connection) == 1 else {
             throw PostgresError(.connection, operation: operation, message: String(cString: PQerrorMessage(connection)))
         }
         var sent = true
-        for (index, statement) in statements.enumerated() where sent {
-            let isMain = index == statements.count - 2
+        for statement in statements where sent {
             guard worthPreparing(statement.sql, parameters: statement.parameters.count) else {
                 sent = Self.send(statement.sql, statement.parameters, on: connection)
-                answers.append((nil, isMain))
+                answers.append((nil, statement.step))
                 continue
             }
             let name: String
@@ -286,10 +295,10 @@ public final class PostgresConnection: @unchecked Sendable {
             } else {
                 name = newStatementName()
                 sent = PQsendPrepare(connection, name, statement.sql, Int32(statement.parameters.count), nil) == 1
-                answers.append(((statement.sql, name), false))
+                answers.append(((statement.sql, name), nil))
             }
             if sent { sent = Self.send(prepared: name, statement.parameters, on: connection) }
-            answers.append((nil, isMain))
+            answers.append((nil, statement.step))
         }
         if sent { sent = PQpipelineSync(connection) == 1 }
         guard sent else {
@@ -299,7 +308,7 @@ public final class PostgresConnection: @unchecked Sendable {
             self.connection = nil
             throw PostgresError(.connection, operation: operation, message: message)
         }
-        var rows: PostgresRows?
+        var rows: [PostgresRows?] = Array(repeating: nil, count: steps.count)
         var failure: PostgresError?
         for answer in answers {
             // Each statement's results end with a null; a failed one aborts those after it.
@@ -308,7 +317,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 switch PQresultStatus(result) {
                 case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
                     if let preparing = answer.preparing { prepared[preparing.sql] = preparing.name }
-                    if answer.isMain { rows = Self.rows(result) }
+                    if let step = answer.step { rows[step] = Self.rows(result) }
                 case PGRES_PIPELINE_ABORTED: break
                 default:
                     if failure == nil {
@@ -328,8 +337,11 @@ public final class PostgresConnection: @unchecked Sendable {
         // A failed statement leaves the transaction aborted, not ended.
         if PQtransactionStatus(connection) != PQTRANS_IDLE, let result = PQexec(connection, "ROLLBACK") { PQclear(result) }
         if let failure { throw failure }
-        guard let rows else { throw PostgresError(.server, operation: operation, message: "the statement gave no result") }
-        return rows
+        let answered = rows.compactMap { $0 }
+        guard answered.count == steps.count else {
+            throw PostgresError(.server, operation: operation, message: "a statement gave no result")
+        }
+        return answered
     }
 
     /// Queues `sql` with `parameters` on a connection in pipeline mode.
@@ -490,5 +502,20 @@ public final class PostgresConnection: @unchecked Sendable {
         guard var components = URLComponents(string: url) else { return "invalid URL" }
         if components.password != nil { components.password = "***" }
         return components.string ?? "invalid URL"
+    }
+}
+
+/// One statement of a transaction sent in one round trip
+/// (`PostgresConnection.transactionInOneTrip`), with the transaction-local settings made just
+/// before it (`set_config(name, value, true)`, such as a role and a search path).
+public struct PostgresStep: Sendable {
+    public let sql: String
+    let parameters: [String?]
+    public let settings: [(name: String, value: String)]
+
+    public init(_ sql: String, _ parameters: [any PostgresBindable], settings: [(name: String, value: String)] = []) {
+        self.sql = sql
+        self.parameters = parameters.map(\.postgresText)
+        self.settings = settings
     }
 }

@@ -148,6 +148,36 @@ import Testing
         }
     }
 
+    /// Several statements, each with its own settings, as one transaction in one round trip:
+    /// each answers its rows with the settings made for it; one that fails leaves nothing of
+    /// any of them behind.
+    @Test func severalStatementsInOneTripAreOneTransaction() async throws {
+        let database = try TestDatabase.admin(size: 1)
+        defer { database.close() }
+        let table = "pg_trips_\(UInt32.random(in: 0...UInt32.max))"
+        try await database.withConnection { connection in
+            try await connection.query("CREATE TEMP TABLE \(table) (v integer PRIMARY KEY, app text)")
+            let insert = "INSERT INTO \(table) VALUES ($1, current_setting('application_name')) RETURNING v, app"
+            let answers = try await connection.transactionInOneTrip([
+                PostgresStep(insert, [1], settings: [("application_name", "first")]),
+                PostgresStep("SELECT count(*) AS n FROM \(table)", []),
+                PostgresStep(insert, [2], settings: [("application_name", "second")]),
+            ])
+            #expect(answers.count == 3)
+            #expect(answers[0].first?.string("app") == "first" && answers[2].first?.string("app") == "second")
+            #expect(answers[1].first?.int("n") == 1)
+            let duplicate = await #expect(throws: PostgresError.self) {
+                try await connection.transactionInOneTrip([
+                    PostgresStep(insert, [3], settings: [("application_name", "third")]), PostgresStep(insert, [1]),
+                ])
+            }
+            #expect(duplicate?.sqlState == "23505")
+            let rows = try await connection.query("SELECT v, app FROM \(table) ORDER BY v")
+            #expect(rows.map { $0.int("v") } == [1, 2])
+            #expect(try await connection.transactionInOneTrip([]).isEmpty)
+        }
+    }
+
     @Test func aLeasedConnectionServesOneTaskAtATime() async throws {
         let database = try TestDatabase.admin(size: 2)
         defer { database.close() }
