@@ -11,6 +11,19 @@ import Testing
             Set(kinds.map(\.rawValue)) == ["connector-sync", "classifier", "auto-responder", "standup", "ocip-relay", "briefing", "noop"])
     }
 
+    /// A payload admitted before is admitted alike from memory, for its kind and action only:
+    /// the same payload under an action it does not fit is still refused.
+    @Test func aRememberedPayloadIsAdmittedAlikeAndOnlyForItsAction() throws {
+        let payload = JSONValue.parse(Array(#"{"connector":"jira"}"#.utf8))!.objectValue!
+        let first = try KindCatalog.admit(kind: .connectorSync, action: .jiraRead, payload: payload)
+        let again = try KindCatalog.admit(kind: .connectorSync, action: .jiraRead, payload: payload)
+        #expect(first == again && first.actions == [.jiraRead] && first.payload == Array(#"{"connector":"jira"}"#.utf8))
+        for _ in 0..<2 {
+            #expect(throws: KindRejection.self) { try KindCatalog.admit(kind: .connectorSync, action: .gmailRead, payload: payload) }
+            #expect(throws: KindRejection.self) { try KindCatalog.admit(kind: .classifier, action: .jiraRead, payload: payload) }
+        }
+    }
+
     @Test func unknownFieldsMissingFieldsAndWrongTypesAreRefused() throws {
         func problem(_ kind: JobKind, _ action: Action, _ payload: String) -> KindRejection? {
             do {

@@ -184,6 +184,8 @@ public enum KindCatalog {
         }
         if let problem = C.Payload.schema.problem(in: payload, kind: C.kind) { throw .payload(problem) }
         let bytes = payload.isEmpty ? Array("{}".utf8) : JSONValue.object(payload).canonicalBytes
+        let key = AdmittedKey(kind: C.kind, action: action, payload: bytes)
+        if let actions = admittedPayloads.withLock({ $0[key] }) { return Admitted(payload: bytes, actions: actions) }
         let decoded: C.Payload
         do {
             decoded = try decodeBytes(C.self, bytes)
@@ -195,8 +197,32 @@ public enum KindCatalog {
         } catch {
             throw .payload(error)
         }
-        return KindCatalog.Admitted(payload: bytes, actions: [action] + C.performs(decoded, action: action).subtracting([action]).sorted())
+        let actions = [action] + C.performs(decoded, action: action).subtracting([action]).sorted()
+        if bytes.count <= AdmittedKey.largestPayload {
+            admittedPayloads.withLock {
+                if $0.count >= AdmittedKey.most { $0.removeAll(keepingCapacity: true) }
+                $0[key] = actions
+            }
+        }
+        return KindCatalog.Admitted(payload: bytes, actions: actions)
     }
+
+    /// A small payload admitted before for a kind and action: admission is a function of the
+    /// three (the catalog does not change while the process runs), and decoding a payload
+    /// with `JSONDecoder` cost more than the rest of a request's parsing. Jobs of a kind mostly
+    /// repeat a few small payloads (`{"connector": "gmail"}`).
+    private struct AdmittedKey: Hashable {
+        let kind: JobKind
+        let action: Action
+        let payload: [UInt8]
+        /// Payloads larger than this are not remembered.
+        static let largestPayload = 256
+        /// Entries kept at most (all forgotten when full).
+        static let most = 4096
+    }
+
+    /// The actions of the small payloads admitted so far.
+    private static let admittedPayloads = Mutex<[AdmittedKey: [Action]]>([:])
 
     /// Decodes a queued job's payload as its kind's type; what does not decode is refused with
     /// the reason (the worker dead-letters it before any handler runs).
