@@ -79,12 +79,10 @@ public struct ApprovalStore: Sendable {
         var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
         do {
             try await tenants.queryInOneTransaction(order.map(statement))
+        } catch  where order.count == 1 {
+            results = results.map { _ in .failure(error) }
         } catch {
             for tenant in order {
-                if order.count == 1 {
-                    for index in byTenant[tenant]! { results[index] = .failure(error) }
-                    continue
-                }
                 do {
                     let one = statement(tenant)
                     try await tenants.query(tenant, one.sql, one.parameters)

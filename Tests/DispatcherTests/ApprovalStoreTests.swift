@@ -1,4 +1,3 @@
-import Admission
 import AuditLog
 import Contracts
 import Foundation
@@ -6,6 +5,8 @@ import PostgresClient
 import RedisClient
 import TestSupport
 import Testing
+
+@testable import Admission
 
 /// Approvals parked at once are stored together (one transaction, one `ZADD`), and one tenant's
 /// failure stays its own.
@@ -67,5 +68,40 @@ import Testing
         let indexed = try await redis.send(RedisCommand("ZRANGE", [RedisKeys.approvalExpiry, "0", "-1"])).array ?? []
         #expect(indexed.count == owners.filter { $0 != missing }.count)
         #expect(!indexed.contains { $0.string?.hasPrefix(missing.rawValue + "/") == true })
+    }
+
+    /// One batch spanning tenants, one of them without a schema: the transaction fails as a
+    /// whole, each tenant's approvals are then stored on their own, and only the tenant without a
+    /// schema is refused.
+    @Test func aBatchAcrossTenantsWithOneFailingStoresTheOthers() async throws {
+        try await TestDatabase.migrated()
+        let admin = try TestDatabase.admin()
+        let app = try TestDatabase.app()
+        let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
+        defer {
+            admin.close()
+            app.close()
+        }
+        let (a, b, missing) = (TestEnvironment.tenant("batch"), TestEnvironment.tenant("batch"), TestEnvironment.tenant("batch"))
+        try await TenantDirectory(database: admin).create(a)
+        try await TenantDirectory(database: admin).create(b)
+        let tenants = TenantDirectory(database: app)
+        let batch = [a, missing, b, a].enumerated().map { index, tenant in
+            ApprovalStore.Parked(
+                tenant: tenant, id: "ap-\(index)", expires: 4_000_000_000_000,
+                values: [
+                    "ap-\(index)", #"{"kind":"noop"}"#, "noop", "jira.comment", "u\(index)", "eng", "core", "enterprise", "approve",
+                    "2096-10-02 07:06:40+00",
+                ])
+        }
+        let results = await ApprovalStore.store(batch, tenants: tenants, redis: redis)
+        #expect(results.map { if case .success = $0 { true } else { false } } == [true, false, true, true])
+        if case .failure(let error) = results[1] { #expect((error as? FleetError)?.code == .tenantNotProvisioned) }
+        for (tenant, ids) in [(a, ["ap-0", "ap-3"]), (b, ["ap-2"])] {
+            let rows = try await tenants.session(tenant) { try await $0.query("SELECT id FROM approvals ORDER BY id") }
+            #expect(rows.map { $0.string("id") } == ids)
+        }
+        let indexed = try await redis.send(RedisCommand("ZRANGE", [RedisKeys.approvalExpiry, "0", "-1"])).array?.compactMap(\.string)
+        #expect(Set(indexed ?? []) == ["\(a.rawValue)/ap-0", "\(b.rawValue)/ap-2", "\(a.rawValue)/ap-3"])
     }
 }

@@ -184,8 +184,8 @@ public enum KindCatalog {
         }
         if let problem = C.Payload.schema.problem(in: payload, kind: C.kind) { throw .payload(problem) }
         let bytes = payload.isEmpty ? Array("{}".utf8) : JSONValue.object(payload).canonicalBytes
-        let key = AdmittedKey(kind: C.kind, action: action, payload: bytes)
-        if let actions = admittedPayloads.withLock({ $0[key] }) { return Admitted(payload: bytes, actions: actions) }
+        let key = bytes.count <= AdmittedKey.largestPayload ? AdmittedKey(kind: C.kind, action: action, payload: bytes) : nil
+        if let key, let actions = admittedPayloads.withLock({ $0[key] }) { return Admitted(payload: bytes, actions: actions) }
         let decoded: C.Payload
         do {
             decoded = try decodeBytes(C.self, bytes)
@@ -198,7 +198,7 @@ public enum KindCatalog {
             throw .payload(error)
         }
         let actions = [action] + C.performs(decoded, action: action).subtracting([action]).sorted()
-        if bytes.count <= AdmittedKey.largestPayload {
+        if let key {
             admittedPayloads.withLock {
                 if $0.count >= AdmittedKey.most { $0.removeAll(keepingCapacity: true) }
                 $0[key] = actions
