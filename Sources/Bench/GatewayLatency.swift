@@ -101,8 +101,13 @@ struct OpenLoop {
         // A write to a connection the server reset is an error to count, not a reason to die.
         signal(SIGPIPE, SIG_IGN)
         let interval = 1_000_000_000 / Double(rate)
-        let timer = cep_periodic_timer(Int(max(interval, 100_000)))
+        // The timer wakes the loop for the next request due only while a connection is free to
+        // send it: when every connection is busy, the next answer wakes the loop, and the
+        // requests that came due meanwhile are released then (their latency counts from when they
+        // were due), so a saturated run does not spin on timer wake-ups that could send nothing.
+        let timer = cep_timer()
         guard timer >= 0, cep_add(epoll, timer, cep_in()) == 0 else { throw Failure("timerfd") }
+        var armedAt: UInt64 = 0  // when the timer fires next; 0: not armed
         defer { close(timer) }
         var result = Result()
         result.latencies.reserveCapacity(total)
@@ -123,6 +128,7 @@ struct OpenLoop {
                 if fd == timer {
                     var expirations: UInt64 = 0
                     _ = read(timer, &expirations, 8)
+                    armedAt = 0
                     continue
                 }
                 guard let slot = slotOfDescriptor[fd] else { continue }
@@ -168,6 +174,11 @@ struct OpenLoop {
                 }
             }
             if now > deadline { break }
+            if armedAt == 0 && !idle.isEmpty && released < total {
+                // Not sooner than 100 µs from now, so a high rate is released in small batches.
+                armedAt = max(start + UInt64(Double(released) * interval), now + 100_000)
+                guard cep_arm_at(timer, armedAt) == 0 else { throw Failure("timerfd_settime") }
+            }
         }
         result.elapsed = Double(Self.now() - start) / 1e9
         for connection in connections where connection.fd >= 0 { close(connection.fd) }
@@ -218,10 +229,10 @@ struct OpenLoop {
     /// nil while the response is incomplete. Responses must carry `Content-Length` (the gateway's
     /// do; chunked bodies are not understood).
     static func takeResponse(_ buffer: inout [UInt8]) -> Int? {
-        guard buffer.count >= 12, let headerEnd = find([13, 10, 13, 10], in: buffer[...]) else { return nil }
+        guard buffer.count >= 12, let headerEnd = find(blankLine, in: buffer[...]) else { return nil }
         let status = buffer[9..<12].reduce(0) { $0 * 10 + Int($1) - 48 }
         var length = 0
-        if let field = find(Array("\r\ncontent-length:".utf8), in: buffer[0..<headerEnd], caseInsensitive: true) {
+        if let field = find(contentLength, in: buffer[0..<headerEnd], caseInsensitive: true) {
             for byte in buffer[(field + 17)..<headerEnd] {
                 if byte == 13 { break }
                 if byte >= 48 && byte <= 57 { length = length * 10 + Int(byte) - 48 }
@@ -229,9 +240,16 @@ struct OpenLoop {
         }
         let end = headerEnd + 4 + length
         guard buffer.count >= end else { return nil }
-        buffer.removeFirst(end)
+        if end == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+        } else {
+            buffer.removeFirst(end)
+        }
         return status
     }
+
+    private static let blankLine: [UInt8] = [13, 10, 13, 10]
+    private static let contentLength = Array("\r\ncontent-length:".utf8)
 
     static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, caseInsensitive: Bool = false) -> Int? {
         guard haystack.count >= needle.count else { return nil }

@@ -30,16 +30,16 @@ static inline int cep_wait(int ep, int *fds, uint32_t *events, int capacity, int
 
 static inline uint32_t cep_in(void) { return EPOLLIN; }
 
-/// A non-blocking monotonic timer firing every `period_ns`.
-static inline int cep_periodic_timer(long period_ns) {
-    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (fd < 0) return fd;
+/// A non-blocking monotonic timer, not armed.
+static inline int cep_timer(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+
+/// Arms `fd` to fire once at `at_ns` on the monotonic clock (absolute; at once when past).
+static inline int cep_arm_at(int fd, uint64_t at_ns) {
     struct itimerspec spec = {
-        .it_interval = {.tv_sec = period_ns / 1000000000L, .tv_nsec = period_ns % 1000000000L},
-        .it_value = {.tv_sec = period_ns / 1000000000L, .tv_nsec = period_ns % 1000000000L},
+        .it_interval = {.tv_sec = 0, .tv_nsec = 0},
+        .it_value = {.tv_sec = (time_t)(at_ns / 1000000000ULL), .tv_nsec = (long)(at_ns % 1000000000ULL)},
     };
-    if (timerfd_settime(fd, 0, &spec, 0) < 0) return -1;
-    return fd;
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, 0);
 }
 
 #endif
