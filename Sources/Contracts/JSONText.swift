@@ -43,11 +43,15 @@ public enum JSONText {
 
     /// A flat object of strings with sorted keys, compact.
     public static func object(_ fields: [String: String]) -> String {
-        var out = "{"
-        for (index, key) in fields.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
-            out += quoted(key) + ":" + quoted(fields[key]!)
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(fields.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
+        for (index, field) in fields.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendQuoted(field.key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendQuoted(field.value, to: &out)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -9,26 +9,40 @@ import Synchronization
 /// the flush holding them finished (or rethrows its error); `add` does not wait. At most
 /// `maxPending` items wait at once: further submitters wait for room, so a slow sink slows its
 /// producers instead of growing memory.
+///
+/// Its methods are inlinable so that each client's concrete `Item` and `Output` get specialized
+/// code: every request passes through several group commits, and unspecialized generic code
+/// pays for type metadata look-ups and value witnesses on each item.
 public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
-    private struct Submission {
-        let count: Int
-        let continuation: UnsafeContinuation<[Output], any Error>?
+    @usableFromInline
+    struct Submission {
+        @usableFromInline let count: Int
+        @usableFromInline let continuation: UnsafeContinuation<[Output], any Error>?
+
+        @inlinable
+        init(count: Int, continuation: UnsafeContinuation<[Output], any Error>?) {
+            self.count = count
+            self.continuation = continuation
+        }
     }
 
-    private struct State {
-        var items: [Item] = []
-        var submissions: [Submission] = []
-        var flushing = 0
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    @usableFromInline
+    struct State {
+        @usableFromInline var items: [Item] = []
+        @usableFromInline var submissions: [Submission] = []
+        @usableFromInline var flushing = 0
+        @usableFromInline var idleWaiters: [CheckedContinuation<Void, Never>] = []
         /// Submissions waiting for room, in order, with their items.
-        var parked: [(items: [Item], continuation: UnsafeContinuation<[Output], any Error>)] = []
+        @usableFromInline var parked: [(items: [Item], continuation: UnsafeContinuation<[Output], any Error>)] = []
+
+        @inlinable init() {}
     }
 
-    private let state = Mutex(State())
-    private let flush: @Sendable ([Item]) async throws -> [Output]
-    private let onError: @Sendable ([Item], any Error) -> Void
-    private let maxPending: Int
-    private let flushLimit: Atomic<Int>
+    @usableFromInline let state = Mutex(State())
+    @usableFromInline let flush: @Sendable ([Item]) async throws -> [Output]
+    @usableFromInline let onError: @Sendable ([Item], any Error) -> Void
+    @usableFromInline let maxPending: Int
+    @usableFromInline let flushLimit: Atomic<Int>
 
     /// - Parameters:
     ///   - maxPending: most items waiting at once (back-pressure beyond it).
@@ -55,7 +69,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     public var pendingCount: Int { state.withLock { $0.items.count } }
 
     /// Adds `items` to the next flush and waits until they are flushed; returns their results.
-    @discardableResult
+    @discardableResult @inlinable
     public func submit(_ items: [Item]) async throws -> [Output] {
         if items.isEmpty { return [] }
         // Idle (nothing pending, no flush running): this submitter flushes its items itself, in
@@ -97,10 +111,11 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     }
 
     /// Adds one item to the next flush and waits until it is flushed; returns its result.
-    @discardableResult
+    @discardableResult @inlinable
     public func submit(_ item: Item) async throws -> Output { try await submit([item])[0] }
 
     /// Adds `item` to the next flush without waiting for it (see `idle()`).
+    @inlinable
     public func add(_ item: Item) { enqueue([item], nil) }
 
     /// Returns once everything added so far has been flushed (or failed).
@@ -117,7 +132,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
 
     /// After a submitter flushed its own items: its flush slot goes to a flusher for what
     /// arrived meanwhile, or is given up.
-    private func finishLead() {
+    @inlinable
+    func finishLead() {
         let (drains, idle) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
             if !state.items.isEmpty || !state.parked.isEmpty { return (true, []) }
             return (false, Self.endFlush(&state))
@@ -127,19 +143,22 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     }
 
     /// A flusher stops: the callers of `idle()` to resume once no flush runs.
-    private static func endFlush(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+    @inlinable
+    static func endFlush(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
         state.flushing -= 1
         guard state.flushing == 0 else { return [] }
         defer { state.idleWaiters = [] }
         return state.idleWaiters
     }
 
-    private func enqueue(_ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) {
+    @inlinable
+    func enqueue(_ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) {
         if state.withLock({ add(&$0, items, continuation) }) { Task { await self.drain() } }
     }
 
     /// Adds a submission; true when the caller must start a flusher for it.
-    private func add(_ state: inout State, _ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) -> Bool {
+    @inlinable
+    func add(_ state: inout State, _ items: [Item], _ continuation: UnsafeContinuation<[Output], any Error>?) -> Bool {
         state.items += items
         state.submissions.append(Submission(count: items.count, continuation: continuation))
         if state.flushing >= flushLimit.load(ordering: .relaxed) { return false }
@@ -147,7 +166,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         return true
     }
 
-    private func drain() async {
+    @inlinable
+    func drain() async {
         while true {
             let (items, submissions, idle) = state.withLock { state in
                 let taken = (state.items, state.submissions)
