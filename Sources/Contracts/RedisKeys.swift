@@ -39,9 +39,10 @@ public enum RedisKeys {
         "\(tenantPrefix(tenant)):idem:\(key)"
     }
 
-    /// A rate-limit window for `subject` (e.g. `tenant` or `user:<id>`).
-    public static func rateLimit(tenant: TenantID, subject: String) -> String {
-        "\(tenantPrefix(tenant)):ratelimit:\(subject)"
+    /// A tenant's rate-limit window for one second (a hash: field `t` counts the tenant's
+    /// requests, `u:<user>` each user's).
+    public static func rateLimit(tenant: TenantID, second: Int64) -> String {
+        "\(tenantPrefix(tenant)):ratelimit:\(second)"
     }
 
     /// A handler's counter `name` under the tenant's prefix (`oc:{t:<tenant>}:<name>`).

@@ -104,7 +104,7 @@ import Testing
             RedisKeys.stream(tenant: tenant, kind: .noop), RedisKeys.job(tenant: tenant, id: "X"),
             RedisKeys.delayed(tenant: tenant, kind: .noop), RedisKeys.envelope(tenant: tenant, id: "X"),
             RedisKeys.deadLetters(tenant: tenant, kind: .noop), RedisKeys.idempotency(tenant: tenant, key: "k"),
-            RedisKeys.rateLimit(tenant: tenant, subject: "user:u"), RedisKeys.noopCounter(tenant: tenant),
+            RedisKeys.rateLimit(tenant: tenant, second: 1_796_000_000), RedisKeys.noopCounter(tenant: tenant),
         ]
         for key in keys {
             #expect(key.hasPrefix("oc:{t:acme}:"))

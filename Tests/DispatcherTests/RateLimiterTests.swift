@@ -46,6 +46,38 @@ import Testing
         Issue.record("no run fitted in one one-second window")
     }
 
+    /// A tenant's second is one hash (the tenant's count and each user's) that lives two
+    /// seconds; a user's requests beyond its limit are refused as the user's.
+    @Test func aWindowIsOneHashPerTenantAndSecond() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.isolatedRedis(), logger: TestEnvironment.logger)
+        defer { redis.close() }
+        let limiter = RateLimiter(redis: redis, tenantPerSecond: 100, userPerSecond: 2, logger: TestEnvironment.logger)
+        for _ in 0..<30 {
+            let tenant = TestEnvironment.tenant()
+            while Clock.milliseconds() % 1000 > 200 { try await Task.sleep(for: .milliseconds(5)) }
+            let second = Clock.milliseconds() / 1000
+            var refused: [String] = []
+            for user in ["alice", "alice", "bob", "alice"] {
+                do {
+                    try await limiter.check(Identity(tenant: tenant, user: user, org: "o", team: "t", roles: [.user]))
+                } catch {
+                    refused.append("\(user) \(error.code.rawValue) \(error.message)")
+                }
+            }
+            guard Clock.milliseconds() / 1000 == second else { continue }
+            #expect(refused.count == 1 && refused[0].hasPrefix("alice rate-limited user alice"), "\(refused)")
+            let window = RedisKeys.rateLimit(tenant: tenant, second: second)
+            let fields: [String] = try await redis.send("HGETALL", window).array?.compactMap(\.string) ?? []
+            var counts: [String: String] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) { counts[fields[index]] = fields[index + 1] }
+            #expect(counts == ["t": "4", "u:alice": "3", "u:bob": "1"])
+            let ttl = try await redis.send("TTL", window).int ?? -1
+            #expect((1...2).contains(ttl), "TTL \(ttl)")
+            return
+        }
+        Issue.record("no run fitted in one one-second window")
+    }
+
     @Test func redisDownAnswers503AndDoesNothing() async throws {
         let fixture = try await GatewayFixture.make()
         let redis = try await PrivateRedis()
