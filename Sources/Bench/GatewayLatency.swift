@@ -119,6 +119,9 @@ struct OpenLoop {
         var fds = [Int32](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
         var chunk = [UInt8](repeating: 0, count: 65536)
+        // The first request is due at once.
+        armedAt = start
+        guard cep_arm_at(timer, armedAt) == 0 else { throw Failure("timerfd_settime") }
         while result.latencies.count < total {
             let ready = cep_wait(epoll, &fds, &events, 256, 100)
             if ready < 0 && errno != EINTR { throw Failure("epoll_wait") }
