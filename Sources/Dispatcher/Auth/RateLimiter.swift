@@ -16,9 +16,9 @@ import Synchronization
 ///
 /// The counts are not written to the append-only file nor replicated (`redis.set_repl`): they
 /// live two seconds, and a Redis restarted from its file or a replica promoted starts the
-/// windows of that moment again, so at worst one second's requests are counted twice over. The
-/// AOF and replicas are spared two writes per request, and the hash's expiry is one deletion per
-/// tenant and second instead of one per user.
+/// windows of that moment again, so in that one second a tenant or user may get up to twice its
+/// limit through. The AOF and replicas are spared two writes per request, and the hash's expiry
+/// is one deletion per tenant and second instead of one per user.
 final class RateLimiter: Sendable {
     let redis: RedisClient
     let tenantPerSecond: Int
