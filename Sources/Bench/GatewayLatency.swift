@@ -107,7 +107,6 @@ struct OpenLoop {
         // were due), so a saturated run does not spin on timer wake-ups that could send nothing.
         let timer = cep_timer()
         guard timer >= 0, cep_add(epoll, timer, cep_in()) == 0 else { throw Failure("timerfd") }
-        var armedAt: UInt64 = 0  // when the timer fires next; 0: not armed
         defer { close(timer) }
         var result = Result()
         result.latencies.reserveCapacity(total)
@@ -119,8 +118,8 @@ struct OpenLoop {
         var fds = [Int32](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
         var chunk = [UInt8](repeating: 0, count: 65536)
-        // The first request is due at once.
-        armedAt = start
+        // When the timer fires next (0: not armed); the first request is due at once.
+        var armedAt = start
         guard cep_arm_at(timer, armedAt) == 0 else { throw Failure("timerfd_settime") }
         while result.latencies.count < total {
             let ready = cep_wait(epoll, &fds, &events, 256, 100)
