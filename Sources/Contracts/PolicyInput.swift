@@ -41,3 +41,49 @@ public struct PolicyInput: Sendable, Codable, Equatable, Hashable {
         self.model = model
     }
 }
+
+extension PolicyInput {
+    /// The input as the engine reads it: the same JSON object `JSONEncoder` writes (no `model`
+    /// when there is none), built directly, since every engine evaluation sends one.
+    public var json: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(192 + tenant.utf8.count + user.utf8.count + target.utf8.count)
+        func field(_ name: StaticString, _ first: Bool = false) {
+            out.append(UInt8(ascii: first ? "{" : ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        field("tenant", true)
+        JSONText.appendQuoted(tenant, to: &out)
+        field("user")
+        JSONText.appendQuoted(user, to: &out)
+        field("org")
+        JSONText.appendQuoted(org, to: &out)
+        field("team")
+        JSONText.appendQuoted(team, to: &out)
+        field("roles")
+        out.append(UInt8(ascii: "["))
+        for (index, role) in roles.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendQuoted(role, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        field("action")
+        JSONText.appendQuoted(action.rawValue, to: &out)
+        field("classification")
+        JSONText.appendQuoted(classification.rawValue, to: &out)
+        field("target")
+        JSONText.appendQuoted(target, to: &out)
+        field("channel")
+        JSONText.appendQuoted(channel, to: &out)
+        if let model {
+            field("model")
+            out.append(contentsOf: Array(#"{"name":"#.utf8))
+            JSONText.appendQuoted(model.name, to: &out)
+            out.append(contentsOf: Array(model.external ? #","external":true}"#.utf8 : #","external":false}"#.utf8))
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}

@@ -10,17 +10,33 @@ import Glibc
 /// What the engine's C library answers: `{"result": [{"expressions": [{"value": …}]}]}` for an
 /// evaluation (an empty or missing result when the document is undefined), `{"error": {…}}`
 /// when it fails.
-struct EngineEnvelope<Answer: Decodable>: Decodable {
-    struct Row: Decodable {
-        struct Expression: Decodable { let value: Answer? }
-        let expressions: [Expression]?
+enum EngineEnvelope {
+    /// The evaluation's value, nil when the document is undefined; the engine's error thrown.
+    static func value(_ bytes: [UInt8]) throws -> JSONValue? {
+        guard case .object(let envelope)? = JSONValue.parse(bytes) else {
+            throw PolicyTransportFailure(description: "the OPA engine answered something that is not a JSON object")
+        }
+        if let error = envelope["error"], error != .null { throw failure(error, "failed") }
+        guard case .array(let rows)? = envelope["result"], case .object(let row)? = rows.first,
+            case .array(let expressions)? = row["expressions"], case .object(let expression)? = expressions.first,
+            let value = expression["value"], value != .null
+        else { return nil }
+        return value
     }
-    struct Detail: Decodable {
-        let code: String?
-        let message: String?
+
+    /// The engine's error, if the envelope holds one.
+    static func check(_ bytes: [UInt8]) throws {
+        guard case .object(let envelope)? = JSONValue.parse(bytes) else {
+            throw PolicyTransportFailure(description: "the OPA engine answered something that is not a JSON object")
+        }
+        if let error = envelope["error"], error != .null { throw failure(error, "refused it") }
     }
-    let result: [Row]?
-    let error: Detail?
+
+    private static func failure(_ error: JSONValue, _ what: String) -> PolicyTransportFailure {
+        let detail = error.objectValue ?? [:]
+        return PolicyTransportFailure(
+            description: "the OPA engine \(what) (\(detail["code"]?.stringValue ?? "error")): \(detail["message"]?.stringValue ?? "")")
+    }
 }
 
 /// The OPA engine in process: the same Rego, evaluated by OPA's own Go engine through its C
@@ -89,7 +105,8 @@ public final class EmbeddedPolicyEngine: PolicyTransport {
             handle = library.new()
             do {
                 for (id, source) in policies.sorted(by: { $0.key < $1.key }) {
-                    try Self.check(library.envelope { id.withCString { id in source.withCString { library.addPolicy(handle, id, $0) } } })
+                    try EngineEnvelope.check(
+                        library.envelope { id.withCString { id in source.withCString { library.addPolicy(handle, id, $0) } } })
                 }
                 try add(data, at: "")
             } catch {
@@ -103,19 +120,12 @@ public final class EmbeddedPolicyEngine: PolicyTransport {
         /// Merges `value` into the data document at `path` (dotted; empty: the root).
         func add(_ value: JSONValue, at path: String) throws {
             let document = String(decoding: value.canonicalBytes, as: UTF8.self)
-            try Self.check(library.envelope { path.withCString { path in document.withCString { library.addData(handle, path, $0) } } })
+            try EngineEnvelope.check(
+                library.envelope { path.withCString { path in document.withCString { library.addData(handle, path, $0) } } })
         }
 
-        /// Throws the engine's error, if the envelope holds one.
-        static func check(_ envelope: [UInt8]) throws {
-            struct Failure: Decodable { let error: EngineEnvelope<Bool>.Detail? }
-            if let error = try JSONDecoder().decode(Failure.self, from: Data(envelope)).error {
-                throw PolicyTransportFailure(description: "the OPA engine refused it (\(error.code ?? "error")): \(error.message ?? "")")
-            }
-        }
-
-        /// `data.<reference>` evaluated with `input`: the document's JSON, nil when undefined.
-        func evaluate<Answer: Decodable>(_ reference: String, input: [UInt8]?, as: Answer.Type) throws -> Answer? {
+        /// `data.<reference>` evaluated with `input`: the document's value, nil when undefined.
+        func evaluate(_ reference: String, input: [UInt8]?) throws -> JSONValue? {
             var text = input ?? []
             text.append(0)
             let bytes = try library.envelope {
@@ -127,11 +137,7 @@ public final class EmbeddedPolicyEngine: PolicyTransport {
                     }
                 }
             }
-            let envelope = try JSONDecoder().decode(EngineEnvelope<Answer>.self, from: Data(bytes))
-            if let error = envelope.error {
-                throw PolicyTransportFailure(description: "the OPA engine failed (\(error.code ?? "error")): \(error.message ?? "")")
-            }
-            return envelope.result?.first?.expressions?.first?.value ?? nil
+            return try EngineEnvelope.value(bytes)
         }
     }
 
@@ -181,13 +187,13 @@ public final class EmbeddedPolicyEngine: PolicyTransport {
         return false
     }
 
-    public func evaluate<Answer: Decodable & Sendable>(_ path: String, input: [UInt8]?, as: Answer.Type) async throws -> Answer? {
+    public func evaluate(_ path: String, input: [UInt8]?) async throws -> JSONValue? {
         _ = try library.get()
         // Nothing loaded yet: every document is undefined, as in a sidecar that just started.
         guard let instance = held.withLock({ $0.instance }) else { return nil }
         let reference = try Self.reference(path)
         let lane = lanes[nextLane.wrappingAdd(1, ordering: .relaxed).oldValue % lanes.count]
-        return try await lane.run { try instance.evaluate(reference, input: input, as: Answer.self) }
+        return try await lane.run { try instance.evaluate(reference, input: input) }
     }
 
     public func putPolicy(id: String, source: String) async throws {

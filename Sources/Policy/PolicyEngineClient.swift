@@ -190,13 +190,10 @@ public final class PolicyEngineClient: Sendable {
 
     /// The engine's decision for `input`, uncached.
     public func evaluate(_ input: PolicyInput) async throws -> PolicyDecision {
-        guard
-            let result = try await transport.evaluate(
-                "openclaw/decision/decision", input: Array(try JSONEncoder().encode(input)), as: PolicyDecision.self)
-        else {
+        guard let result = try await transport.evaluate("openclaw/decision/decision", input: input.json) else {
             throw UndefinedDecision()
         }
-        return result
+        return try PolicyDecision(json: result)
     }
 
     // MARK: - Loading policies and data
@@ -235,7 +232,7 @@ public final class PolicyEngineClient: Sendable {
     /// Whether `data.<marker>` is `true` in the engine; nil when the engine did not answer.
     public func holds(marker: String) async -> Bool? {
         do {
-            return try await transport.evaluate(marker, input: nil, as: Bool.self) == true
+            return try await transport.evaluate(marker, input: nil) == .bool(true)
         } catch {
             return nil
         }

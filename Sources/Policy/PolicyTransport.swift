@@ -9,9 +9,9 @@ import NIOHTTP1
 /// holds one and does everything above it (the cache, fail-closed answers, readiness) the
 /// same way for both.
 public protocol PolicyTransport: Sendable {
-    /// The document at `data.<path>` (segments joined with `/`) evaluated with `input`; nil
-    /// when it is undefined.
-    func evaluate<Answer: Decodable & Sendable>(_ path: String, input: [UInt8]?, as: Answer.Type) async throws -> Answer?
+    /// The document at `data.<path>` (segments joined with `/`) evaluated with `input` (JSON);
+    /// nil when it is undefined.
+    func evaluate(_ path: String, input: [UInt8]?) async throws -> JSONValue?
     /// Replaces the Rego module `id`.
     func putPolicy(id: String, source: String) async throws
     /// Replaces the document at `data.<path>` (segments joined with `/`).
@@ -28,9 +28,13 @@ struct PolicyTransportFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-/// What OPA's REST API answers for a document: `{"result": …}`, no result when it is undefined.
-struct RESTReply<Answer: Decodable>: Decodable {
-    let result: Answer?
+extension PolicyTransport {
+    /// The document at `data.<path>` evaluated with `input`, decoded as `Answer`; nil when it
+    /// is undefined.
+    public func evaluate<Answer: Decodable & Sendable>(_ path: String, input: [UInt8]?, as: Answer.Type) async throws -> Answer? {
+        guard let value = try await evaluate(path, input: input) else { return nil }
+        return try JSONDecoder().decode(Answer.self, from: JSONEncoder().encode(value))
+    }
 }
 
 /// OPA's REST API: `POST /v1/data/<path>`, `PUT /v1/policies/<id>`, `PUT /v1/data/<path>`,
@@ -60,7 +64,7 @@ public final class RESTPolicyTransport: PolicyTransport {
         if ownsClient { try? await http.shutdown() }
     }
 
-    public func evaluate<Answer: Decodable & Sendable>(_ path: String, input: [UInt8]?, as: Answer.Type) async throws -> Answer? {
+    public func evaluate(_ path: String, input: [UInt8]?) async throws -> JSONValue? {
         var request = HTTPClientRequest(url: baseURL + "/v1/data/" + path)
         if let input {
             request.method = .POST
@@ -74,7 +78,12 @@ public final class RESTPolicyTransport: PolicyTransport {
         guard response.status == .ok else {
             throw PolicyTransportFailure(description: "the policy engine answered \(response.status.code)")
         }
-        return try JSONDecoder().decode(RESTReply<Answer>.self, from: Data(body.readableBytesView)).result
+        // OPA answers `{"result": …}`, without `result` when the document is undefined.
+        guard case .object(let reply)? = JSONValue.parse(body.readableBytesView) else {
+            throw PolicyTransportFailure(description: "the policy engine answered something that is not a JSON object")
+        }
+        guard let result = reply["result"], result != .null else { return nil }
+        return result
     }
 
     public func putPolicy(id: String, source: String) async throws {
