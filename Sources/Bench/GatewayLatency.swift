@@ -74,6 +74,28 @@ struct OpenLoop {
         var statuses: [Int: Int] = [:]
         var elapsed = 0.0
         var reconnects = 0
+        /// Latencies (ms) by the second of the run their request was due in.
+        var bySecond: [[Double]] = []
+
+        /// Counts an answer (or a failure) to a request due at `due`, the run having started at `start`.
+        mutating func answered(due: UInt64, now: UInt64, start: UInt64) {
+            let latency = Double(now - due) / 1e6
+            latencies.append(latency)
+            let second = Int((due - start) / 1_000_000_000)
+            while bySecond.count <= second { bySecond.append([]) }
+            bySecond[second].append(latency)
+        }
+
+        /// Per second of the run: requests due in it, their latency's p50, p99 and max (ms).
+        var timeline: [[String: Double]] {
+            bySecond.enumerated().map { second, values in
+                let sorted = values.sorted()
+                return [
+                    "second": Double(second), "requests": Double(sorted.count), "p50_ms": rounded(percentile(sorted, 50), 2),
+                    "p99_ms": rounded(percentile(sorted, 99), 2), "max_ms": rounded(sorted.last ?? 0, 2),
+                ]
+            }
+        }
     }
 
     let host: String
@@ -141,7 +163,7 @@ struct OpenLoop {
                     // among the idle ones.
                     let inFlight = connections[slot].due
                     if let inFlight {
-                        result.latencies.append(Double(now - inFlight) / 1e6)
+                        result.answered(due: inFlight, now: now, start: start)
                         result.statuses[0, default: 0] += 1
                     }
                     try reconnect(slot, makeIdle: inFlight != nil)
@@ -152,7 +174,7 @@ struct OpenLoop {
                 while let status = Self.takeResponse(&connections[slot].buffer) {
                     guard let due = connections[slot].due else { break }
                     now = Self.now()
-                    result.latencies.append(Double(now - due) / 1e6)
+                    result.answered(due: due, now: now, start: start)
                     if status == 202 { result.accepted += 1 }
                     result.statuses[status, default: 0] += 1
                     connections[slot].due = nil
@@ -169,7 +191,7 @@ struct OpenLoop {
                 let request = requests[waitingHead % requests.count]
                 waitingHead += 1
                 if !send(slot, request) {
-                    result.latencies.append(Double(Self.now() - connections[slot].due!) / 1e6)
+                    result.answered(due: connections[slot].due!, now: Self.now(), start: start)
                     result.statuses[0, default: 0] += 1
                     try reconnect(slot, makeIdle: true)
                     result.reconnects += 1

@@ -15,6 +15,7 @@ struct GatewayMix: ParsableCommand {
     @Option(help: "Seconds to run.") var seconds: Int = 10
     @Option(help: "Keep-alive connections (the most requests in flight at once).") var connections: Int = 256
     @Option(help: "Start this many lines into the file (so runs do not repeat each other's requests).") var skip: Int = 0
+    @Flag(help: "Also print, on stderr, each second's latency (p50, p99, max) by when its requests were due.") var timeline = false
 
     func validate() throws {
         guard rate > 0, seconds > 0, (1...4096).contains(connections), skip >= 0 else {
@@ -43,6 +44,12 @@ struct GatewayMix: ParsableCommand {
         built = Array(built[offset...] + built[..<offset])
         var load = try OpenLoop(host: host, port: port, connections: connections, requests: built)
         let result = try load.run(rate: rate, total: rate * seconds)
+        if timeline {
+            for second in result.timeline {
+                let line = try JSONSerialization.data(withJSONObject: second, options: [.sortedKeys])
+                FileHandle.standardError.write(line + Data("\n".utf8))
+            }
+        }
         let latencies = result.latencies.sorted()
         let answered = result.statuses.filter { [202, 403].contains($0.key) }.values.reduce(0, +)
         printJSONLine([
