@@ -64,12 +64,6 @@ struct DevIssuer: Sendable {
     }
 }
 
-extension Claims {
-    init(values: [String: ClaimValue]) {
-        self.values = values
-    }
-}
-
 enum Hex {
     static func fingerprint(_ text: String) -> String {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()

@@ -16,7 +16,7 @@ actor OIDCVerifier {
     let configuration: GatewayConfiguration.OIDCConfiguration
     let http: HTTPClient
     let logger: Logger
-    private var keys = JWTKeyCollection()
+    private var keys = OIDCVerifier.keyCollection()
     private var kids: Set<String> = []
     /// What each key of the issuer signs with: its type and, when the JWKS says, its algorithm.
     private var keyAlgorithms: [String: KeyAlgorithm] = [:]
@@ -42,6 +42,11 @@ actor OIDCVerifier {
     }
 
     nonisolated let verified = VerifiedTokens()
+
+    /// An empty key collection whose parser reads claims with `ClaimsJSONDecoder`.
+    static func keyCollection() -> JWTKeyCollection {
+        JWTKeyCollection(defaultJWTParser: DefaultJWTParser(jsonDecoder: ClaimsJSONDecoder()))
+    }
 
     /// The identity in `token`: from the tokens verified before (until they expire), else
     /// verified now.
@@ -124,7 +129,7 @@ actor OIDCVerifier {
             throw FleetError(.invalidConfiguration, "the discovery document of \(configuration.issuer) has no jwks_uri")
         }
         let jwks = try await fetchJSON(jwksURI)
-        let fresh = JWTKeyCollection()
+        let fresh = Self.keyCollection()
         var loaded: Set<String> = []
         var algorithms: [String: KeyAlgorithm] = [:]
         for key in jwks["keys"] as? [[String: Any]] ?? [] {
@@ -202,6 +207,8 @@ actor OIDCVerifier {
 struct Claims: JWTPayload {
     var values: [String: ClaimValue]
 
+    init(values: [String: ClaimValue]) { self.values = values }
+
     init(from decoder: any Decoder) throws {
         values = try decoder.singleValueContainer().decode([String: ClaimValue].self)
     }
@@ -212,6 +219,24 @@ struct Claims: JWTPayload {
     }
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// The token parser's JSON decoder: a token's claims are read with the fleet's own JSON parser
+/// (`Claims` decoded by `JSONDecoder` tried each claim as a boolean, a number, a string and an
+/// array before the right type, each miss a thrown error: three times the signature check's
+/// CPU for a token seen the first time); anything else, and claims that parser does not take,
+/// go to JWTKit's default decoder.
+struct ClaimsJSONDecoder: JWTJSONDecoder {
+    let fallback: any JWTJSONDecoder = JSONDecoder.defaultForJWT
+
+    func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        if T.self == Claims.self, case .object(let fields)? = JSONValue.parse(data),
+            let claims = Claims(values: fields.mapValues(ClaimValue.init(json:))) as? T
+        {
+            return claims
+        }
+        return try fallback.decode(type, from: data)
+    }
 }
 
 /// A JSON claim value.
@@ -249,6 +274,19 @@ enum ClaimValue: Codable, Sendable {
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         case .null: try container.encodeNil()
+        }
+    }
+
+    /// The claim a parsed JSON value is (every number a `Double`, as the decoder reads it).
+    init(json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .integer(let value): self = .number(Double(value))
+        case .number(let value): self = .number(value)
+        case .string(let value): self = .string(value)
+        case .array(let values): self = .array(values.map(ClaimValue.init(json:)))
+        case .object(let fields): self = .object(fields.mapValues(ClaimValue.init(json:)))
         }
     }
 
