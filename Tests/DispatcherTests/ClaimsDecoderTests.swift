@@ -24,6 +24,13 @@ import Testing
         #expect(try Self.sorted(fast) == Self.sorted(slow))
     }
 
+    /// RFC 7519 section 4: a claim named twice is either refused or its lexically last value used.
+    @Test func aClaimNamedTwiceIsItsLastValue() throws {
+        let claims = try ClaimsJSONDecoder().decode(Claims.self, from: Data(#"{"tenant":"a","x":{"k":1,"k":2},"tenant":"b"}"#.utf8))
+        #expect(claims.values["tenant"]?.string == "b")
+        #expect(try Self.sorted(claims) == #"{"tenant":"b","x":{"k":2}}"#)
+    }
+
     @Test func whatIsNotAnObjectOfClaimsIsRefusedAsTheDecoderRefusesIt() throws {
         #expect(throws: (any Error).self) { try ClaimsJSONDecoder().decode(Claims.self, from: Data("[1]".utf8)) }
         #expect(throws: (any Error).self) { try ClaimsJSONDecoder().decode(Claims.self, from: Data(#"{"a":"#.utf8)) }

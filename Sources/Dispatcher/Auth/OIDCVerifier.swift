@@ -225,7 +225,7 @@ struct Claims: JWTPayload {
 /// (`Claims` decoded by `JSONDecoder` tried each claim as a boolean, a number, a string and an
 /// array before the right type, each miss a thrown error: three times the signature check's
 /// CPU for a token seen the first time); anything else, and claims that parser does not take,
-/// go to JWTKit's default decoder.
+/// go to JWTKit's default decoder. A claim named twice is its last value (RFC 7519 section 4).
 struct ClaimsJSONDecoder: JWTJSONDecoder {
     let fallback: any JWTJSONDecoder = JSONDecoder.defaultForJWT
 
