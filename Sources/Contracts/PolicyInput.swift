@@ -52,7 +52,7 @@ extension PolicyInput {
             out.append(UInt8(ascii: first ? "{" : ","))
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(contentsOf: #"":"#.utf8)
         }
         field("tenant", true)
         JSONText.appendQuoted(tenant, to: &out)
@@ -79,9 +79,9 @@ extension PolicyInput {
         JSONText.appendQuoted(channel, to: &out)
         if let model {
             field("model")
-            out.append(contentsOf: Array(#"{"name":"#.utf8))
+            out.append(contentsOf: #"{"name":"#.utf8)
             JSONText.appendQuoted(model.name, to: &out)
-            out.append(contentsOf: Array(model.external ? #","external":true}"#.utf8 : #","external":false}"#.utf8))
+            out.append(contentsOf: (model.external ? #","external":true}"# : #","external":false}"#).utf8)
         }
         out.append(UInt8(ascii: "}"))
         return out

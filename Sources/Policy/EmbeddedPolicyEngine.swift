@@ -13,10 +13,7 @@ import Glibc
 enum EngineEnvelope {
     /// The evaluation's value, nil when the document is undefined; the engine's error thrown.
     static func value(_ bytes: [UInt8]) throws -> JSONValue? {
-        guard case .object(let envelope)? = JSONValue.parse(bytes) else {
-            throw PolicyTransportFailure(description: "the OPA engine answered something that is not a JSON object")
-        }
-        if let error = envelope["error"], error != .null { throw failure(error, "failed") }
+        let envelope = try parsed(bytes, failing: "failed")
         guard case .array(let rows)? = envelope["result"], case .object(let row)? = rows.first,
             case .array(let expressions)? = row["expressions"], case .object(let expression)? = expressions.first,
             let value = expression["value"], value != .null
@@ -26,16 +23,21 @@ enum EngineEnvelope {
 
     /// The engine's error, if the envelope holds one.
     static func check(_ bytes: [UInt8]) throws {
+        _ = try parsed(bytes, failing: "refused it")
+    }
+
+    /// The envelope's fields; the engine's error, when it holds one, thrown ("the OPA engine <what> …").
+    private static func parsed(_ bytes: [UInt8], failing what: String) throws -> [String: JSONValue] {
         guard case .object(let envelope)? = JSONValue.parse(bytes) else {
             throw PolicyTransportFailure(description: "the OPA engine answered something that is not a JSON object")
         }
-        if let error = envelope["error"], error != .null { throw failure(error, "refused it") }
-    }
-
-    private static func failure(_ error: JSONValue, _ what: String) -> PolicyTransportFailure {
-        let detail = error.objectValue ?? [:]
-        return PolicyTransportFailure(
-            description: "the OPA engine \(what) (\(detail["code"]?.stringValue ?? "error")): \(detail["message"]?.stringValue ?? "")")
+        if let error = envelope["error"], error != .null {
+            let detail = error.objectValue ?? [:]
+            throw PolicyTransportFailure(
+                description:
+                    "the OPA engine \(what) (\(detail["code"]?.stringValue ?? "error")): \(detail["message"]?.stringValue ?? "")")
+        }
+        return envelope
     }
 }
 

@@ -28,15 +28,6 @@ struct PolicyTransportFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-extension PolicyTransport {
-    /// The document at `data.<path>` evaluated with `input`, decoded as `Answer`; nil when it
-    /// is undefined.
-    public func evaluate<Answer: Decodable & Sendable>(_ path: String, input: [UInt8]?, as: Answer.Type) async throws -> Answer? {
-        guard let value = try await evaluate(path, input: input) else { return nil }
-        return try JSONDecoder().decode(Answer.self, from: JSONEncoder().encode(value))
-    }
-}
-
 /// OPA's REST API: `POST /v1/data/<path>`, `PUT /v1/policies/<id>`, `PUT /v1/data/<path>`,
 /// `GET /health`.
 public final class RESTPolicyTransport: PolicyTransport {

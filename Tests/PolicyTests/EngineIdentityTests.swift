@@ -53,10 +53,10 @@ import Testing
         }
         #expect(tests.count >= 20, "\(tests)")
         for test in tests {
-            let remote = try await sidecar.evaluate(test, input: nil, as: Bool.self)
-            let local = try await embedded.evaluate(test, input: nil, as: Bool.self)
-            #expect(remote == true, "\(test) in the sidecar")
-            #expect(local == true, "\(test) in process")
+            let remote = try await sidecar.evaluate(test, input: nil)
+            let local = try await embedded.evaluate(test, input: nil)
+            #expect(remote == .bool(true), "\(test) in the sidecar")
+            #expect(local == .bool(true), "\(test) in process")
         }
         await sidecar.shutdown()
     }
