@@ -1,7 +1,7 @@
 import Contracts
 
 /// Decisions for one process: asks the engine this process keeps loaded (`PolicySync`), under
-/// the revision of the tenant's policies it loaded. Nothing is decided for a tenant whose
+/// the content of the tenant's policies it loaded. Nothing is decided for a tenant whose
 /// policies this process has not loaded (at start, after an engine restart, after a failed
 /// load): the answer is `.unavailable`, and callers fail closed.
 public struct PolicyDecider: Sendable {
@@ -26,7 +26,7 @@ public struct PolicyDecider: Sendable {
             tenant: identity.tenant, requester: identity.requester, action: action, classification: classification, target: target,
             channel: channel.rawValue, model: model)
         let loaded = sync.loaded(identity.tenant, requester: identity.requester)
-        return await engine.decide(input, revision: loaded.revision, scopes: loaded.scopes, marker: sync.marker)
+        return await engine.decide(input, policies: loaded.content, scopes: loaded.scopes, marker: sync.marker)
     }
 
     /// Whether the engine answers and holds this process's load (readiness).

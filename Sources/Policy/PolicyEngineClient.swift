@@ -9,13 +9,14 @@ import Synchronization
 /// engine in process (`EmbeddedPolicyEngine`). One code path above the transport.
 ///
 /// Decisions fail closed: an unreachable, slow, erroring or undefined engine answers
-/// `.unavailable` with the reason, never a decision. Decisions are cached by tenant policy
-/// revision and the parts of the input a decision can depend on, so a policy change (a new
-/// revision) is never answered from the cache. The policy reads the requester's user, org and
-/// team only to find the documents of those scopes, so each is part of the key only where the
-/// tenant has such a document (`RequesterScopes`); it does not read the roles, target or
-/// channel at all (`PolicyCacheKeyTests` holds the Rego to that). Ten thousand users of a
-/// tenant without org, team or user policies share one entry per question.
+/// `.unavailable` with the reason, never a decision. Decisions are cached by what the tenant's
+/// policies say (`PolicyContent`) and the parts of the input a decision can depend on, so a
+/// policy change (new content) is never answered from the cache. The policy reads the tenant
+/// only to find its documents, so tenants whose documents are the same share entries; it reads
+/// the requester's user, org and team only to find the documents of those scopes, so each is
+/// part of the key only where the tenant has such a document (`RequesterScopes`); it does not
+/// read the roles, target or channel at all (`PolicyCacheKeyTests` holds the Rego to that). Ten
+/// thousand users of a tenant without org, team or user policies share one entry per question.
 public final class PolicyEngineClient: Sendable {
     public let transport: any PolicyTransport
     let logger: Logger
@@ -105,16 +106,16 @@ public final class PolicyEngineClient: Sendable {
 
     public func shutdown() async { await transport.shutdown() }
 
-    /// The decision for `input` under the tenant's policy `revision`. Never throws: an engine
-    /// that cannot answer is `.unavailable` with the reason.
+    /// The decision for `input` under the tenant's policies, which say `policies`. Never throws:
+    /// an engine that cannot answer is `.unavailable` with the reason.
     /// - Parameters:
-    ///   - scopes: which of the requester's scopes have documents in the tenant's policies at
-    ///     `revision` (those that do not are left out of the cache key: the decision is shared
-    ///     with the requester's peers).
+    ///   - scopes: which of the requester's scopes have documents in the tenant's policies
+    ///     (those that do not are left out of the cache key: the decision is shared with the
+    ///     requester's peers).
     ///   - marker: the document a complete load leaves in the engine (`PolicySync.marker`): what
     ///     a confirmation asks for. Without one, a confirmation asks whether the engine answers.
     public func decide(
-        _ input: PolicyInput, revision: Int64, scopes: RequesterScopes = .all, marker: String? = nil
+        _ input: PolicyInput, policies: PolicyContent, scopes: RequesterScopes = .all, marker: String? = nil
     ) async
         -> PolicyAnswer
     {
@@ -123,7 +124,7 @@ public final class PolicyEngineClient: Sendable {
             refusedUnasked.add(1, ordering: .relaxed)
             return .unavailable(reason: "the policy engine did not answer a moment ago (\(transport.location)); it is asked again shortly")
         }
-        let key = DecisionCache.Key(revision: revision, input: input, scopes: scopes)
+        let key = DecisionCache.Key(policies: policies, input: input, scopes: scopes)
         if let cached = cache?.get(key) {
             // An engine that does not confirm is not asked again for this request: it just
             // failed to answer.
@@ -239,18 +240,20 @@ public final class PolicyEngineClient: Sendable {
     }
 }
 
-/// Decisions by (revision, input), bounded and expiring.
+/// Decisions by (policy content, input), bounded and expiring.
 final class DecisionCache: Sendable {
     struct Key: Hashable, Sendable {
-        let revision: Int64
+        let policies: PolicyContent
         let input: PolicyInput
 
-        /// The user, team and org are left out of the key unless the tenant has a document of
-        /// that scope for them (a team's documents are named by org and team); the roles,
-        /// target and channel always are: the policy does not read them.
-        init(revision: Int64, input: PolicyInput, scopes: RequesterScopes) {
-            self.revision = revision
+        /// The tenant is left out of the key (the policy reads it only to find the documents
+        /// whose content the key holds); so are the user, team and org unless the tenant has a
+        /// document of that scope for them (a team's documents are named by org and team); the
+        /// roles, target and channel always are: the policy does not read them.
+        init(policies: PolicyContent, input: PolicyInput, scopes: RequesterScopes) {
+            self.policies = policies
             var shared = input
+            shared.tenant = ""
             if !scopes.user { shared.user = "" }
             if !scopes.team { shared.team = "" }
             if !scopes.org && !scopes.team { shared.org = "" }

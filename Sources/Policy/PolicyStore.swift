@@ -1,5 +1,6 @@
 import AuditLog
 import Contracts
+import Crypto
 import Foundation
 import PostgresClient
 import RedisClient
@@ -156,9 +157,7 @@ public struct PolicyStore: Sendable {
 
     /// The tenant's documents as the decision policy reads them (`data.openclaw.tenants[t]`).
     public func engineDocument(_ tenant: TenantID, revision: Int64) async throws -> EngineDocument {
-        var document: [String: JSONValue] = [
-            "orgs": .object([:]), "teams": .object([:]), "users": .object([:]), "revision": .integer(revision),
-        ]
+        var document: [String: JSONValue] = ["orgs": .object([:]), "teams": .object([:]), "users": .object([:])]
         var enterprise: [String: JSONValue] = [:]
         var scoped: [String: [String: [String: JSONValue]]] = ["orgs": [:], "teams": [:], "users": [:]]
         for stored in try await current(tenant) {
@@ -171,9 +170,12 @@ public struct PolicyStore: Sendable {
         }
         if !enterprise.isEmpty { document["enterprise"] = .object(enterprise) }
         for (group, entries) in scoped { document[group] = .object(entries.mapValues { .object($0) }) }
+        // The revision is not part of what the documents say (the policy does not read it).
+        let content = PolicyContent(digesting: JSONValue.object(document).canonicalData)
+        document["revision"] = .integer(revision)
         return EngineDocument(
-            data: JSONValue.object(document).canonicalData, users: Set(scoped["users"]!.keys), orgs: Set(scoped["orgs"]!.keys),
-            teams: Set(scoped["teams"]!.keys))
+            data: JSONValue.object(document).canonicalData, content: content, users: Set(scoped["users"]!.keys),
+            orgs: Set(scoped["orgs"]!.keys), teams: Set(scoped["teams"]!.keys))
     }
 
     /// Every tenant's revision.
@@ -194,9 +196,19 @@ public struct PolicyStore: Sendable {
 /// users, orgs and teams (`<org>:<team>`) that have documents of their own.
 public struct EngineDocument: Sendable {
     public let data: Data
+    /// What the documents say, without their revision.
+    public let content: PolicyContent
     public let users: Set<String>
     public let orgs: Set<String>
     public let teams: Set<String>
+
+    init(data: Data, content: PolicyContent? = nil, users: Set<String>, orgs: Set<String>, teams: Set<String>) {
+        self.data = data
+        self.content = content ?? PolicyContent(digesting: data)
+        self.users = users
+        self.orgs = orgs
+        self.teams = teams
+    }
 
     /// Which of `requester`'s scopes have documents here.
     public func scopes(of requester: Requester) -> RequesterScopes {
@@ -204,4 +216,23 @@ public struct EngineDocument: Sendable {
             user: users.contains(requester.user), org: orgs.contains(requester.org),
             team: !requester.team.isEmpty && teams.contains("\(requester.org):\(requester.team)"))
     }
+}
+
+/// What a tenant's policies say, as far as decisions go: the SHA-256 of its documents as the
+/// decision policy reads them, without their revision. The policy reads `input.tenant` only to
+/// find the tenant's documents, so a decision is a function of this content and the rest of its
+/// input: tenants whose documents are the same (a template every tenant starts from, the same
+/// settings made twice) share cached decisions, and any change to a tenant's documents is new
+/// content, asked again.
+public struct PolicyContent: Hashable, Sendable {
+    private let digest: SHA256Digest
+
+    /// The content of `document` (canonical JSON: equal documents, equal bytes).
+    public init(digesting document: some DataProtocol) {
+        digest = SHA256.hash(data: document)
+    }
+
+    /// A tenant this process pushed nothing for: the engine holds no documents of it. (Documents
+    /// are JSON objects, so no document's bytes are these.)
+    public static let none = PolicyContent(digesting: Array("no documents".utf8))
 }

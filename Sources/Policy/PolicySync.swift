@@ -42,12 +42,12 @@ public final class PolicySync: Service, Sendable {
     /// The revision of `tenant`'s policies in this process's engine (0: none pushed).
     public func revision(of tenant: TenantID) -> Int64 { pushed.withLock { $0[tenant]?.revision ?? 0 } }
 
-    /// The revision of `tenant`'s policies in the engine, and which of `requester`'s scopes have
-    /// documents in it (read together, so they always describe the same load).
-    public func loaded(_ tenant: TenantID, requester: Requester) -> (revision: Int64, scopes: RequesterScopes) {
+    /// What `tenant`'s policies in the engine say, and which of `requester`'s scopes have
+    /// documents in them (read together, so they always describe the same load).
+    public func loaded(_ tenant: TenantID, requester: Requester) -> (content: PolicyContent, scopes: RequesterScopes) {
         pushed.withLock { pushed in
-            guard let tenant = pushed[tenant] else { return (0, .all) }
-            return (tenant.revision, tenant.document.scopes(of: requester))
+            guard let tenant = pushed[tenant] else { return (.none, .all) }
+            return (tenant.document.content, tenant.document.scopes(of: requester))
         }
     }
 

@@ -11,9 +11,24 @@ import Testing
 @Suite struct PolicyCacheKeyTests {
     let tenant = TestEnvironment.tenant("ck")
 
-    func key(_ requester: Requester, _ document: EngineDocument, action: Action = .gmailRead, target: String = "") -> DecisionCache.Key {
-        let input = PolicyInput(tenant: tenant, requester: requester, action: action, classification: .internal, target: target)
-        return DecisionCache.Key(revision: 4, input: input, scopes: document.scopes(of: requester))
+    func key(
+        _ requester: Requester, _ document: EngineDocument, action: Action = .gmailRead, target: String = "", tenant: TenantID? = nil
+    ) -> DecisionCache.Key {
+        let input = PolicyInput(
+            tenant: tenant ?? self.tenant, requester: requester, action: action, classification: .internal, target: target)
+        return DecisionCache.Key(policies: document.content, input: input, scopes: document.scopes(of: requester))
+    }
+
+    @Test func tenantsShareEntriesWhenTheirDocumentsSayTheSame() {
+        let other = TestEnvironment.tenant("ck2")
+        let alice = Requester(user: "alice", org: "eng")
+        let template = EngineDocument(data: Data(#"{"enterprise":{}}"#.utf8), users: [], orgs: [], teams: [])
+        let same = EngineDocument(data: Data(#"{"enterprise":{}}"#.utf8), users: [], orgs: [], teams: [])
+        let changed = EngineDocument(data: Data(#"{"enterprise":{"x":1}}"#.utf8), users: [], orgs: [], teams: [])
+        #expect(key(alice, template) == key(alice, same, tenant: other))
+        #expect(key(alice, template) != key(alice, changed))
+        #expect(key(alice, template) != key(alice, changed, tenant: other))
+        #expect(PolicyContent.none != template.content)
     }
 
     @Test func requestersShareEntriesUnlessAScopeOfTheirsHasADocument() {
@@ -40,12 +55,15 @@ import Testing
         #expect(key(colleague, user) == key(lead, user))
     }
 
-    /// The key leaves out the roles, target and channel, and the user, org and team unless a
-    /// scope of theirs has a document; that holds only while the policy reads nothing else of
-    /// its input. Every reference to `input` in the policies must name a field the key keeps
-    /// (or one found only through a scope document).
+    /// The key leaves out the tenant, the roles, target and channel, and the user, org and team
+    /// unless a scope of theirs has a document; that holds only while the policy reads nothing
+    /// else of its input. Every reference to `input` in the policies must name a field the key
+    /// keeps (or one found only through a scope document); the tenant is read only to find its
+    /// documents (whose content the key holds), and their revision not at all (it is not part of
+    /// that content).
     @Test func thePoliciesReadOnlyWhatTheCacheKeyHolds() throws {
-        let keyed: Set<String> = ["tenant", "action", "classification", "model", "user", "org", "team"]
+        let keyed: Set<String> = ["action", "classification", "model", "user", "org", "team"]
+        let findingTheTenant = "data.openclaw.tenants[input.tenant]"
         let root = URL(fileURLWithPath: "policies")
         let files = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
             .compactMap { $0 as? URL }
@@ -57,7 +75,10 @@ import Testing
         for file in files {
             let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
             for (number, line) in lines.enumerated() {
-                let code = line.prefix { $0 != "#" }
+                let code = String(line.prefix { $0 != "#" }).replacingOccurrences(of: findingTheTenant, with: "the_tenants_documents")
+                let place = "\(file.lastPathComponent):\(number + 1)"
+                #expect(!code.contains("revision"), "\(place) reads the documents' revision, which the decision cache's key leaves out")
+                #expect(!code.contains("openclaw.tenants"), "\(place) reads documents other than the requester's tenant's")
                 for match in code.matches(of: try Regex(#"\binput\b"#)) {
                     let after = code[match.range.upperBound...]
                     let before = code[..<match.range.lowerBound]
@@ -67,7 +88,6 @@ import Testing
                     } else if before.contains(whole), let found = after.prefixMatch(of: named) {
                         name = found.output[1].substring
                     }
-                    let place = "\(file.lastPathComponent):\(number + 1)"
                     guard let name else {
                         Issue.record("\(place) reads the input whole; the decision cache cannot know what it depends on")
                         continue
@@ -120,12 +140,12 @@ import Testing
         func askMany() async -> [PolicyDecision.Outcome?] {
             await withTaskGroup(of: PolicyDecision.Outcome?.self) { group in
                 for _ in 0..<50 {
-                    group.addTask { await client.decide(input, revision: 1, marker: marker).decision?.decision }
+                    group.addTask { await client.decide(input, policies: .test("v1"), marker: marker).decision?.decision }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
         }
-        #expect(await client.decide(input, revision: 1, marker: marker).decision?.decision == .allow)
+        #expect(await client.decide(input, policies: .test("v1"), marker: marker).decision?.decision == .allow)
         #expect(engine.decisions.load(ordering: .relaxed) == 1)
         // Past the freshness: every caller at once is answered from the cache after one
         // confirmation, and the engine evaluates nothing again.
@@ -157,16 +177,16 @@ import Testing
         var input = PolicyInput(
             tenant: TestEnvironment.tenant("cf"), requester: Requester(user: "u"), action: .gmailRead, classification: .internal)
         engine.failing.store(true, ordering: .relaxed)
-        #expect(await client.decide(input, revision: 1, marker: marker).decision == nil)
+        #expect(await client.decide(input, policies: .test("v1"), marker: marker).decision == nil)
         #expect(engine.decisions.load(ordering: .relaxed) == 1)
         input.action = .gmailSend
-        #expect(await client.decide(input, revision: 1, marker: marker).decision == nil)
+        #expect(await client.decide(input, policies: .test("v1"), marker: marker).decision == nil)
         #expect(engine.decisions.load(ordering: .relaxed) == 1, "refused without asking the engine again")
         #expect(client.decisionCounts.refused == 1 && client.decisionCounts.uncached == 1)
         #expect(client.metricsText.contains(#"oc_policy_decisions_total{source="refused"} 1"#))
         engine.failing.store(false, ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(3200))
-        #expect(await client.decide(input, revision: 1, marker: marker).decision?.decision == .allow)
+        #expect(await client.decide(input, policies: .test("v1"), marker: marker).decision?.decision == .allow)
         #expect(engine.decisions.load(ordering: .relaxed) == 2)
         await client.shutdown()
     }

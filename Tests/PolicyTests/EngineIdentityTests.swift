@@ -136,7 +136,7 @@ import Testing
         let client = PolicyEngineClient(transport: try Self.embedded(), cacheSize: 0)
         let input = PolicyInput(
             tenant: TestEnvironment.tenant("em"), requester: Requester(user: "u"), action: .noopRun, classification: .internal)
-        guard case .unavailable(let reason) = await client.decide(input, revision: 1) else {
+        guard case .unavailable(let reason) = await client.decide(input, policies: .test("v1")) else {
             Issue.record("an empty engine decided")
             return
         }
@@ -152,7 +152,7 @@ import Testing
         try await client.putData(
             path: "openclaw/tenants/\(input.tenant)",
             json: Data(#"{"enterprise":{"actions":{"noop.run":{"autonomy":"autonomous"}}},"orgs":{},"teams":{},"users":{}}"#.utf8))
-        #expect(await client.decide(input, revision: 1).decision?.decision == .allow)
+        #expect(await client.decide(input, policies: .test("v1")).decision?.decision == .allow)
         try await client.putData(path: "openclaw/loaded/x-1", json: Data("true".utf8))
         #expect(await client.isHealthy(marker: "openclaw/loaded/x-1"))
 
@@ -161,7 +161,7 @@ import Testing
         #expect(missing.loadError?.contains("cannot load the OPA engine library") == true)
         let nowhere = PolicyEngineClient(transport: missing)
         #expect(await nowhere.isHealthy() == false)
-        guard case .unavailable = await nowhere.decide(input, revision: 1) else {
+        guard case .unavailable = await nowhere.decide(input, policies: .test("v1")) else {
             Issue.record("an engine without its library decided")
             return
         }

@@ -79,18 +79,18 @@ import Testing
                 #"{"enterprise":{"actions":{"default":{"autonomy":"block"},"noop.run":{"autonomy":"notify"}}},"orgs":{},"teams":{},"users":{}}"#
                     .utf8))
         let input = PolicyInput(tenant: tenant, requester: Requester(user: "u"), action: .noopRun, classification: .internal)
-        let decision = try #require(await client.decide(input, revision: 1).decision)
+        let decision = try #require(await client.decide(input, policies: .test("v1")).decision)
         #expect(decision.decision == .allow)
         #expect(decision.constraints.disclosureRequired)
         var other = input
         other.action = .gmailRead
-        #expect(await client.decide(other, revision: 1).decision?.decision == .deny)
+        #expect(await client.decide(other, policies: .test("v1")).decision?.decision == .deny)
 
-        // A decision is shared by the user's peers (same role, org and team) under one revision,
+        // A decision is shared by the user's peers (same role, org and team) under one content,
         // unless the user has a policy of their own: the engine now blocks the action, but
         // only the user with their own policy is asked again.
         let cached = PolicyInput(tenant: tenant, requester: Requester(user: "alice"), action: .noopRun, classification: .internal)
-        #expect(await client.decide(cached, revision: 2, scopes: .peers).decision?.decision == .allow)
+        #expect(await client.decide(cached, policies: .test("v2"), scopes: .peers).decision?.decision == .allow)
         try await client.putData(
             path: "openclaw/tenants/\(tenant.rawValue)",
             json: Data(
@@ -98,21 +98,65 @@ import Testing
                     .utf8))
         var peer = cached
         peer.user = "carol"
-        #expect(await client.decide(peer, revision: 2, scopes: .peers).decision?.decision == .allow, "a peer shares the entry")
+        #expect(await client.decide(peer, policies: .test("v2"), scopes: .peers).decision?.decision == .allow, "a peer shares the entry")
         var own = cached
         own.user = "bob"
-        #expect(await client.decide(own, revision: 2, scopes: .all).decision?.decision == .deny, "bob is asked for himself")
-        #expect(await client.decide(cached, revision: 3, scopes: .peers).decision?.decision == .deny, "a new revision asks again")
+        #expect(await client.decide(own, policies: .test("v2"), scopes: .all).decision?.decision == .deny, "bob is asked for himself")
+        #expect(await client.decide(cached, policies: .test("v3"), scopes: .peers).decision?.decision == .deny, "new content asks again")
         await client.shutdown()
 
         // An engine that cannot answer gives no decision at all, only the reason.
         let nowhere = PolicyEngineClient(baseURL: "http://127.0.0.1:1", timeout: .milliseconds(200))
-        guard case .unavailable(let reason) = await nowhere.decide(input, revision: 1) else {
+        guard case .unavailable(let reason) = await nowhere.decide(input, policies: .test("v1")) else {
             Issue.record("an unreachable engine decided")
             return
         }
         #expect(!reason.isEmpty)
         await nowhere.shutdown()
+    }
+
+    /// Tenants whose documents say the same share cached decisions (the engine is asked once),
+    /// and every decision shared is the one the engine gives each of them; a tenant whose
+    /// documents differ by one setting is asked for itself.
+    @Test(arguments: ["sidecar", "embedded"]) func tenantsWithTheSameDocumentsShareDecisions(engine: String) async throws {
+        let client = PolicyEngineClient(
+            transport: engine == "embedded"
+                ? EmbeddedPolicyEngine(libraryPath: TestEnvironment.opaLibrary)
+                : RESTPolicyTransport(baseURL: url, timeout: .seconds(20), httpClient: .shared),
+            freshness: .seconds(600))
+        try await client.putPolicy(
+            id: "openclaw/decision.rego", source: try String(contentsOfFile: "policies/openclaw/decision.rego", encoding: .utf8))
+        let template =
+            #"{"enterprise":{"actions":{"default":{"autonomy":"block"},"noop.run":{"autonomy":"notify"},"gmail.read":{"autonomy":"approve"}}},"orgs":{"sales":{"actions":{"noop.run":{"autonomy":"approve"}}}},"teams":{},"users":{}}"#
+        let changed = template.replacingOccurrences(
+            of: #""gmail.read":{"autonomy":"approve"}"#, with: #""gmail.read":{"autonomy":"autonomous"}"#)
+        let tenants = (0..<3).map { TestEnvironment.tenant("sh\($0)") }
+        for (tenant, document) in zip(tenants, [template, template, changed]) {
+            try await client.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: Data(document.utf8))
+        }
+        let contents = [template, template, changed].map { PolicyContent(digesting: Array($0.utf8)) }
+        let questions: [(Requester, Action)] = [
+            (Requester(user: "ann", org: "eng"), .noopRun), (Requester(user: "bo", org: "sales"), .noopRun),
+            (Requester(user: "cy", org: "eng"), .gmailRead), (Requester(user: "di", org: "eng"), .gmailSend),
+        ]
+        func scopes(_ requester: Requester) -> RequesterScopes { RequesterScopes(user: false, org: requester.org == "sales", team: false) }
+        var answers: [[PolicyDecision]] = []
+        for (tenant, content) in zip(tenants, contents) {
+            var decisions: [PolicyDecision] = []
+            for (requester, action) in questions {
+                let input = PolicyInput(tenant: tenant, requester: requester, action: action, classification: .internal)
+                decisions.append(try #require(await client.decide(input, policies: content, scopes: scopes(requester)).decision))
+                // What the engine itself says for this tenant, uncached.
+                #expect(try await client.evaluate(input) == decisions.last!)
+            }
+            answers.append(decisions)
+        }
+        #expect(answers[0] == answers[1])
+        #expect(answers[2][2].decision == .allow && answers[0][2].decision == .requireApproval, "the changed setting is seen")
+        let counts = client.decisionCounts
+        #expect(counts.uncached == 2 * questions.count, "the second tenant asked nothing: \(counts)")
+        #expect(counts.cached == questions.count)
+        await client.shutdown()
     }
 
     /// An engine that answers every decision `allow` after `delay`, counting the questions.
@@ -146,7 +190,7 @@ import Testing
                     group.addTask {
                         let input = PolicyInput(
                             tenant: tenant, requester: Requester(user: "u\(user)"), action: .gmailRead, classification: .internal)
-                        return await client.decide(input, revision: 1, scopes: ownPolicy ? .all : .peers).decision?.decision
+                        return await client.decide(input, policies: .test("v1"), scopes: ownPolicy ? .all : .peers).decision?.decision
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
@@ -163,4 +207,9 @@ import Testing
 extension RequesterScopes {
     /// No scope of the requester has documents of its own: the decision is shared with every peer.
     static let peers = RequesterScopes(user: false, org: false, team: false)
+}
+
+extension PolicyContent {
+    /// Content standing for a test's documents, by name.
+    static func test(_ name: String) -> PolicyContent { PolicyContent(digesting: Array(name.utf8)) }
 }
