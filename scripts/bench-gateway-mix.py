@@ -8,7 +8,9 @@
 
 100 tenants x 100 users in three orgs and four teams, some team leads; each tenant's enterprise
 policy allows most of what the mix asks, parks writes for approval and blocks the rest; one org
-per tenant restricts a read further, and five users per tenant have a policy of their own. The
+per tenant restricts a read further, and five users per tenant have a policy of their own (users
+are named within their tenant, as an identity provider's subjects are, so no two tenants' documents
+are the same). The
 requests mix kinds (noop, connector-sync, classifier), actions and classifications so that about
 80% are allowed, 10% need an approval and 10% are denied.
 """
@@ -51,9 +53,14 @@ MIX = [
 ]
 
 
+def user_id(tenant, number):
+    return f"u{number:03d}-{tenant}"
+
+
 def user_claims(tenant, number):
     roles = ["team_lead"] if number % 20 == 0 else ["user"]
-    return {"tenant": tenant, "sub": f"u{number:03d}", "org": ORGS[number % 3], "team": TEAMS[(number // 3) % 4], "roles": roles}
+    return {"tenant": tenant, "sub": user_id(tenant, number), "org": ORGS[number % 3], "team": TEAMS[(number // 3) % 4],
+            "roles": roles}
 
 
 def claims(directory):
@@ -85,7 +92,7 @@ def provision(directory, url):
         put(url, token, "/v1/policies/enterprise/*/actions", ENTERPRISE)
         put(url, token, "/v1/policies/org/sales/actions", {"gdrive.read": {"autonomy": "approve"}})
         for number in sorted(OWN_POLICY):
-            put(url, token, f"/v1/policies/user/u{number:03d}/actions", {"jira.read": {"autonomy": "approve"}})
+            put(url, token, f"/v1/policies/user/{user_id(tenant, number)}/actions", {"jira.read": {"autonomy": "approve"}})
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(tenant_policies, TENANTS))
