@@ -8,7 +8,7 @@ import Synchronization
 /// Keeps this process's policy engine current: pushes the Rego modules at start, then every
 /// tenant whose policy revision changed (polling Redis every `interval`, so a change is
 /// effective everywhere within seconds, well inside a minute). Decisions are cached under the
-/// revision pushed here, so the cache never outlives a change.
+/// content of the documents pushed here, so the cache never outlives a change.
 ///
 /// A complete load ends with a marker document of this process in the engine. An engine that
 /// restarted (a sidecar holds everything in memory) has lost it: the next round loads the
