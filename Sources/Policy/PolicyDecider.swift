@@ -25,7 +25,7 @@ public struct PolicyDecider: Sendable {
         let input = PolicyInput(
             tenant: identity.tenant, requester: identity.requester, action: action, classification: classification, target: target,
             channel: channel.rawValue, model: model)
-        let loaded = sync.loaded(identity.tenant, requester: identity.requester)
+        let loaded = sync.loaded(identity.tenant, requester: identity.requester, action: action)
         return await engine.decide(input, policies: loaded.content, scopes: loaded.scopes, marker: sync.marker)
     }
 

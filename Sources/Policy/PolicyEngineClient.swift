@@ -14,7 +14,8 @@ import Synchronization
 /// policy change (new content) is never answered from the cache. The policy reads the tenant
 /// only to find its documents, so tenants whose documents are the same share entries; it reads
 /// the requester's user, org and team only to find the documents of those scopes, so each is
-/// part of the key only where the tenant has such a document (`RequesterScopes`); it does not
+/// part of the key only where the tenant has such a document bearing on the action
+/// (`RequesterScopes`, `ScopeBearing`); it does not
 /// read the roles, target or channel at all (`PolicyCacheKeyTests` holds the Rego to that). Ten
 /// thousand users of a tenant without org, team or user policies share one entry per question.
 public final class PolicyEngineClient: Sendable {
@@ -109,9 +110,9 @@ public final class PolicyEngineClient: Sendable {
     /// The decision for `input` under the tenant's policies, which say `policies`. Never throws:
     /// an engine that cannot answer is `.unavailable` with the reason.
     /// - Parameters:
-    ///   - scopes: which of the requester's scopes have documents in the tenant's policies
-    ///     (those that do not are left out of the cache key: the decision is shared with the
-    ///     requester's peers).
+    ///   - scopes: which of the requester's scopes have documents in the tenant's policies that
+    ///     bear on the action (those that do not are left out of the cache key: the decision is
+    ///     shared with the requester's peers).
     ///   - marker: the document a complete load leaves in the engine (`PolicySync.marker`): what
     ///     a confirmation asks for. Without one, a confirmation asks whether the engine answers.
     public func decide(
@@ -248,7 +249,8 @@ final class DecisionCache: Sendable {
 
         /// The tenant is left out of the key (the policy reads it only to find the documents
         /// whose content the key holds); so are the user, team and org unless the tenant has a
-        /// document of that scope for them (a team's documents are named by org and team); the
+        /// document of that scope for them bearing on the action (a team's documents are named
+        /// by org and team); the
         /// roles, target and channel always are: the policy does not read them.
         init(policies: PolicyContent, input: PolicyInput, scopes: RequesterScopes) {
             self.policies = policies

@@ -174,8 +174,8 @@ public struct PolicyStore: Sendable {
         let content = PolicyContent(digesting: JSONValue.object(document).canonicalData)
         document["revision"] = .integer(revision)
         return EngineDocument(
-            data: JSONValue.object(document).canonicalData, content: content, users: Set(scoped["users"]!.keys),
-            orgs: Set(scoped["orgs"]!.keys), teams: Set(scoped["teams"]!.keys))
+            data: JSONValue.object(document).canonicalData, content: content, users: scoped["users"]!.mapValues(ScopeBearing.init),
+            orgs: scoped["orgs"]!.mapValues(ScopeBearing.init), teams: scoped["teams"]!.mapValues(ScopeBearing.init))
     }
 
     /// Every tenant's revision.
@@ -193,16 +193,20 @@ public struct PolicyStore: Sendable {
 }
 
 /// A tenant's policies as the engine holds them (`data.openclaw.tenants.<tenant>`), with the
-/// users, orgs and teams (`<org>:<team>`) that have documents of their own.
+/// users, orgs and teams (`<org>:<team>`) that have documents of their own and the actions
+/// those documents bear on.
 public struct EngineDocument: Sendable {
     public let data: Data
     /// What the documents say, without their revision.
     public let content: PolicyContent
-    public let users: Set<String>
-    public let orgs: Set<String>
-    public let teams: Set<String>
+    let users: [String: ScopeBearing]
+    let orgs: [String: ScopeBearing]
+    let teams: [String: ScopeBearing]
 
-    init(data: Data, content: PolicyContent? = nil, users: Set<String>, orgs: Set<String>, teams: Set<String>) {
+    init(
+        data: Data, content: PolicyContent? = nil, users: [String: ScopeBearing], orgs: [String: ScopeBearing],
+        teams: [String: ScopeBearing]
+    ) {
         self.data = data
         self.content = content ?? PolicyContent(digesting: data)
         self.users = users
@@ -210,11 +214,41 @@ public struct EngineDocument: Sendable {
         self.teams = teams
     }
 
-    /// Which of `requester`'s scopes have documents here.
-    public func scopes(of requester: Requester) -> RequesterScopes {
+    /// Which of `requester`'s scopes have documents here that bear on `action`.
+    public func scopes(of requester: Requester, action: Action) -> RequesterScopes {
         RequesterScopes(
-            user: users.contains(requester.user), org: orgs.contains(requester.org),
-            team: !requester.team.isEmpty && teams.contains("\(requester.org):\(requester.team)"))
+            user: users[requester.user]?.bears(on: action) ?? false, org: orgs[requester.org]?.bears(on: action) ?? false,
+            team: !requester.team.isEmpty && teams["\(requester.org):\(requester.team)"]?.bears(on: action) ?? false)
+    }
+}
+
+/// The actions a scope's documents (by domain) bear on. The decision policy reads a scope's
+/// documents through the action's entry in `actions` or its `default`, and through `data`,
+/// `integrations` and `models`, which apply to any action: documents with only an `actions`
+/// document and no `default` in it bear on the actions it names and no other, so for those the
+/// requester's scope is left out of the cache key, and they share the decision with their
+/// peers. Anything else bears on every action. (`scopeKeysHoldWhatDecisionsDependOn` holds this
+/// to the engine's decisions.)
+enum ScopeBearing: Sendable, Equatable {
+    case every
+    case named(Set<String>)
+
+    init(_ documents: [String: JSONValue]) {
+        guard documents.keys.allSatisfy({ $0 == PolicyDomain.actions.rawValue }),
+            let actions = documents[PolicyDomain.actions.rawValue]?.objectValue ?? (documents.isEmpty ? [:] : nil),
+            actions["default"] == nil
+        else {
+            self = .every
+            return
+        }
+        self = .named(Set(actions.keys))
+    }
+
+    func bears(on action: Action) -> Bool {
+        switch self {
+        case .every: true
+        case .named(let actions): actions.contains(action.rawValue)
+        }
     }
 }
 

@@ -43,11 +43,12 @@ public final class PolicySync: Service, Sendable {
     public func revision(of tenant: TenantID) -> Int64 { pushed.withLock { $0[tenant]?.revision ?? 0 } }
 
     /// What `tenant`'s policies in the engine say, and which of `requester`'s scopes have
-    /// documents in them (read together, so they always describe the same load).
-    public func loaded(_ tenant: TenantID, requester: Requester) -> (content: PolicyContent, scopes: RequesterScopes) {
+    /// documents in them that bear on `action` (read together, so they always describe the
+    /// same load).
+    public func loaded(_ tenant: TenantID, requester: Requester, action: Action) -> (content: PolicyContent, scopes: RequesterScopes) {
         pushed.withLock { pushed in
             guard let tenant = pushed[tenant] else { return (.none, .all) }
-            return (tenant.document.content, tenant.document.scopes(of: requester))
+            return (tenant.document.content, tenant.document.scopes(of: requester, action: action))
         }
     }
 

@@ -16,15 +16,142 @@ import Testing
     ) -> DecisionCache.Key {
         let input = PolicyInput(
             tenant: tenant ?? self.tenant, requester: requester, action: action, classification: .internal, target: target)
-        return DecisionCache.Key(policies: document.content, input: input, scopes: document.scopes(of: requester))
+        return DecisionCache.Key(policies: document.content, input: input, scopes: document.scopes(of: requester, action: action))
+    }
+
+    @Test func aScopeWhoseDocumentsNameOnlySomeActionsKeysThoseAlone() {
+        func bearing(_ json: String) -> ScopeBearing { ScopeBearing(JSONValue.parse(Array(json.utf8))!.objectValue!) }
+        #expect(bearing(#"{"actions":{"jira.read":{"autonomy":"approve"}}}"#) == .named(["jira.read"]))
+        #expect(bearing(#"{"actions":{"jira.read":{}},"data":{"max_classification":"internal"}}"#) == .every)
+        #expect(bearing(#"{"actions":{"default":{"autonomy":"block"}}}"#) == .every)
+        #expect(bearing(#"{"integrations":{"write":[]}}"#) == .every)
+        #expect(bearing(#"{"models":{"external_max_classification":"public"}}"#) == .every)
+        #expect(bearing(#"{"actions":"not an object"}"#) == .every)
+
+        let owner = Requester(user: "alice", org: "eng", team: "core")
+        let peer = Requester(user: "bob", org: "eng", team: "core")
+        let narrow = EngineDocument(
+            data: Data(), users: ["alice": .named(["jira.read"])], orgs: ["eng": .named(["gdrive.read"])], teams: [:])
+        #expect(key(owner, narrow, action: .gmailRead) == key(peer, narrow, action: .gmailRead), "no document of theirs bears on it")
+        #expect(key(owner, narrow, action: .jiraRead) != key(peer, narrow, action: .jiraRead))
+        #expect(key(owner, narrow, action: .gdriveRead) == key(peer, narrow, action: .gdriveRead), "both are in eng")
+        #expect(key(owner, narrow, action: .gdriveRead) != key(Requester(user: "cy", org: "ops"), narrow, action: .gdriveRead))
+    }
+
+    /// Questions that share a cache key get the same decision from the engine: random documents
+    /// (an enterprise that allows much; scopes naming a few actions, some with a default,
+    /// ceilings, integrations or models), a tenant with the same documents as another, random
+    /// requesters and questions; grouped by key, one decision per group.
+    @Test func scopeKeysHoldWhatDecisionsDependOn() async throws {
+        let client = PolicyEngineClient(transport: EmbeddedPolicyEngine(libraryPath: TestEnvironment.opaLibrary), cacheSize: 0)
+        try await client.putPolicy(
+            id: "openclaw/decision.rego", source: try String(contentsOfFile: "policies/openclaw/decision.rego", encoding: .utf8))
+        var rng = SeededGenerator(seed: 20_261_203)
+        // A few actions (reads, writes, a model call), so that questions meet often.
+        let actions: [Action] = [.noopRun, .gmailRead, .gmailSend, .jiraRead, .jiraComment, .modelCall]
+        let autonomies = ["block", "approve", "notify", "autonomous"]
+        let levels = Classification.allCases.map(\.rawValue)
+        func setting(_ autonomy: [String], _ rng: inout SeededGenerator) -> JSONValue {
+            var entry: [String: JSONValue] = ["autonomy": .string(autonomy.randomElement(using: &rng)!)]
+            if Int.random(in: 0..<3, using: &rng) == 0 { entry["max_classification"] = .string(levels.randomElement(using: &rng)!) }
+            if Bool.random(using: &rng) { entry["self_approval"] = .bool(Bool.random(using: &rng)) }
+            if Bool.random(using: &rng) {
+                entry["allowed_transitions"] = .array([.string(["Done", "Closed"].randomElement(using: &rng)!)])
+            }
+            return .object(entry)
+        }
+        // The enterprise allows much, so what lower scopes say shows in the decisions.
+        func enterpriseDocuments(_ rng: inout SeededGenerator) -> [String: JSONValue] {
+            var settings: [String: JSONValue] = ["default": .object(["autonomy": .string("autonomous")])]
+            for action in actions { settings[action.rawValue] = setting(["autonomous", "notify", "approve"], &rng) }
+            return [
+                "actions": .object(settings), "integrations": .object(["write": .array(actions.map { .string($0.rawValue) })]),
+                "models": .object(["external_max_classification": .string("restricted")]),
+            ]
+        }
+        // A scope's documents: a few actions, and one of nothing more, a default, a data
+        // ceiling, integrations or a model ceiling (each of which bears on every action).
+        func scopeDocuments(_ rng: inout SeededGenerator) -> [String: JSONValue] {
+            var settings: [String: JSONValue] = [:]
+            for action in actions.shuffled(using: &rng).prefix(Int.random(in: 1...2, using: &rng)) {
+                settings[action.rawValue] = setting(autonomies, &rng)
+            }
+            var documents: [String: JSONValue] = [:]
+            switch ["", "", "default", "data", "integrations", "models"].randomElement(using: &rng)! {
+            case "default": settings["default"] = setting(autonomies, &rng)
+            case "data": documents["data"] = .object(["max_classification": .string(["public", "internal"].randomElement(using: &rng)!)])
+            case "integrations":
+                documents["integrations"] = .object([
+                    "write": .array(actions.filter { _ in Bool.random(using: &rng) }.map { .string($0.rawValue) })
+                ])
+            case "models":
+                documents["models"] = .object(["external_max_classification": .string(["public", "internal"].randomElement(using: &rng)!)])
+            default: break
+            }
+            documents["actions"] = .object(settings)
+            return documents
+        }
+        var tenants: [(TenantID, EngineDocument)] = []
+        for index in 0..<7 {
+            let tenant = TestEnvironment.tenant("kd")
+            let scoped: [String: [String: [String: JSONValue]]]
+            let enterprise: [String: JSONValue]
+            if index == 6, let first = tenants.first {
+                // The same documents as the first tenant's.
+                let same = JSONValue.parse(Array(first.1.data))!.objectValue!
+                enterprise = same["enterprise"]!.objectValue!
+                scoped = ["orgs", "teams", "users"].reduce(into: [:]) { $0[$1] = same[$1]!.objectValue!.mapValues { $0.objectValue! } }
+            } else {
+                enterprise = enterpriseDocuments(&rng)
+                scoped = [
+                    "orgs": ["eng": scopeDocuments(&rng)], "teams": ["eng:core": scopeDocuments(&rng)],
+                    "users": ["u1": scopeDocuments(&rng), "u2": scopeDocuments(&rng)],
+                ]
+            }
+            var whole = scoped.mapValues { JSONValue.object($0.mapValues { .object($0) }) }
+            whole["enterprise"] = .object(enterprise)
+            let data = JSONValue.object(whole).canonicalData
+            try await client.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: data)
+            tenants.append(
+                (
+                    tenant,
+                    EngineDocument(
+                        data: data, users: scoped["users"]!.mapValues(ScopeBearing.init),
+                        orgs: scoped["orgs"]!.mapValues(ScopeBearing.init),
+                        teams: scoped["teams"]!.mapValues(ScopeBearing.init))
+                ))
+        }
+        var first: [DecisionCache.Key: (decision: PolicyDecision, input: PolicyInput)] = [:]
+        var shared = 0
+        for _ in 0..<2000 {
+            let (tenant, document) = tenants.randomElement(using: &rng)!
+            let requester = Requester(
+                user: ["u1", "u2", "u3"].randomElement(using: &rng)!, org: ["", "eng", "ops"].randomElement(using: &rng)!,
+                team: ["", "core"].randomElement(using: &rng)!, roles: [[.user], [.teamLead]].randomElement(using: &rng)!)
+            let action = actions.randomElement(using: &rng)!
+            let input = PolicyInput(
+                tenant: tenant, requester: requester, action: action,
+                classification: [Classification.internal, .confidential].randomElement(using: &rng)!,
+                model: action == .modelCall ? PolicyInput.Model(name: "m", external: Bool.random(using: &rng)) : nil)
+            let decision = try await client.evaluate(input)
+            let key = DecisionCache.Key(policies: document.content, input: input, scopes: document.scopes(of: requester, action: action))
+            if let earlier = first[key] {
+                shared += 1
+                #expect(earlier.decision == decision, "\(earlier.input) and \(input) share a cache key")
+            } else {
+                first[key] = (decision, input)
+            }
+        }
+        #expect(shared >= 1000, "the generated questions share keys: \(shared)")
+        await client.shutdown()
     }
 
     @Test func tenantsShareEntriesWhenTheirDocumentsSayTheSame() {
         let other = TestEnvironment.tenant("ck2")
         let alice = Requester(user: "alice", org: "eng")
-        let template = EngineDocument(data: Data(#"{"enterprise":{}}"#.utf8), users: [], orgs: [], teams: [])
-        let same = EngineDocument(data: Data(#"{"enterprise":{}}"#.utf8), users: [], orgs: [], teams: [])
-        let changed = EngineDocument(data: Data(#"{"enterprise":{"x":1}}"#.utf8), users: [], orgs: [], teams: [])
+        let template = EngineDocument(data: Data(#"{"enterprise":{}}"#.utf8), users: [:], orgs: [:], teams: [:])
+        let same = EngineDocument(data: Data(#"{"enterprise":{}}"#.utf8), users: [:], orgs: [:], teams: [:])
+        let changed = EngineDocument(data: Data(#"{"enterprise":{"x":1}}"#.utf8), users: [:], orgs: [:], teams: [:])
         #expect(key(alice, template) == key(alice, same, tenant: other))
         #expect(key(alice, template) != key(alice, changed))
         #expect(key(alice, template) != key(alice, changed, tenant: other))
@@ -32,25 +159,25 @@ import Testing
     }
 
     @Test func requestersShareEntriesUnlessAScopeOfTheirsHasADocument() {
-        let plain = EngineDocument(data: Data(), users: [], orgs: [], teams: [])
+        let plain = EngineDocument(data: Data(), users: [:], orgs: [:], teams: [:])
         let alice = Requester(user: "alice", org: "eng", team: "core", roles: [.user])
         let lead = Requester(user: "lead", org: "sales", team: "web", roles: [.teamLead])
         #expect(key(alice, plain) == key(lead, plain), "no org, team or user documents: one entry for the tenant")
         #expect(key(alice, plain, target: "x") == key(alice, plain, target: "y"), "the policy does not read the target")
         #expect(key(alice, plain) != key(alice, plain, action: .gmailSend))
 
-        let org = EngineDocument(data: Data(), users: [], orgs: ["eng"], teams: [])
+        let org = EngineDocument(data: Data(), users: [:], orgs: ["eng": .every], teams: [:])
         #expect(key(alice, org) != key(lead, org), "eng has a document: its members are asked apart")
         #expect(key(Requester(user: "bob", org: "sales"), org) == key(lead, org), "other orgs still share")
 
-        let team = EngineDocument(data: Data(), users: [], orgs: [], teams: ["eng:core"])
+        let team = EngineDocument(data: Data(), users: [:], orgs: [:], teams: ["eng:core": .every])
         let colleague = Requester(user: "carol", org: "eng", team: "core")
         let namesake = Requester(user: "dan", org: "ops", team: "core")
         #expect(key(alice, team) == key(colleague, team))
         #expect(key(alice, team) != key(namesake, team), "a team is named within its org")
         #expect(key(namesake, team) == key(lead, team))
 
-        let user = EngineDocument(data: Data(), users: ["alice"], orgs: [], teams: [])
+        let user = EngineDocument(data: Data(), users: ["alice": .every], orgs: [:], teams: [:])
         #expect(key(alice, user) != key(colleague, user))
         #expect(key(colleague, user) == key(lead, user))
     }
