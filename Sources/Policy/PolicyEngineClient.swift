@@ -9,11 +9,13 @@ import Synchronization
 /// engine in process (`EmbeddedPolicyEngine`). One code path above the transport.
 ///
 /// Decisions fail closed: an unreachable, slow, erroring or undefined engine answers
-/// `.unavailable` with the reason, never a decision. Decisions are cached by what the tenant's
-/// policies say (`PolicyContent`) and the parts of the input a decision can depend on, so a
-/// policy change (new content) is never answered from the cache. The policy reads the tenant
-/// only to find its documents, so tenants whose documents are the same share entries; it reads
-/// the requester's user, org and team only to find the documents of those scopes, so each is
+/// `.unavailable` with the reason, never a decision. Decisions are cached by tenant, what the
+/// tenant's policies say (`PolicyContent`) and the parts of the input a decision can depend on,
+/// so a policy change (new content) is never answered from the cache. Tenants whose documents
+/// are the same do not share entries: an engine shared by several processes (the local engine
+/// serves the Dispatcher and the workers) may hold a tenant's newer documents, pushed by another
+/// process, and a decision on those must not reach another tenant. The policy reads the
+/// requester's user, org and team only to find the documents of those scopes, so each is
 /// part of the key only where the tenant has such a document bearing on the action
 /// (`RequesterScopes`, `ScopeBearing`); it does not
 /// read the roles, target or channel at all (`PolicyCacheKeyTests` holds the Rego to that). Ten
@@ -247,15 +249,12 @@ final class DecisionCache: Sendable {
         let policies: PolicyContent
         let input: PolicyInput
 
-        /// The tenant is left out of the key (the policy reads it only to find the documents
-        /// whose content the key holds); so are the user, team and org unless the tenant has a
-        /// document of that scope for them bearing on the action (a team's documents are named
-        /// by org and team); the
-        /// roles, target and channel always are: the policy does not read them.
+        /// The user, team and org are left out of the key unless the tenant has a document of
+        /// that scope for them bearing on the action (a team's documents are named by org and
+        /// team); the roles, target and channel always are: the policy does not read them.
         init(policies: PolicyContent, input: PolicyInput, scopes: RequesterScopes) {
             self.policies = policies
             var shared = input
-            shared.tenant = ""
             if !scopes.user { shared.user = "" }
             if !scopes.team { shared.team = "" }
             if !scopes.org && !scopes.team { shared.org = "" }

@@ -234,14 +234,12 @@ enum ScopeBearing: Sendable, Equatable {
     case named(Set<String>)
 
     init(_ documents: [String: JSONValue]) {
-        guard documents.keys.allSatisfy({ $0 == PolicyDomain.actions.rawValue }),
-            let actions = documents[PolicyDomain.actions.rawValue]?.objectValue ?? (documents.isEmpty ? [:] : nil),
-            actions["default"] == nil
-        else {
-            self = .every
-            return
+        let actionsOnly = documents.keys.allSatisfy { $0 == PolicyDomain.actions.rawValue }
+        switch documents[PolicyDomain.actions.rawValue] {
+        case nil where actionsOnly: self = .named([])
+        case .object(let actions)? where actionsOnly && actions["default"] == nil: self = .named(Set(actions.keys))
+        default: self = .every
         }
-        self = .named(Set(actions.keys))
     }
 
     func bears(on action: Action) -> Bool {
@@ -253,11 +251,9 @@ enum ScopeBearing: Sendable, Equatable {
 }
 
 /// What a tenant's policies say, as far as decisions go: the SHA-256 of its documents as the
-/// decision policy reads them, without their revision. The policy reads `input.tenant` only to
-/// find the tenant's documents, so a decision is a function of this content and the rest of its
-/// input: tenants whose documents are the same (a template every tenant starts from, the same
-/// settings made twice) share cached decisions, and any change to a tenant's documents is new
-/// content, asked again.
+/// decision policy reads them, without their revision. Any change to a tenant's documents is new
+/// content, asked again; documents changed and changed back, or a revision counter that went
+/// backwards (Redis lost its hash), meet the decisions cached for what they say.
 public struct PolicyContent: Hashable, Sendable {
     private let digest: SHA256Digest
 
@@ -266,7 +262,7 @@ public struct PolicyContent: Hashable, Sendable {
         digest = SHA256.hash(data: document)
     }
 
-    /// A tenant this process pushed nothing for: the engine holds no documents of it. (Documents
-    /// are JSON objects, so no document's bytes are these.)
+    /// A tenant this process pushed nothing for. (Documents are JSON objects, so no document's
+    /// bytes are these.)
     public static let none = PolicyContent(digesting: Array("no documents".utf8))
 }

@@ -58,21 +58,26 @@ import Testing
 }
 
 @Suite struct PolicyEngineClientTests {
-    /// The engine is the real OPA engine run by the test services.
-    var url: String { ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291" }
-
-    /// The same client over both ways of reaching the engine: the shared sidecar and the engine
-    /// in process.
-    @Test(arguments: ["sidecar", "embedded"]) func decidesAndFailsClosed(engine: String) async throws {
-        // Cached decisions served however long the loaded machine takes between the steps.
+    /// A client with the decision policy loaded, over the shared sidecar (the real OPA engine run
+    /// by the test services) or the engine in process; cached decisions served however long the
+    /// loaded machine takes between steps.
+    static func client(_ engine: String) async throws -> PolicyEngineClient {
+        let url = ProcessInfo.processInfo.environment["OC_TEST_OPA_URL"] ?? "http://127.0.0.1:8291"
         let client = PolicyEngineClient(
             transport: engine == "embedded"
                 ? EmbeddedPolicyEngine(libraryPath: TestEnvironment.opaLibrary)
                 : RESTPolicyTransport(baseURL: url, timeout: .seconds(20), httpClient: .shared),
             freshness: .seconds(600))
-        let tenant = TestEnvironment.tenant("pe")
         try await client.putPolicy(
             id: "openclaw/decision.rego", source: try String(contentsOfFile: "policies/openclaw/decision.rego", encoding: .utf8))
+        return client
+    }
+
+    /// The same client over both ways of reaching the engine: the shared sidecar and the engine
+    /// in process.
+    @Test(arguments: ["sidecar", "embedded"]) func decidesAndFailsClosed(engine: String) async throws {
+        let client = try await Self.client(engine)
+        let tenant = TestEnvironment.tenant("pe")
         try await client.putData(
             path: "openclaw/tenants/\(tenant.rawValue)",
             json: Data(
@@ -115,47 +120,33 @@ import Testing
         await nowhere.shutdown()
     }
 
-    /// Tenants whose documents say the same share cached decisions (the engine is asked once),
-    /// and every decision shared is the one the engine gives each of them; a tenant whose
-    /// documents differ by one setting is asked for itself.
-    @Test(arguments: ["sidecar", "embedded"]) func tenantsWithTheSameDocumentsShareDecisions(engine: String) async throws {
-        let client = PolicyEngineClient(
-            transport: engine == "embedded"
-                ? EmbeddedPolicyEngine(libraryPath: TestEnvironment.opaLibrary)
-                : RESTPolicyTransport(baseURL: url, timeout: .seconds(20), httpClient: .shared),
-            freshness: .seconds(600))
-        try await client.putPolicy(
-            id: "openclaw/decision.rego", source: try String(contentsOfFile: "policies/openclaw/decision.rego", encoding: .utf8))
+    /// A decision cached for one tenant never answers another, even one whose documents say the
+    /// same: an engine shared by several processes may hold a tenant's newer documents (pushed by
+    /// another process before this one loaded them), and its decisions on those are that
+    /// tenant's alone.
+    @Test(arguments: ["sidecar", "embedded"]) func aTenantsDecisionsNeverAnswerAnother(engine: String) async throws {
+        let client = try await Self.client(engine)
         let template =
-            #"{"enterprise":{"actions":{"default":{"autonomy":"block"},"noop.run":{"autonomy":"notify"},"gmail.read":{"autonomy":"approve"}}},"orgs":{"sales":{"actions":{"noop.run":{"autonomy":"approve"}}}},"teams":{},"users":{}}"#
+            #"{"enterprise":{"actions":{"default":{"autonomy":"block"},"noop.run":{"autonomy":"notify"},"gmail.read":{"autonomy":"approve"}}},"orgs":{},"teams":{},"users":{}}"#
         let changed = template.replacingOccurrences(
             of: #""gmail.read":{"autonomy":"approve"}"#, with: #""gmail.read":{"autonomy":"autonomous"}"#)
-        let tenants = (0..<3).map { TestEnvironment.tenant("sh\($0)") }
-        for (tenant, document) in zip(tenants, [template, template, changed]) {
-            try await client.putData(path: "openclaw/tenants/\(tenant.rawValue)", json: Data(document.utf8))
-        }
-        let contents = [template, template, changed].map { PolicyContent(digesting: Array($0.utf8)) }
-        let questions: [(Requester, Action)] = [
-            (Requester(user: "ann", org: "eng"), .noopRun), (Requester(user: "bo", org: "sales"), .noopRun),
-            (Requester(user: "cy", org: "eng"), .gmailRead), (Requester(user: "di", org: "eng"), .gmailSend),
-        ]
-        func scopes(_ requester: Requester) -> RequesterScopes { RequesterScopes(user: false, org: requester.org == "sales", team: false) }
-        var answers: [[PolicyDecision]] = []
-        for (tenant, content) in zip(tenants, contents) {
-            var decisions: [PolicyDecision] = []
-            for (requester, action) in questions {
-                let input = PolicyInput(tenant: tenant, requester: requester, action: action, classification: .internal)
-                decisions.append(try #require(await client.decide(input, policies: content, scopes: scopes(requester)).decision))
-                // What the engine itself says for this tenant, uncached.
-                #expect(try await client.evaluate(input) == decisions.last!)
+        let first = TestEnvironment.tenant("sh")
+        let second = TestEnvironment.tenant("sh")
+        // This process loaded the template for both; another has since pushed the first's change.
+        try await client.putData(path: "openclaw/tenants/\(first.rawValue)", json: Data(changed.utf8))
+        try await client.putData(path: "openclaw/tenants/\(second.rawValue)", json: Data(template.utf8))
+        let loaded = PolicyContent(digesting: Array(template.utf8))
+        var decided: [TenantID: [PolicyDecision]] = [:]
+        for tenant in [first, second] {
+            for action in [Action.noopRun, .gmailRead, .gmailSend] {
+                let input = PolicyInput(tenant: tenant, requester: Requester(user: "ann"), action: action, classification: .internal)
+                let decision = try #require(await client.decide(input, policies: loaded, scopes: .peers).decision)
+                #expect(try await client.evaluate(input) == decision, "\(tenant) \(action)")
+                decided[tenant, default: []].append(decision)
             }
-            answers.append(decisions)
         }
-        #expect(answers[0] == answers[1])
-        #expect(answers[2][2].decision == .allow && answers[0][2].decision == .requireApproval, "the changed setting is seen")
-        let counts = client.decisionCounts
-        #expect(counts.uncached == 2 * questions.count, "the second tenant asked nothing: \(counts)")
-        #expect(counts.cached == questions.count)
+        #expect(decided[first]?[1].decision == .allow && decided[second]?[1].decision == .requireApproval)
+        #expect(client.decisionCounts.uncached == 6)
         await client.shutdown()
     }
 
