@@ -15,11 +15,11 @@ import Synchronization
 /// are the same do not share entries: an engine shared by several processes (the local engine
 /// serves the Dispatcher and the workers) may hold a tenant's newer documents, pushed by another
 /// process, and a decision on those must not reach another tenant. The policy reads the
-/// requester's user, org and team only to find the documents of those scopes, so each is
-/// part of the key only where the tenant has such a document bearing on the action
-/// (`RequesterScopes`, `ScopeBearing`); it does not
-/// read the roles, target or channel at all (`PolicyCacheKeyTests` holds the Rego to that). Ten
-/// thousand users of a tenant without org, team or user policies share one entry per question.
+/// requester's user, org and team only to find the documents of those scopes, so each is part
+/// of the key only where the tenant has such a document bearing on the action
+/// (`RequesterScopes`, `ScopeBearing`); it does not read the roles, target or channel at all
+/// (`PolicyCacheKeyTests` holds the Rego to that). Ten thousand users of a tenant without org,
+/// team or user policies share one entry per question.
 public final class PolicyEngineClient: Sendable {
     public let transport: any PolicyTransport
     let logger: Logger
@@ -243,7 +243,7 @@ public final class PolicyEngineClient: Sendable {
     }
 }
 
-/// Decisions by (policy content, input), bounded and expiring.
+/// Decisions by (the tenant's policy content, input), bounded and expiring.
 final class DecisionCache: Sendable {
     struct Key: Hashable, Sendable {
         let policies: PolicyContent
