@@ -204,11 +204,10 @@ public struct EngineDocument: Sendable {
     let teams: [String: ScopeBearing]
 
     init(
-        data: Data, content: PolicyContent? = nil, users: [String: ScopeBearing], orgs: [String: ScopeBearing],
-        teams: [String: ScopeBearing]
+        data: Data, content: PolicyContent, users: [String: ScopeBearing], orgs: [String: ScopeBearing], teams: [String: ScopeBearing]
     ) {
         self.data = data
-        self.content = content ?? PolicyContent(digesting: data)
+        self.content = content
         self.users = users
         self.orgs = orgs
         self.teams = teams

@@ -286,3 +286,10 @@ import Testing
         await client.shutdown()
     }
 }
+
+extension EngineDocument {
+    /// Documents whose content is `data` as it stands (tests push no revision with them).
+    init(data: Data, users: [String: ScopeBearing], orgs: [String: ScopeBearing], teams: [String: ScopeBearing]) {
+        self.init(data: data, content: PolicyContent(digesting: data), users: users, orgs: orgs, teams: teams)
+    }
+}
