@@ -74,7 +74,7 @@ public struct ApprovalStore: Sendable {
         }
         func statement(_ tenant: TenantID) -> (tenant: TenantID, sql: String, parameters: [any PostgresBindable]) {
             let rows = byTenant[tenant]!.map { batch[$0].values }
-            return (tenant, insert, (0..<rows[0].count).map { column in PostgresArray(rows.map { $0[column] }) })
+            return (tenant, insert(tenant), (0..<rows[0].count).map { column in PostgresArray(rows.map { $0[column] }) })
         }
         var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
         do {
@@ -102,13 +102,16 @@ public struct ApprovalStore: Sendable {
         return results
     }
 
-    /// Inserts a tenant's approvals from one array per column.
-    static let insert = """
-        INSERT INTO approvals (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
+    /// Inserts a tenant's approvals from one array per column (the table named by schema: see
+    /// `TenantDirectory.queryInOneTransaction`).
+    static func insert(_ tenant: TenantID) -> String {
+        """
+        INSERT INTO \(TenantDirectory.table("approvals", of: tenant)) (id, job, kind, action, requester_user, requester_org, requester_team, policy_applied, policy_reason,
             expires_at)
         SELECT * FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::text[], $10::timestamptz[])
         """
+    }
 
     /// The approval parked earlier under `idempotencyKey`, if any.
     public func earlier(tenant: TenantID, idempotencyKey: String) async throws -> String? {

@@ -79,16 +79,28 @@ public struct TenantDirectory: Sendable {
         try await provisioned(tenant) { try await database.query(sql, parameters, settings: Self.settings(tenant)) }
     }
 
-    /// Runs statements of several tenants as one transaction in one round trip, each in its
-    /// tenant's schema as its role; each statement's rows. One statement failing fails all.
+    /// Runs statements of several tenants as one transaction in one round trip, each as its
+    /// tenant's role; each statement's rows. One statement failing fails all.
+    ///
+    /// The statements name their tenant's tables by schema (`TenantDirectory.table(_:of:)`):
+    /// the search path stays as it is, because PostgreSQL analyzes a prepared statement again
+    /// whenever it runs under a search path other than the one it was analyzed under, so a
+    /// statement of one text run for tenant after tenant with the path set to each would be
+    /// parsed and planned afresh every time. Named by schema, each tenant's statement is
+    /// prepared once per connection and the role alone keeps it to that tenant's tables.
     @discardableResult
     public func queryInOneTransaction(
         _ statements: [(tenant: TenantID, sql: String, parameters: [any PostgresBindable])]
     ) async throws -> [PostgresRows] {
         try await provisioned(Set(statements.map(\.tenant)).count == 1 ? statements.first?.tenant : nil) {
             try await database.transactionInOneTrip(
-                statements.map { PostgresStep($0.sql, $0.parameters, settings: Self.settings($0.tenant)) })
+                statements.map { PostgresStep($0.sql, $0.parameters, settings: [("role", $0.tenant.schemaName)]) })
         }
+    }
+
+    /// `table` of `tenant`'s schema, quoted, for statements that name it by schema.
+    public static func table(_ table: String, of tenant: TenantID) -> String {
+        "\"\(tenant.schemaName)\".\(table)"
     }
 
     static func settings(_ tenant: TenantID) -> [(name: String, value: String)] {

@@ -437,6 +437,53 @@ import Testing
         #expect(try await tenants.exists(a))
     }
 
+    /// Statements of several tenants in one transaction run each as its tenant's role and name
+    /// the tables by schema: the search path is never set (a prepared statement would be
+    /// analyzed again at every change of it), and the role still keeps each statement to its
+    /// own tenant's tables.
+    @Test func statementsOfSeveralTenantsRunAsEachRoleWithTheSearchPathUnchanged() async throws {
+        try await TestDatabase.migrated()
+        let admin = try TestDatabase.admin()
+        let app = try TestDatabase.app()
+        defer {
+            admin.close()
+            app.close()
+        }
+        let a = TestEnvironment.tenant("trip")
+        let b = TestEnvironment.tenant("trip")
+        try await TenantDirectory(database: admin).create(a)
+        try await TenantDirectory(database: admin).create(b)
+        let tenants = TenantDirectory(database: app)
+        let path = try await app.query("SELECT current_setting('search_path') AS path").first?.string("path")
+        let insert = { (tenant: TenantID, title: String) in
+            (
+                tenant: tenant,
+                sql: "INSERT INTO \(TenantDirectory.table("tasks", of: tenant)) (id, title, owner_user) VALUES ($1, $2, 'u1')",
+                parameters: ["t1", title] as [any PostgresBindable]
+            )
+        }
+        let asked = "SELECT current_user::text AS role, current_setting('search_path') AS path"
+        let rows = try await tenants.queryInOneTransaction([
+            insert(a, "of A"), (a, asked, []), insert(b, "of B"), (b, asked, []),
+        ])
+        #expect(rows[1].first?.string("role") == a.schemaName)
+        #expect(rows[3].first?.string("role") == b.schemaName)
+        #expect(rows[1].first?.string("path") == path)
+        #expect(rows[3].first?.string("path") == path)
+        #expect(try await tenants.session(a) { try await $0.query("SELECT title FROM tasks").first?.string("title") } == "of A")
+        #expect(try await tenants.session(b) { try await $0.query("SELECT title FROM tasks").first?.string("title") } == "of B")
+        // A statement naming another tenant's table is refused, and the whole transaction with it.
+        await #expect {
+            try await tenants.queryInOneTransaction([
+                (a, "UPDATE \(TenantDirectory.table("tasks", of: a)) SET title = 'changed'", []),
+                (b, "SELECT title FROM \(TenantDirectory.table("tasks", of: a))", []),
+            ])
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "42501"
+        }
+        #expect(try await tenants.session(a) { try await $0.query("SELECT title FROM tasks").first?.string("title") } == "of A")
+    }
+
     /// A tenant's tables change through versioned tenant migrations: a new tenant is at the
     /// latest version, a tenant created before versioning (version 0) is brought there, and
     /// applying them again changes nothing.
