@@ -87,7 +87,9 @@ public struct TenantDirectory: Sendable {
     /// whenever it runs under a search path other than the one it was analyzed under, so a
     /// statement of one text run for tenant after tenant with the path set to each would be
     /// parsed and planned afresh every time. Named by schema, each tenant's statement is
-    /// prepared once per connection and the role alone keeps it to that tenant's tables.
+    /// prepared once per connection and the role alone keeps it to that tenant's tables (past
+    /// `PostgresConnection`'s limit of statements prepared automatically, further tenants'
+    /// statements run unprepared: parsed and planned each time, as every tenant's was before).
     @discardableResult
     public func queryInOneTransaction(
         _ statements: [(tenant: TenantID, sql: String, parameters: [any PostgresBindable])]

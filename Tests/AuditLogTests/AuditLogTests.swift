@@ -407,18 +407,24 @@ import Testing
 }
 
 @Suite struct TenantIsolationTests {
-    @Test func tenantsCannotReachEachOthersStateTables() async throws {
+    /// Two new tenants with their schemas, and the owner's and the application's clients.
+    static func twoTenants(_ prefix: String) async throws -> (admin: PostgresClient, app: PostgresClient, a: TenantID, b: TenantID) {
         try await TestDatabase.migrated()
         let admin = try TestDatabase.admin()
         let app = try TestDatabase.app()
+        let a = TestEnvironment.tenant(prefix)
+        let b = TestEnvironment.tenant(prefix)
+        try await TenantDirectory(database: admin).create(a)
+        try await TenantDirectory(database: admin).create(b)
+        return (admin, app, a, b)
+    }
+
+    @Test func tenantsCannotReachEachOthersStateTables() async throws {
+        let (admin, app, a, b) = try await Self.twoTenants("iso")
         defer {
             admin.close()
             app.close()
         }
-        let a = TestEnvironment.tenant("iso")
-        let b = TestEnvironment.tenant("iso")
-        try await TenantDirectory(database: admin).create(a)
-        try await TenantDirectory(database: admin).create(b)
         try await TenantDirectory(database: admin).create(b)  // idempotent
         let tenants = TenantDirectory(database: app)
         _ = try await tenants.session(a) { connection in
@@ -442,17 +448,11 @@ import Testing
     /// analyzed again at every change of it), and the role still keeps each statement to its
     /// own tenant's tables.
     @Test func statementsOfSeveralTenantsRunAsEachRoleWithTheSearchPathUnchanged() async throws {
-        try await TestDatabase.migrated()
-        let admin = try TestDatabase.admin()
-        let app = try TestDatabase.app()
+        let (admin, app, a, b) = try await Self.twoTenants("trip")
         defer {
             admin.close()
             app.close()
         }
-        let a = TestEnvironment.tenant("trip")
-        let b = TestEnvironment.tenant("trip")
-        try await TenantDirectory(database: admin).create(a)
-        try await TenantDirectory(database: admin).create(b)
         let tenants = TenantDirectory(database: app)
         let path = try await app.query("SELECT current_setting('search_path') AS path").first?.string("path")
         let insert = { (tenant: TenantID, title: String) in
