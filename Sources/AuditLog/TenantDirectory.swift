@@ -82,14 +82,15 @@ public struct TenantDirectory: Sendable {
     /// Runs statements of several tenants as one transaction in one round trip, each as its
     /// tenant's role; each statement's rows. One statement failing fails all.
     ///
-    /// The statements name their tenant's tables by schema (`TenantDirectory.table(_:of:)`):
-    /// the search path stays as it is, because PostgreSQL analyzes a prepared statement again
-    /// whenever it runs under a search path other than the one it was analyzed under, so a
-    /// statement of one text run for tenant after tenant with the path set to each would be
-    /// parsed and planned afresh every time. Named by schema, each tenant's statement is
-    /// prepared once per connection and the role alone keeps it to that tenant's tables (past
-    /// `PostgresConnection`'s limit of statements prepared automatically, further tenants'
-    /// statements run unprepared: parsed and planned each time, as every tenant's was before).
+    /// The statements name their tenant's tables by schema (`TenantDirectory.table(_:of:)`), so
+    /// each tenant's statement is a text of its own. PostgreSQL analyzes a prepared statement
+    /// again whenever it runs under another search path than the one it was analyzed under (a
+    /// tenant's role, through `$user`, puts the tenant's schema first on it): one text shared by
+    /// tenants, run for one tenant after another, would be parsed and planned afresh every time,
+    /// where each tenant's own text is prepared once per connection and always runs under that
+    /// tenant's role. Only the role is set; it keeps each statement to its tenant's tables.
+    /// (Past `PostgresConnection`'s limit of statements prepared automatically, further
+    /// tenants' statements run unprepared: parsed and planned each time, as before.)
     @discardableResult
     public func queryInOneTransaction(
         _ statements: [(tenant: TenantID, sql: String, parameters: [any PostgresBindable])]

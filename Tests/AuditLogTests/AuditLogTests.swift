@@ -443,10 +443,10 @@ import Testing
         #expect(try await tenants.exists(a))
     }
 
-    /// Statements of several tenants in one transaction run each as its tenant's role and name
-    /// the tables by schema: the search path is never set (a prepared statement would be
-    /// analyzed again at every change of it), and the role still keeps each statement to its
-    /// own tenant's tables.
+    /// Statements of several tenants in one transaction name the tables by schema (each
+    /// tenant's statement a text of its own, prepared for it) and run each as its tenant's role,
+    /// the search path left as it is; the role still keeps each statement to its own tenant's
+    /// tables.
     @Test func statementsOfSeveralTenantsRunAsEachRoleWithTheSearchPathUnchanged() async throws {
         let (admin, app, a, b) = try await Self.twoTenants("trip")
         defer {
