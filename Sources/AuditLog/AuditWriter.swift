@@ -161,11 +161,13 @@ public final class AuditWriter: Sendable {
     }
 
     /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`), a key
-    /// was written before or a head row is missing (`audit.append_chained` saying so), a
+    /// was written before (its unique violation on `event_keys_pkey`, or OCA01 from the
+    /// `append_chained` of databases before migration 7) or a head row is missing (OCA02), a
     /// deadlock, or `append_chained` missing (a database not migrated yet).
     static func isRedoable(_ error: any Error) -> Bool {
         if error is StaleHead { return true }
-        guard let state = (error as? PostgresError)?.sqlState else { return false }
+        guard let error = error as? PostgresError, let state = error.sqlState else { return false }
+        if state == "23505" { return error.message.contains("event_keys_pkey") }
         return state == "40P01" || state == "OCA01" || state == "OCA02" || state == "42883"
     }
 
