@@ -24,7 +24,7 @@ import Synchronization
 ///
 /// The common case takes one statement, committed on its own: every event key is new (a batch
 /// of up to `oneStatementLimit` events). It is chained on the heads the batches before left,
-/// waits for the batch before it to finish, then `audit.append_chained` locks the heads, claims
+/// waits for the batch before it to finish, then `audit.append_chained_new_keys` locks the heads, claims
 /// the keys, inserts the entries and moves the heads together. A head another process moved
 /// (or one this process did not know) is answered as it is, nothing written, and the batch is
 /// chained again on it and retried at once; a key written before fails the statement as a
@@ -52,8 +52,13 @@ public final class AuditWriter: Sendable {
     private let contendedUntil = Atomic<Int64>(0)
     /// How long a writer that met another process's appends flushes one batch at a time.
     static let contentionHold: Int64 = 5_000
-    /// False once the database turned out not to have `audit.append_chained` (not migrated).
+    /// False once the database turned out not to have `audit.append_chained_new_keys` (not
+    /// migrated).
     private let oneStatementAvailable = Atomic<Bool>(true)
+
+    /// Whether batches of up to `oneStatementLimit` events are still written with one statement
+    /// (false once the database turned out not to have its function: every batch is copied in).
+    public var writesBatchesInOneStatement: Bool { oneStatementAvailable.load(ordering: .relaxed) }
 
     struct Head: Equatable {
         var seq: Int64
@@ -161,14 +166,14 @@ public final class AuditWriter: Sendable {
     }
 
     /// Whether a failed batch is redone from locked heads: a head moved (`StaleHead`), a key
-    /// was written before (its unique violation on `event_keys_pkey`, or OCA01 from the
-    /// `append_chained` of databases before migration 7) or a head row is missing (OCA02), a
-    /// deadlock, or `append_chained` missing (a database not migrated yet).
+    /// was written before (its unique violation on `event_keys_pkey`) or a head row is missing
+    /// (OCA02, `append_chained_new_keys` saying so), a deadlock, or `append_chained_new_keys`
+    /// missing (a database not migrated yet).
     static func isRedoable(_ error: any Error) -> Bool {
         if error is StaleHead { return true }
         guard let error = error as? PostgresError, let state = error.sqlState else { return false }
         if state == "23505" { return error.message.contains("event_keys_pkey") }
-        return state == "40P01" || state == "OCA01" || state == "OCA02" || state == "42883"
+        return state == "40P01" || state == "OCA02" || state == "42883"
     }
 
     /// An event with its tenant-qualified key.
@@ -368,7 +373,7 @@ public final class AuditWriter: Sendable {
             } catch let error as PostgresError where error.sqlState == "42883" {
                 if oneStatementAvailable.exchange(false, ordering: .relaxed) {
                     logger.warning(
-                        "audit.append_chained is missing (run `migrate`); this process writes every batch with COPY until restarted",
+                        "audit.append_chained_new_keys is missing (run `migrate`); this process writes every batch with COPY until restarted",
                         metadata: ["error": "\(error)"])
                 }
                 throw error
@@ -391,7 +396,7 @@ public final class AuditWriter: Sendable {
     {
         let rows = try await connection.query(
             prepared: """
-                SELECT head_tenant, head_seq, head_hash FROM audit.append_chained($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                SELECT head_tenant, head_seq, head_hash FROM audit.append_chained_new_keys($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
                     $7::text[], $8::json[], $9::json[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::text[],
                     $15::text[], $16::text[], $17::text[], $18::bytea[], $19::bytea[],
                     $20::text[], $21::bigint[], $22::bytea[], $23::bigint[], $24::bytea[])
@@ -411,7 +416,7 @@ public final class AuditWriter: Sendable {
         return current
     }
 
-    /// One entry's values in the column order of `audit.entries` (COPY and `append_chained`).
+    /// One entry's values in the column order of `audit.entries` (COPY and `append_chained_new_keys`).
     static func values(_ event: AuditEvent, seq: Int64, prevHash: [UInt8], hash: [UInt8]) -> [String?] {
         [
             event.tenant.rawValue, String(seq), event.id, event.eventKey, PostgresTimestamp(microseconds: event.timestamp).postgresText,
@@ -461,7 +466,7 @@ public final class AuditWriter: Sendable {
     }
 }
 
-/// The columns of `audit.entries` as arrays, for `audit.append_chained` ($1 to $19).
+/// The columns of `audit.entries` as arrays, for `audit.append_chained_new_keys` ($1 to $19).
 struct EntryColumns {
     private var columns = [[String?]](repeating: [], count: 19)
 

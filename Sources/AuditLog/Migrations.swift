@@ -395,15 +395,17 @@ public enum Migrations {
                 bytea[]);
             """)
 
-    /// `audit.append_chained` claims the batch's event keys with a plain insert: a key written
-    /// before fails the statement with the key's unique violation (SQLSTATE 23505 on
-    /// `event_keys_pkey`) instead of OCA01, and the writer redoes the batch the careful way as
-    /// before. `ON CONFLICT DO NOTHING` probed the key index once more per key before inserting
-    /// (a speculative insertion): about 5% of PostgreSQL's CPU under the gateway mix.
+    /// `audit.append_chained_new_keys`: `audit.append_chained` claiming the batch's event keys
+    /// with a plain insert, so a key written before fails the statement with the key's unique
+    /// violation (SQLSTATE 23505 on `event_keys_pkey`) instead of OCA01, and the writer redoes
+    /// the batch the careful way as before. `ON CONFLICT DO NOTHING` probed the key index once
+    /// more per key before inserting (a speculative insertion): about 5% of PostgreSQL's CPU
+    /// under the gateway mix. A function of its own, so that processes of the build before,
+    /// still running while this migration is applied, keep the one they know.
     static let auditClaimKeysPlainly = Migration(
         version: 7, name: "audit claim keys plainly",
         sql: """
-            CREATE OR REPLACE FUNCTION audit.append_chained(
+            CREATE FUNCTION audit.append_chained_new_keys(
                 tenant_ids text[], seqs bigint[], ids text[], event_keys text[], stamps timestamptz[], user_ids text[],
                 action_types text[], action_details json[], data_accessed json[], models text[], model_tokens integer[],
                 classifications text[], policies text[], policy_results text[], policy_reasons text[], outcomes text[],
@@ -440,5 +442,11 @@ public enum Migrations {
                     data_accessed, models, model_tokens, classifications, policies, policy_results, policy_reasons, outcomes,
                     request_ids, prev_hashes, hashes);
             END $$;
+            REVOKE ALL ON FUNCTION audit.append_chained_new_keys(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[],
+                json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
+                bigint[], bytea[]) FROM PUBLIC;
+            GRANT EXECUTE ON FUNCTION audit.append_chained_new_keys(text[], bigint[], text[], text[], timestamptz[], text[], text[], json[],
+                json[], text[], integer[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], text[], bigint[], bytea[],
+                bigint[], bytea[]) TO openclaw_app;
             """)
 }

@@ -182,6 +182,9 @@ import Testing
         let page = try await fixture.store.query(tenant: fixture.tenant)
         #expect(page.records.map(\.event.eventKey).sorted() == ["job:X/1/job.started", "job:X/1/job.succeeded"])
         #expect(try await fixture.store.verify(tenant: fixture.tenant).isIntact)
+        // The key written before failed the one statement, and the batch was redone; the one
+        // statement is still what batches are written with.
+        #expect(fixture.writer.writesBatchesInOneStatement)
     }
 
     @Test func jobDeliveredTwiceLeavesItsLifecycleEventsOnce() async throws {
