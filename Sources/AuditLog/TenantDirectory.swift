@@ -89,8 +89,11 @@ public struct TenantDirectory: Sendable {
     /// tenants, run for one tenant after another, would be parsed and planned afresh every time,
     /// where each tenant's own text is prepared once per connection and always runs under that
     /// tenant's role. Only the role is set; it keeps each statement to its tenant's tables.
-    /// (Past `PostgresConnection`'s limit of statements prepared automatically, further
-    /// tenants' statements run unprepared: parsed and planned each time, as before.)
+    /// (The per-tenant texts count against `PostgresConnection`'s limit of statements prepared
+    /// automatically on a connection: past it, statements first seen later on that connection,
+    /// these or others, run unprepared, parsed and planned each time. With a few hundred
+    /// tenants parking approvals on one Dispatcher that is reached; a tenant's other statements,
+    /// run under its search path, were planned again at every change of tenant anyway.)
     @discardableResult
     public func queryInOneTransaction(
         _ statements: [(tenant: TenantID, sql: String, parameters: [any PostgresBindable])]
