@@ -191,11 +191,11 @@ struct APIClient {
         try await fixture.provisionPolicies(gateway)
         let alice = APIClient(token: try await fixture.issuer.token(tenant: fixture.tenant, user: "alice"))
         try await app.test(.router) { client in
-            // Windows are whole seconds, so a burst may straddle a boundary: twelve requests at
-            // once span at most a few windows on the slowest machine, and each window admits three.
+            // Windows are whole seconds, so a burst may straddle a boundary: each window admits
+            // three, and a burst of twenty spread over fewer than seven windows must meet a refusal.
             let firstSecond = Date().timeIntervalSince1970.rounded(.down)
             let answers = try await withThrowingTaskGroup(of: (status: Int, headers: HTTPFields).self) { group in
-                for _ in 0..<12 {
+                for _ in 0..<20 {
                     group.addTask {
                         let answer = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#)
                         return (answer.status, answer.headers)
@@ -207,7 +207,9 @@ struct APIClient {
             let statuses = answers.map(\.status)
             #expect(statuses.allSatisfy { $0 == 202 || $0 == 429 }, "\(statuses)")
             #expect(statuses.filter { $0 == 202 }.count <= limit * windows, "\(statuses) over \(windows) windows")
-            #expect(statuses.contains(429), "\(statuses) over \(windows) windows")
+            if statuses.count > limit * windows {
+                #expect(statuses.contains(429), "\(statuses) over \(windows) windows")
+            }
             for limited in answers where limited.status == 429 {
                 #expect(limited.headers[.retryAfter] == "1")
             }

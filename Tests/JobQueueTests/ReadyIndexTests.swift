@@ -65,8 +65,7 @@ import Testing
         #expect(try await redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
         #expect(try await redis.send("SCARD", RedisKeys.knownTenants(kind: .noop)).int == 5_000)
 
-        let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
-        try await Task.sleep(for: .milliseconds(200))
+        let monitor = try await RedisMonitor.start(port: server.port)
         let woken = Task {
             try await consumer.waitForWork(timeout: .seconds(1))
             return try await consumer.fetch(limit: 256)
@@ -76,10 +75,9 @@ import Testing
         _ = try await queue.enqueue(job)
         var delivered = try await woken.value
         if delivered.isEmpty { delivered = try await consumer.fetch(limit: 256) }
-        try await Task.sleep(for: .milliseconds(200))
-        monitor.signal(SIGKILL)
+        let commands = try await monitor.stop(after: redis)
         #expect(delivered.map { $0.envelope?.id } == [job.id])
-        let reads = monitor.output.split(separator: "\n").filter { $0.contains("\"XREADGROUP\"") || $0.contains("\"XAUTOCLAIM\"") }
+        let reads = commands.filter { $0.contains("\"XREADGROUP\"") || $0.contains("\"XAUTOCLAIM\"") }
         #expect(reads.count == 1, "reads to find the job: \(reads.count)")
         #expect(reads.allSatisfy { $0.contains("idle-4321") })
     }

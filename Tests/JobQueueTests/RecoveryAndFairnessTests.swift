@@ -143,8 +143,7 @@ extension RecoveryTests {
             (0..<3).map { _ in JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u")) }
         }
         _ = try await queue.enqueue(jobs)
-        let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
-        try await Task.sleep(for: .milliseconds(200))
+        let monitor = try await RedisMonitor.start(port: server.port)
         let consumer = JobConsumer(queue: queue, kind: .noop)
         var seen = Set<String>()
         while seen.count < jobs.count {
@@ -156,9 +155,7 @@ extension RecoveryTests {
         // The lap that finds every stream drained retires the tenants from the ready set.
         _ = try await consumer.fetch(limit: 256)
         _ = try await consumer.fetch(limit: 256)
-        try await Task.sleep(for: .milliseconds(200))
-        monitor.signal(SIGKILL)
-        let reads = monitor.output.split(separator: "\n").filter { $0.contains("\"XREADGROUP\"") }
+        let reads = try await monitor.stop(after: redis).filter { $0.contains("\"XREADGROUP\"") }
         #expect(!reads.isEmpty)
         for read in reads {
             #expect(read.components(separatedBy: ":stream:").count == 2, "one stream per read: \(read.prefix(300))")
@@ -226,8 +223,7 @@ extension RecoveryTests {
             JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"), runAt: runAt)
         }
         _ = try await queue.enqueue((0..<5).map { _ in job(tenantB) } + [job(tenantB, runAt: Clock.milliseconds() + 100)])
-        let monitor = try ChildProcess(executable: "redis-cli", arguments: ["-p", String(server.port), "monitor"])
-        try await Task.sleep(for: .milliseconds(200))
+        let monitor = try await RedisMonitor.start(port: server.port)
         _ = try await queue.enqueue((0..<5).map { _ in job(tenantA) } + [job(tenantA, runAt: Clock.milliseconds() + 100)])
         let consumer = JobConsumer(queue: queue, kind: .noop, tenants: [tenantA])
         try await Task.sleep(for: .milliseconds(150))
@@ -239,9 +235,7 @@ extension RecoveryTests {
         _ = try await consumer.reclaimStalled(limit: 10)
         try await consumer.extendClaims(started)
         _ = try await queue.status(tenant: tenantA, id: started[0].envelope!.id)
-        try await Task.sleep(for: .milliseconds(200))
-        monitor.signal(SIGKILL)
-        let lines = monitor.output.split(separator: "\n").filter { $0.contains("] \"") }
+        let lines = try await monitor.stop(after: redis)
         #expect(lines.count > 10)
         let global = ["oc:{ready:noop}:", "oc:tenants:", "oc:delayed:", "oc:wake:", "oc:consumers:"]
         for line in lines {

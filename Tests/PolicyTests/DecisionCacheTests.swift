@@ -230,7 +230,7 @@ import Testing
         defer { server.cancel() }
         // A freshness and a timeout long enough that a machine starved by other work still
         // confirms within them, and callers held up after a confirmation still find it fresh.
-        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(60), freshness: .seconds(3))
+        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(60), cacheTTL: .seconds(3600), freshness: .seconds(3))
         let marker = "openclaw/loaded/test"
         let input = PolicyInput(
             tenant: TestEnvironment.tenant("cf"), requester: Requester(user: "u"), action: .gmailRead, classification: .internal)
@@ -250,7 +250,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(3200))
             let before = engine.confirmations.load(ordering: .relaxed)
             #expect(await askMany().allSatisfy { $0 == .allow })
-            #expect(engine.confirmations.load(ordering: .relaxed) - before == 1)
+            // One, or two when a caller held up past half the freshness after the first started
+            // another in the background: never one per caller.
+            #expect((1...2).contains(engine.confirmations.load(ordering: .relaxed) - before))
         }
         #expect(engine.decisions.load(ordering: .relaxed) == 1)
 
@@ -268,8 +270,9 @@ import Testing
         let engine = Engine()
         let (url, server) = try await engine.start()
         defer { server.cancel() }
-        // A freshness long enough that the steps below always fall inside it, however slow the machine.
-        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(10), freshness: .seconds(3))
+        // A freshness long enough that the steps below fall inside it on a machine starved by the
+        // rest of the suite.
+        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(60), freshness: .seconds(15))
         let marker = "openclaw/loaded/test"
         var input = PolicyInput(
             tenant: TestEnvironment.tenant("cf"), requester: Requester(user: "u"), action: .gmailRead, classification: .internal)
@@ -282,7 +285,7 @@ import Testing
         #expect(client.decisionCounts.refused == 1 && client.decisionCounts.uncached == 1)
         #expect(client.metricsText.contains(#"oc_policy_decisions_total{source="refused"} 1"#))
         engine.failing.store(false, ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(3200))
+        try await Task.sleep(for: .milliseconds(15_200))
         #expect(await client.decide(input, policies: .test("v1"), marker: marker).decision?.decision == .allow)
         #expect(engine.decisions.load(ordering: .relaxed) == 2)
         await client.shutdown()

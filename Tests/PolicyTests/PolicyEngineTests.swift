@@ -173,7 +173,9 @@ import Testing
         let engine = CountingEngine()
         let (url, server) = try await engine.start(delay: .milliseconds(300))
         defer { server.cancel() }
-        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(30))
+        // A freshness no caller held up by a starved machine outlives (this engine answers no
+        // confirmation).
+        let client = PolicyEngineClient(baseURL: url, timeout: .seconds(30), freshness: .seconds(600))
         let tenant = TestEnvironment.tenant("sf")
         func ask(_ users: Range<Int>, ownPolicy: Bool) async -> [PolicyDecision.Outcome?] {
             await withTaskGroup(of: PolicyDecision.Outcome?.self) { group in

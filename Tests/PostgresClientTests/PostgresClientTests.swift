@@ -35,14 +35,13 @@ import Testing
         }
         for _ in 0..<2 {
             let pid = try #require(try await pool.query("SELECT pg_backend_pid() AS pid").first?.int("pid"))
-            try await admin.query("SELECT pg_terminate_backend($1)", [pid])
-            // The server closes its end: wait until that has surely happened.
-            try await Task.sleep(for: .milliseconds(200))
+            try await admin.query("SELECT pg_terminate_backend($1, 60000)", [pid])
+            // Terminated once the backend is gone (the call waits for it), so its end is closed.
             let answer = try await pool.query("SELECT pg_backend_pid() AS pid").first?.int("pid")
             #expect(answer != nil && answer != pid)
         }
         let pid = try #require(try await pool.query("SELECT pg_backend_pid() AS pid").first?.int("pid"))
-        try await admin.query("SELECT pg_terminate_backend($1)", [pid])
+        try await admin.query("SELECT pg_terminate_backend($1, 60000)", [pid])
         try await Task.sleep(for: .milliseconds(200))
         let inTransaction = try await pool.transaction { try await $0.query("SELECT 7 AS n").first?.int("n") }
         #expect(inTransaction == 7)
@@ -210,7 +209,7 @@ import Testing
         let statements = try await database.query("SELECT count(*) AS n FROM pg_prepared_statements").first?.int("n")
         #expect(statements == 1)
         let pid = try await database.query("SELECT pg_backend_pid() AS pid").first?.int("pid") ?? 0
-        try await admin.query("SELECT pg_terminate_backend($1)", [pid])
+        try await admin.query("SELECT pg_terminate_backend($1, 60000)", [pid])
         try await Task.sleep(for: .milliseconds(200))
         // A new session has none of the old one's statements: it prepares again.
         #expect(

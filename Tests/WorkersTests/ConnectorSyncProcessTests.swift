@@ -28,12 +28,13 @@ import Testing
                     "default": .object(["autonomy": .string("block")]), "gmail.read": .object(["autonomy": .string("autonomous")]),
                 ]),
                 changeReason: "test setup")
-            // Every message read takes a while, so the kill surely lands mid-pass.
+            // Every message read takes a while, so the kill surely lands mid-pass (the rest of the
+            // pass takes about ten seconds, time enough for a starved test to see the first page).
             try await fixture.control(
                 "POST", "/control/faults",
                 [
                     "service": .string("gmail"), "path_prefix": .string("/gmail/v1/users/me/messages/"), "count": .int(100_000),
-                    "delay_ms": .int(15),
+                    "delay_ms": .int(60),
                 ])
             func spawn() throws -> ChildProcess {
                 try ChildProcess(
@@ -50,7 +51,7 @@ import Testing
             _ = try await queue.enqueue(job)
             let doomed = try spawn()
             // The first page (500 messages) is stored with its cursor; the second is under way.
-            let midway = await eventually(timeout: .seconds(90)) { (try? await fixture.items(.gmail).count) ?? 0 >= 500 }
+            let midway = await eventually(timeout: .seconds(180)) { (try? await fixture.items(.gmail).count) ?? 0 >= 500 }
             #expect(midway, "\(doomed.output)")
             doomed.signal(SIGKILL)
             #expect(await doomed.waitForExit() == 128 + SIGKILL)
@@ -62,7 +63,7 @@ import Testing
                 survivor.signal(SIGTERM)
                 _ = survivor.waitForExitBlocking(timeout: 20)
             }
-            let finished = await eventually(timeout: .seconds(90)) {
+            let finished = await eventually(timeout: .seconds(180)) {
                 (try? await queue.status(tenant: fixture.tenant, id: job.id))?.state == .succeeded
             }
             #expect(finished, "\(survivor.output)")

@@ -20,7 +20,7 @@ struct WorkerFixture {
         } else {
             configuration = TestEnvironment.isolatedRedis()
         }
-        configuration.commandTimeout = .seconds(2)
+        configuration.commandTimeout = .seconds(10)
         self.redisURL = "redis://\(configuration.host):\(configuration.port)/\(configuration.database)"
         redis = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
         queue = JobQueue(redis: redis, logger: TestEnvironment.logger)
@@ -58,7 +58,7 @@ struct WorkerFixture {
         return out
     }
 
-    func all(_ ids: [String], are state: JobState, timeout: Duration = .seconds(30)) async -> Bool {
+    func all(_ ids: [String], are state: JobState, timeout: Duration = .seconds(120)) async -> Bool {
         await eventually(timeout: timeout) { (try? await states(ids))?.allSatisfy { $0 == state } ?? false }
     }
 
@@ -80,14 +80,14 @@ struct WorkerFixture {
         let jobs = (0..<5).map { _ in fixture.job(#"{"sleep_ms":60000,"sleep_attempts":1,"record":true}"#) }
         _ = try await fixture.queue.enqueue(jobs)
         let ids = jobs.map(\.id)
-        let allRunning = await fixture.all(ids, are: .running, timeout: .seconds(45))
+        let allRunning = await fixture.all(ids, are: .running)
         let seen = try await fixture.states(ids)
         #expect(allRunning, "states: \(seen); worker: \(doomed.output)")
         doomed.signal(SIGKILL)
         #expect(await doomed.waitForExit() == 128 + SIGKILL)
 
         let survivor = try await fixture.startWorker(["--concurrency", "8"])
-        #expect(await fixture.all(ids, are: .succeeded, timeout: .seconds(30)), "\(survivor.output)")
+        #expect(await fixture.all(ids, are: .succeeded), "\(survivor.output)")
         let runs = try await fixture.runs()
         #expect(ids.allSatisfy { runs[$0] == 1 }, "runs per job: \(runs)")
         #expect(try await fixture.redis.send("GET", RedisKeys.noopCounter(tenant: fixture.tenant)).int == 5)
@@ -104,17 +104,19 @@ struct WorkerFixture {
 
     @Test func sigtermDrainsRunningJobsAndStopsReading() async throws {
         let fixture = WorkerFixture()
-        let worker = try await fixture.startWorker(["--concurrency", "4", "--grace-seconds", "20"])
-        let running = (0..<3).map { _ in fixture.job(#"{"sleep_ms":4000,"record":true}"#) }
+        let worker = try await fixture.startWorker(["--concurrency", "4", "--grace-seconds", "60"])
+        let running = (0..<3).map { _ in fixture.job(#"{"sleep_ms":10000,"record":true}"#) }
         _ = try await fixture.queue.enqueue(running)
-        let allRunning = await fixture.all(running.map(\.id), are: .running, timeout: .seconds(30))
+        let allRunning = await fixture.all(running.map(\.id), are: .running)
         let seen = try await fixture.states(running.map(\.id))
         #expect(allRunning, "states: \(seen); worker: \(worker.output)")
         worker.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
+        // The worker has taken the signal once it deregistered (it stops reading first).
+        let resigned = await eventually { (try? await fixture.redis.send("ZCARD", RedisKeys.consumers(kind: .noop)).int) == 0 }
+        #expect(resigned, "\(worker.output)")
         let late = fixture.job("{}")
         _ = try await fixture.queue.enqueue(late)
-        #expect(await worker.waitForExit(timeout: .seconds(20)) == 0, "\(worker.output)")
+        #expect(await worker.waitForExit(timeout: .seconds(120)) == 0, "\(worker.output)")
         #expect(try await fixture.states(running.map(\.id)).allSatisfy { $0 == .succeeded })
         #expect(try await fixture.states([late.id]) == [.queued])
         #expect(try await fixture.queue.stats(kind: .noop, tenants: [fixture.tenant]).pending == 0)
@@ -125,9 +127,9 @@ struct WorkerFixture {
         let worker = try await fixture.startWorker(["--grace-seconds", "0.5"])
         let slow = fixture.job(#"{"sleep_ms":60000,"record":true}"#)
         _ = try await fixture.queue.enqueue(slow)
-        #expect(await fixture.all([slow.id], are: .running, timeout: .seconds(15)))
+        #expect(await fixture.all([slow.id], are: .running))
         worker.signal(SIGTERM)
-        #expect(await worker.waitForExit(timeout: .seconds(10)) == 0, "\(worker.output)")
+        #expect(await worker.waitForExit(timeout: .seconds(60)) == 0, "\(worker.output)")
         // Interrupted, not lost: still pending, and no outcome was recorded.
         #expect(try await fixture.queue.stats(kind: .noop, tenants: [fixture.tenant]).pending == 1)
         #expect(try await fixture.runs().isEmpty)
@@ -149,7 +151,8 @@ struct WorkerFixture {
     @Test func maxAttemptsDeadLetterThenReplay() async throws {
         let fixture = WorkerFixture()
         let worker = try await fixture.startWorker(["--max-attempts", "3"])
-        let until = Clock.milliseconds() + 2500
+        // Long enough that all three attempts fail however slowly the machine runs them.
+        let until = Clock.milliseconds() + 20_000
         let job = fixture.job(#"{"fail_until_ms":\#(until),"record":true}"#)
         _ = try await fixture.queue.enqueue(job)
         #expect(await fixture.all([job.id], are: .dead), "\(worker.output)")
@@ -236,7 +239,7 @@ struct WorkerFixture {
             if round == 8 { try await server.restart() }
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(await fixture.all(ids, are: .succeeded, timeout: .seconds(60)), "\(workers[0].output)")
+        #expect(await fixture.all(ids, are: .succeeded), "\(workers[0].output)")
         let runs = try await fixture.runs()
         #expect(ids.allSatisfy { (runs[$0] ?? 0) >= 1 })
         for worker in workers {
