@@ -143,7 +143,7 @@ enum HTTPProbe {
     static func answers(_ url: String) async -> Bool {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 20)
         return response.status == .ok
     }

@@ -211,7 +211,7 @@ import Testing
             engine.stop()
             try await engine.start()
             #expect(await HTTPProbe.answers(engine.url + "/health"))
-            let reloaded = await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
+            let reloaded = await eventually(every: .milliseconds(100)) {
                 (try? await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status) == 202
             }
             #expect(reloaded, "the Dispatcher never loaded the policies into the restarted engine")

@@ -240,7 +240,8 @@ import Testing
     }
 
     @Test func aSteadyLaneKeepsToOneWarmThreadAndSpareThreadsEnd() async throws {
-        let executor = BlockingExecutor(name: "test-blocking", keptIdle: 1, idleTimeout: 0.3)
+        // Idle threads end after two seconds: longer than a starved machine stalls the loop below.
+        let executor = BlockingExecutor(name: "test-blocking", keptIdle: 1, idleTimeout: 2)
         // Four lanes blocked at once: four threads.
         let gate = DispatchSemaphore(value: 0)
         let lanes = (0..<4).map { _ in executor.lane() }
@@ -256,7 +257,8 @@ import Testing
         }
         #expect(threads.count == 1)
         // Idle beyond the timeout, all but the one kept end.
-        for _ in 0..<40 where executor.threadCount > 1 { try await Task.sleep(for: .milliseconds(50)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while executor.threadCount > 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(executor.threadCount == 1)
         #expect(try await lanes[3].run { 7 } == 7)
     }

@@ -29,11 +29,13 @@ public final class PrivatePolicyEngine: @unchecked Sendable {
         let lib = URL(fileURLWithPath: TestEnvironment.opaLibrary).deletingLastPathComponent().deletingLastPathComponent().path
         let process = try ChildProcess(executable: Self.python, arguments: ["scripts/opa_server.py", "--port", String(port), "--lib", lib])
         self.process = process
-        for _ in 0..<400 {
+        // Python and the engine's library take a while to start on a machine busy with the suite.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
             let said = process.output.components(separatedBy: "listening on 127.0.0.1:").dropFirst().first
             if let bound = said.flatMap({ Int($0.prefix(while: \.isNumber)) }), bound > 0 {
                 port = bound
-                let probe = RESTPolicyTransport(baseURL: url, timeout: .seconds(2))
+                let probe = RESTPolicyTransport(baseURL: url, timeout: .seconds(30))
                 let alive = await probe.isAlive()
                 await probe.shutdown()
                 if alive { return }
