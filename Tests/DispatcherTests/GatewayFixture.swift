@@ -139,11 +139,13 @@ final class TestIssuer: Sendable {
 }
 
 enum HTTPProbe {
-    /// Whether a GET of `url` answers 200.
-    static func answers(_ url: String) async -> Bool {
+    /// Whether a GET of `url` answers 200 within `timeout` (long: a starved machine is slow to
+    /// answer; a check that nothing answers passes a short one).
+    static func answers(_ url: String, timeout: Duration = .seconds(30)) async -> Bool {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) else { return false }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
+        else { return false }
         _ = try? await response.body.collect(upTo: 1 << 20)
         return response.status == .ok
     }

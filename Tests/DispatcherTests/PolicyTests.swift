@@ -144,7 +144,7 @@ import Testing
             let identity = Identity(tenant: fixture.tenant, user: "alice", org: "eng", team: "core", roles: [.user])
             let direct = await gateway.decider.decide(identity, action: .noopRun, classification: .internal)
             #expect(gateway.policyEngine.location == engine.url)
-            #expect(await HTTPProbe.answers(engine.url + "/health") == false, "the stopped engine still answers")
+            #expect(await HTTPProbe.answers(engine.url + "/health", timeout: .seconds(2)) == false, "the stopped engine still answers")
             #expect(direct.decision == nil, "\(direct)")
             let healthy = await gateway.policyEngine.isHealthy()
             #expect(!healthy)
