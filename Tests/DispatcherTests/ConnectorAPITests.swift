@@ -153,7 +153,7 @@ import Testing
             // No worker serves connector-sync yet: the status says so (a status read while Redis
             // is too busy to answer the worker count says nothing, so it is read until it does).
             var waiting: [String: Any] = [:]
-            let noticed = await eventually(timeout: .seconds(20)) {
+            let noticed = await eventually {
                 waiting = (try? await alice.call(client, .get, "/v1/jobs/\(jobID)"))?.json ?? [:]
                 return (waiting["notice"] as? String)?.contains("no worker serves") == true
             }
@@ -316,7 +316,7 @@ import Testing
             #expect(approval["classification"] as? String == "internal")
             // The drafting job records the reply as pending right after parking it.
             var pending: [String: Any] = [:]
-            let listed = await eventually(timeout: .seconds(20)) {
+            let listed = await eventually {
                 pending = (try? await alice.call(client, .get, "/v1/responses?status=pending"))?.json ?? [:]
                 return (pending["responses"] as? [[String: Any]])?.contains { $0["message_id"] as? String == asked } == true
             }

@@ -112,7 +112,7 @@ import Testing
         defer { database.close() }
         let store = AuditStore(database: database)
         var details = ""
-        _ = try await eventually(timeout: .seconds(30)) {
+        _ = try await eventually {
             let page = try await store.query(tenant: fixture.tenant, filter: .init(actionType: "item.classification_overridden"), limit: 10)
             details = page.records.map(\.event.actionDetail).joined(separator: " ")
             return page.records.count == 2

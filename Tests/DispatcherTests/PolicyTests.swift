@@ -107,7 +107,7 @@ import Testing
         try await appA.test(.live) { (clientA: any TestClientProtocol) async throws -> Void in
             try await appB.test(.live) { (clientB: any TestClientProtocol) async throws -> Void in
                 // B (its own engine, its own cache) allows until the change reaches it.
-                let allowed = await eventually(timeout: .seconds(30)) {
+                let allowed = await eventually {
                     (try? await alice.call(clientB, .post, "/v1/jobs", #"{"kind":"noop","action":"noop.run"}"#).status) == 202
                 }
                 #expect(allowed)
@@ -177,7 +177,7 @@ import Testing
             let approval = try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"jira.comment"}"#)
             #expect(approval.status == 202 && approval.json["approval_id"] != nil, "\(approval.json)")
             #expect(try await alice.call(client, .post, "/v1/jobs", #"{"kind":"noop","action":"gmail.send"}"#).status == 403)
-            let ready = await eventually(timeout: .seconds(20)) {
+            let ready = await eventually {
                 (try? await client.execute(uri: "/readyz", method: .get) { Int($0.status.code) }) == 200
             }
             #expect(ready)

@@ -82,7 +82,7 @@ import Testing
             }
             _ = try await scheduleDue(fixture, client, gateway, due: Date().addingTimeInterval(-60))
             try await gateway.scheduleRunner.fireDue()
-            #expect(await eventually(timeout: .seconds(30)) { (try? await fixture.queued(gateway)) == 1 })
+            #expect(await eventually { (try? await fixture.queued(gateway)) == 1 })
             let stillDue = try await gateway.redis.send(
                 RedisCommand("ZRANGEBYSCORE", [RedisKeys.scheduleIndex, "-inf", String(Clock.milliseconds())]))
             #expect(

@@ -67,7 +67,7 @@ import Testing
             try await fakes.send(
                 "POST", fakes.urls.github + "/repos/acme/api/issues/\(number)/comments", token: token, json: .object([("body", "Nice")])
             ).status == 201)
-        #expect(await eventually(timeout: .seconds(30)) { inbox.all.filter { $0.headers["x-github-event"] != nil }.count >= 4 })
+        #expect(await eventually { inbox.all.filter { $0.headers["x-github-event"] != nil }.count >= 4 })
         let github = inbox.all.filter { $0.headers["x-github-event"] != nil }
         let actions = github.filter { $0.headers["x-github-event"] == "pull_request" }.compactMap { $0.json["action"]?.stringValue }
         #expect(actions.contains("opened") && actions.contains("review_requested") && actions.contains("closed"))
@@ -95,7 +95,7 @@ import Testing
                 json: .object([("transition", .object([("id", .string(start))]))])
             ).status == 204)
         #expect(
-            await eventually(timeout: .seconds(30)) { inbox.all.filter { $0.headers["x-atlassian-webhook-identifier"] != nil }.count >= 3 })
+            await eventually { inbox.all.filter { $0.headers["x-atlassian-webhook-identifier"] != nil }.count >= 3 })
         let jira = inbox.all.filter { $0.headers["x-atlassian-webhook-identifier"] != nil }
         let first = jira[0]
         let retried = try #require(jira.first { $0.headers["x-atlassian-webhook-retry"] == "1" })
@@ -111,7 +111,7 @@ import Testing
         let id = try #require(deliveries.first { $0["service"] == "github" }?["id"]?.stringValue)
         let before = inbox.all.count
         try await fakes.control("POST", "/control/webhooks/redeliver", .object([("delivery", .string(id))]))
-        #expect(await eventually(timeout: .seconds(30)) { inbox.all.count > before })
+        #expect(await eventually { inbox.all.count > before })
         #expect(inbox.all.last?.headers["x-github-delivery"] == id, "a redelivery keeps the delivery id")
         await fakes.stop()
     }

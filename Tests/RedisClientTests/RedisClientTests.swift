@@ -93,7 +93,7 @@ import Testing
         await server.stop()
         await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
         try await server.restart()
-        let recovered = await eventually(timeout: .seconds(30)) { (try? await client.send("GET", "k").string) == "v1" }
+        let recovered = await eventually { (try? await client.send("GET", "k").string) == "v1" }
         #expect(recovered)
     }
 

@@ -160,7 +160,7 @@ struct FlakyHandler: KindHandler {
         let running = Task { try await worker.run() }
         let job = JobEnvelope(tenant: tenant, kind: .noop, action: .noopRun, requester: Requester(user: "u"), attempt: 2)
         _ = try await queue.enqueue(job)
-        let done = await eventually(timeout: .seconds(20)) { (try? await queue.status(tenant: tenant, id: job.id)?.state) == .succeeded }
+        let done = await eventually { (try? await queue.status(tenant: tenant, id: job.id)?.state) == .succeeded }
         #expect(done)
         running.cancel()
         _ = try? await running.value
