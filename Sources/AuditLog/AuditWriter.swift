@@ -172,7 +172,7 @@ public final class AuditWriter: Sendable {
     static func isRedoable(_ error: any Error) -> Bool {
         if error is StaleHead { return true }
         guard let error = error as? PostgresError, let state = error.sqlState else { return false }
-        if state == "23505" { return error.message.contains("event_keys_pkey") }
+        if state == "23505" { return error.constraint == "event_keys_pkey" }
         return state == "40P01" || state == "OCA02" || state == "42883"
     }
 

@@ -365,10 +365,11 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// The error a failed result reports.
-    private static func failure(_ result: OpaquePointer, operation: String, broken: Bool) -> PostgresError {
+    private static func failure(_ result: OpaquePointer, operation: String, broken: Bool = false) -> PostgresError {
         let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
-        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        return PostgresError(broken ? .connection : .server, operation: operation, message: message, sqlState: state)
+        func field(_ code: Character) -> String? { PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) } }
+        return PostgresError(
+            broken ? .connection : .server, operation: operation, message: message, sqlState: field("C"), constraint: field("n"))
     }
 
     /// Whether a statement with `parameters` is prepared without being asked to: one that was
@@ -412,11 +413,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connection, operation: "prepare", message: message)
         }
         defer { PQclear(result) }
-        guard PQresultStatus(result) == PGRES_COMMAND_OK else {
-            let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            throw PostgresError(.server, operation: "prepare", message: message, sqlState: state)
-        }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw Self.failure(result, operation: "prepare") }
         prepared[sql] = name
         return name
     }
@@ -449,9 +446,7 @@ public final class PostgresConnection: @unchecked Sendable {
             if PQresultStatus(result) == PGRES_COMMAND_OK {
                 copied = Int(String(cString: PQcmdTuples(result))) ?? 0
             } else if failure == nil {
-                let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
-                let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                failure = PostgresError(.server, operation: operation, message: message, sqlState: state)
+                failure = Self.failure(result, operation: operation)
             }
             PQclear(result)
         }

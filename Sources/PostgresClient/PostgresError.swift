@@ -18,12 +18,15 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// The SQLSTATE of a server error (e.g. `23505` unique violation, `42501` insufficient privilege).
     public let sqlState: String?
+    /// The constraint a server error names (e.g. the unique index a `23505` violated).
+    public let constraint: String?
 
-    public init(_ code: Code, operation: String, message: String, sqlState: String? = nil) {
+    public init(_ code: Code, operation: String, message: String, sqlState: String? = nil, constraint: String? = nil) {
         self.code = code
         self.operation = operation
         self.message = message
         self.sqlState = sqlState
+        self.constraint = constraint
     }
 
     public var description: String {

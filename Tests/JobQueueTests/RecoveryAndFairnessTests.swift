@@ -64,7 +64,7 @@ import Testing
         // The claim is held well past the visibility timeout, with room for a loaded machine
         // between extensions: a whole test run shares the machine with worker and provider
         // processes, and its process has been seen to stall for 7.5 s; 9.3 s of room, and a
-        // look that came later than the timeout after its extension proves nothing and is not made.
+        // look that came 9 s or more after its extension proves nothing and is not counted.
         let fixture = QueueFixture { $0.visibilityTimeout = .seconds(10) }
         _ = try await fixture.queue.enqueue(fixture.job())
         let busy = fixture.consumer(name: "busy-worker")
