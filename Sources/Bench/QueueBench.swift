@@ -56,6 +56,7 @@ struct QueueBench: AsyncParsableCommand {
         // counter at each poll would load the Redis it measures (10,000 reads at 10,000
         // tenants). The counters are read once that count says the jobs are done.
         let incrementsBefore = try await incrCalls(redis)
+        let drainCost = try await RedisCost.read(redis)
         let drainStart = ContinuousClock.now
         let processes = try fleet.spawnWorkers()
         var firstJob: Double?
@@ -69,6 +70,7 @@ struct QueueBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(100))
         }
         let drainSeconds = (ContinuousClock.now - drainStart).seconds
+        let drainSpent = try await RedisCost.read(redis).since(drainCost)
         let duplicates = try await countDone(redis: redis, tenants: tenantIDs) - jobs
 
         // Phase 3: enqueue-to-start latency at a fixed offered rate, workers running. Redis
@@ -78,13 +80,18 @@ struct QueueBench: AsyncParsableCommand {
         // its own came about.
         try await awaitNoAOFRewrite(redis)
         let rewritesBefore = try await aofRewrites(redis)
-        let latencies = try await measureLatency(queue: queue, redis: redis, tenants: tenantIDs)
+        let (latencies, latencySpent) = try await measureLatency(queue: queue, redis: redis, tenants: tenantIDs)
         let rewrites = try await aofRewrites(redis) - rewritesBefore
         for process in processes { process.terminate() }
         for process in processes { process.waitUntilExit() }
 
         let sorted = latencies.sorted()
+        let latencyJobs = Double(max(1, sorted.count))
         printJSONLine([
+            "drain_redis_cpu_us_per_job": rounded(drainSpent.cpuSeconds * 1e6 / Double(jobs)),
+            "latency_redis_cpu_us_per_job": rounded(latencySpent.cpuSeconds * 1e6 / latencyJobs),
+            // A rewrite starts the file over: bytes per job only from a phase without one.
+            "latency_aof_bytes_per_job": rewrites == 0 ? Int(Double(latencySpent.aofBytes) / latencyJobs) : NSNull(),
             "bench": "queue", "jobs": jobs, "tenants": tenants, "workers": fleet.workers, "concurrency": fleet.concurrency,
             "enqueue_per_s": Int(Double(jobs) / enqueueSeconds), "enqueue_seconds": rounded(enqueueSeconds, 3),
             "drain_per_s": Int(Double(jobs) / drainSeconds), "drain_seconds": rounded(drainSeconds, 3),
@@ -108,9 +115,12 @@ struct QueueBench: AsyncParsableCommand {
     }
 
     /// Offers `rate` jobs/s in 1 ms ticks for `latencySeconds`, then reads each job's status:
-    /// started_at - enqueued_at, in milliseconds.
-    private func measureLatency(queue: JobQueue, redis: RedisClient, tenants: [TenantID]) async throws -> [Double] {
+    /// started_at - enqueued_at, in milliseconds. Also returns what Redis spent from the first
+    /// job offered until every job had run (before the status reads, which are the bench's own).
+    private func measureLatency(queue: JobQueue, redis: RedisClient, tenants: [TenantID]) async throws -> ([Double], RedisCost) {
         let total = rate * latencySeconds
+        let incrementsBefore = try await incrCalls(redis)
+        let before = try await RedisCost.read(redis)
         var ids: [(TenantID, String)] = []
         ids.reserveCapacity(total)
         var index = 0
@@ -123,10 +133,12 @@ struct QueueBench: AsyncParsableCommand {
             _ = try await queue.enqueue(batch)
             ids += batch.map { ($0.tenant, $0.id) }
         }
+        _ = await waitUntil(timeout: .seconds(60)) { ((try? await incrCalls(redis)) ?? 0) - incrementsBefore >= total }
+        let spent = try await RedisCost.read(redis).since(before)
         _ = await waitUntil(timeout: .seconds(60)) {
             (try? await queue.stats(kind: .noop)).map { $0.depth == 0 && $0.pending == 0 } ?? false
         }
-        return try await startWaits(redis, ids).waits
+        return (try await startWaits(redis, ids).waits, spent)
     }
 
     private func waitUntil(timeout: Duration, _ condition: () async -> Bool) async -> Bool {
@@ -180,7 +192,7 @@ struct NoopFleetOptions: ParsableArguments {
 
 /// How many times Redis has rewritten its AOF since it started (`INFO persistence`).
 func aofRewrites(_ redis: RedisClient) async throws -> Int {
-    try await persistenceInfo(redis)["aof_rewrites"].flatMap { Int($0) } ?? 0
+    try await redisInfo(redis, "persistence")["aof_rewrites"].flatMap { Int($0) } ?? 0
 }
 
 /// How many `INCR` commands Redis has run (each `noop` job makes one).
@@ -196,14 +208,33 @@ func incrCalls(_ redis: RedisClient) async throws -> Int {
 func awaitNoAOFRewrite(_ redis: RedisClient) async throws {
     let deadline = ContinuousClock.now + .seconds(60)
     while ContinuousClock.now < deadline {
-        let info = try await persistenceInfo(redis)
+        let info = try await redisInfo(redis, "persistence")
         if info["aof_rewrite_in_progress"] != "1" && info["aof_rewrite_scheduled"] != "1" { return }
         try await Task.sleep(for: .milliseconds(50))
     }
 }
 
-private func persistenceInfo(_ redis: RedisClient) async throws -> [String: String] {
-    let text = try await redis.send(RedisCommand("INFO", ["persistence"])).string ?? ""
+/// What Redis has spent: CPU of its own process (not a rewrite's child) and AOF bytes.
+struct RedisCost {
+    var cpuSeconds: Double
+    var aofBytes: Int
+
+    static func read(_ redis: RedisClient) async throws -> RedisCost {
+        let cpu = try await redisInfo(redis, "cpu")
+        let persistence = try await redisInfo(redis, "persistence")
+        return RedisCost(
+            cpuSeconds: (Double(cpu["used_cpu_sys"] ?? "") ?? 0) + (Double(cpu["used_cpu_user"] ?? "") ?? 0),
+            aofBytes: Int(persistence["aof_current_size"] ?? "") ?? 0)
+    }
+
+    func since(_ earlier: RedisCost) -> RedisCost {
+        RedisCost(cpuSeconds: cpuSeconds - earlier.cpuSeconds, aofBytes: aofBytes - earlier.aofBytes)
+    }
+}
+
+/// One section of `INFO` as a dictionary.
+private func redisInfo(_ redis: RedisClient, _ section: String) async throws -> [String: String] {
+    let text = try await redis.send(RedisCommand("INFO", [section])).string ?? ""
     var fields: [String: String] = [:]
     for line in text.split(whereSeparator: \.isNewline) {
         let parts = line.split(separator: ":", maxSplits: 1)
