@@ -65,7 +65,8 @@ import Testing
         trace.open.store(true, ordering: .relaxed)
         #expect(try await [first, second, third] == [10, 20, 30])
         await commit.idle()
-        #expect(trace.batches.withLock { $0 } == [[1], [2, 3]])
+        // 2 and 3 are submitted side by side, so either may be first in their batch.
+        #expect(trace.batches.withLock { $0 }.map { $0.sorted() } == [[1], [2, 3]])
         #expect(commit.pendingCount == 0)
     }
 
