@@ -82,7 +82,9 @@ public final class JobQueue: Sendable {
                 kindsWoken.insert(group.kind)
             }
         }
-        for (kind, tenants) in ready.sorted(by: { $0.key < $1.key }) { commands.append(ReadyIndex.markCommand(kind: kind, tenants)) }
+        for (kind, tenants) in ready.sorted(by: { $0.key < $1.key }) {
+            commands.append(ReadyIndex.markCommand(kind: kind, tenants, quantum: configuration.tenantBatch))
+        }
         for kind in kindsWoken.sorted() { commands.append(Self.wakeCommand(kind: kind)) }
         commands += then
         let replies = try await redis.send(commands)

@@ -6,19 +6,24 @@ import RedisClient
 ///
 /// Four keys in one hash slot of their own (`{ready:<kind>}`), holding tenant ids and counts
 /// only:
-/// - the **set**: every tenant in the index (it makes marking idempotent);
+/// - the **counts**: every tenant in the index, with about how many undelivered jobs it has, so
+///   a consumer reads a busy tenant in full quanta and a tenant with one job in one read of one
+///   (a tenant in the counts is in the index: that makes marking idempotent);
 /// - the **list**: the tenants waiting for a visit, oldest first;
 /// - the **leases**: tenants a consumer is reading now, scored by when the lease runs out;
-/// - the **counts**: about how many undelivered jobs each tenant has, so a consumer reads a
-///   busy tenant in full quanta and a tenant with one job in one read of one.
+/// - the **set**: for consumers of earlier versions, which kept every tenant of the index in it
+///   and lower a shared tenant's count only when it is there: a mark puts a tenant in it once
+///   its count could make it shared (more than a quantum), and a tenant leaving the index
+///   leaves it too. A tenant with one job at a time, the common case with many tenants, costs
+///   the set no write (two of a visit's eight index writes before).
 ///
 /// A tenant with plenty of work (at least a quantum beyond what one take grants) is *shared*
 /// instead of leased: it stays on the list (moved to its tail as it is taken), so several
 /// consumers read one big tenant at once, and its release only lowers its count. Only a leased
 /// visit can find a tenant dry and remove it.
 ///
-/// Invariant: set = list ∪ leases, with no tenant in both. A producer *marks* a tenant after
-/// appending to its stream (adding to its count; a tenant not yet in the set goes onto the
+/// Invariant: the counts' tenants = list ∪ leases, with no tenant in both. A producer *marks* a
+/// tenant after appending to its stream (adding to its count; a tenant not yet counted goes onto the
 /// list's tail). A consumer *takes* tenants from the list's head (leasing them, each with a
 /// share of the jobs it wants), reads each, then *releases* them: one that may have more goes
 /// back to the tail; one whose stream ran dry leaves the index, unless it was marked since it
@@ -32,14 +37,15 @@ import RedisClient
 /// of an idle tenant is at the list's tail at once, behind only tenants with work, each of which
 /// is read for at most one quantum before it.
 enum ReadyIndex {
-    /// KEYS[1] set, KEYS[2] list, KEYS[3] counts; ARGV pairs of (tenant, jobs appended).
-    /// Returns how many tenants joined the index.
+    /// KEYS[1] set, KEYS[2] list, KEYS[3] counts; ARGV[1] the quantum, then pairs of (tenant,
+    /// jobs appended). Returns how many tenants joined the index.
     static let mark = RedisScript(
         """
-        local added = 0
-        for i = 1, #ARGV, 2 do
-          redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
-          if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+        local quantum, added = tonumber(ARGV[1]), 0
+        for i = 2, #ARGV, 2 do
+          local known = redis.call('HEXISTS', KEYS[3], ARGV[i]) == 1
+          if redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) > quantum then redis.call('SADD', KEYS[1], ARGV[i]) end
+          if not known then
             redis.call('RPUSH', KEYS[2], ARGV[i])
             added = added + 1
           end
@@ -133,7 +139,8 @@ enum ReadyIndex {
     /// only the lease holder lowers a count, so a count above the one taken means a producer
     /// appended and marked meanwhile, perhaps after the read; it goes back on the list. A
     /// producer that appended but marks only after the removal finds the tenant gone from the
-    /// set and puts it back itself. Either way no job is stranded.
+    /// index and puts it back itself. Either way no job is stranded. A tenant leaving the index
+    /// leaves the set as well (see the type's note on the set).
     static let release = RedisScript(
         """
         local out = {}
@@ -141,7 +148,7 @@ enum ReadyIndex {
           local tenant = ARGV[i]
           local held = redis.call('ZSCORE', KEYS[3], tenant)
           if ARGV[i + 4] == '0' then
-            if redis.call('SISMEMBER', KEYS[1], tenant) == 1 then
+            if redis.call('HEXISTS', KEYS[4], tenant) == 1 then
               local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
               redis.call('HSET', KEYS[4], tenant, math.max(count - tonumber(ARGV[i + 1]), 1))
             end
@@ -199,10 +206,10 @@ enum ReadyIndex {
         var lowers: Int { grant.isShared && !more ? max(read, grant.jobs) : read }
     }
 
-    static func markCommand(kind: JobKind, _ appended: [(tenant: TenantID, jobs: Int)]) -> RedisCommand {
+    static func markCommand(kind: JobKind, _ appended: [(tenant: TenantID, jobs: Int)], quantum: Int) -> RedisCommand {
         mark.command(
             keys: [RedisKeys.readyTenants(kind: kind), RedisKeys.readyList(kind: kind), RedisKeys.readyCounts(kind: kind)],
-            arguments: appended.flatMap { [$0.tenant.rawValue, String($0.jobs)] })
+            arguments: [String(quantum)] + appended.flatMap { [$0.tenant.rawValue, String($0.jobs)] })
     }
 
     static func takeCommand(kind: JobKind, wanted: Int, quantum: Int, tenants: Int, lease: Duration) -> RedisCommand {

@@ -25,6 +25,7 @@ import Testing
         #expect(sizes == [2, 2, 1])
         #expect(seen.count == 5)
         // The last releases are done before the next fetch takes: the index is empty.
+        #expect(try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int == 0)
         #expect(try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
         #expect(try await fixture.redis.send("ZCARD", RedisKeys.readyLeases(kind: .noop)).int == 0)
     }

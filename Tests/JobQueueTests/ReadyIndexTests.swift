@@ -62,6 +62,7 @@ import Testing
             _ = try await consumer.complete(try await consumer.markStarted(batch))
         }
         #expect(drained == tenants.count)
+        #expect(try await redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int == 0)
         #expect(try await redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
         #expect(try await redis.send("SCARD", RedisKeys.knownTenants(kind: .noop)).int == 5_000)
 
@@ -99,12 +100,12 @@ import Testing
         let late = fixture.job()
         _ = try await fixture.queue.enqueue(late)
         try await fixture.redis.send(ReadyIndex.releaseCommand(kind: .noop, [grants[0].visit(read: first)])).orThrow("release")
-        #expect(try await fixture.redis.send("SISMEMBER", RedisKeys.readyTenants(kind: .noop), tenant.rawValue).int == 1)
+        #expect(try await fixture.redis.send("HEXISTS", RedisKeys.readyCounts(kind: .noop), tenant.rawValue).int == 1)
         let next = try await consumer.fetch(limit: 10)
         #expect(next.map { $0.envelope?.id } == [late.id])
         // Read dry with no mark since: it leaves the index.
         #expect(try await consumer.fetch(limit: 10).isEmpty)
-        #expect(try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
+        #expect(try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int == 0)
         #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 0)
     }
 
@@ -210,7 +211,7 @@ import Testing
         #expect(Set(delivered).isSubset(of: Set(queued.map(\.id))))
         // The releases follow the reads; once they are in, the tenant is gone from the index.
         let deadline = ContinuousClock.now + .seconds(120)
-        while try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int != 0 && ContinuousClock.now < deadline {
+        while try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int != 0 && ContinuousClock.now < deadline {
             _ = try await first.fetch(limit: 50)
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -258,7 +259,7 @@ import Testing
         #expect(late.array?.first?.int == 0)
         let held = try await fixture.redis.send("ZSCORE", RedisKeys.readyLeases(kind: .noop), fixture.tenant.rawValue)
         #expect(held.string.flatMap { Int64($0) } == second[0].lease)
-        #expect(try await fixture.redis.send("SISMEMBER", RedisKeys.readyTenants(kind: .noop), fixture.tenant.rawValue).int == 1)
+        #expect(try await fixture.redis.send("HEXISTS", RedisKeys.readyCounts(kind: .noop), fixture.tenant.rawValue).int == 1)
         // The holder's release, with more to read: back on the list.
         let released = try await fixture.redis.send(
             ReadyIndex.releaseCommand(kind: .noop, [second[0].visit(read: second[0].readCount)]))
@@ -278,6 +279,72 @@ import Testing
         let delivered = try await fixture.consumer().fetch(limit: 10)
         #expect(delivered.map { $0.envelope?.id } == [job.id])
         #expect(try await fixture.redis.send("EXISTS", RedisKeys.legacyReadyTenants(kind: .noop)).int == 0)
+    }
+
+    /// The set is written only for a tenant whose count could make it shared (more than a
+    /// quantum), for consumers of earlier versions; a tenant with one job costs it nothing, and
+    /// every tenant leaves both when read dry.
+    @Test func onlyATenantWithMoreThanAQuantumIsWrittenToTheSet() async throws {
+        let fixture = QueueFixture { $0.tenantBatch = 4 }
+        let small = fixture.tenant
+        let big = TestEnvironment.tenant()
+        _ = try await fixture.queue.enqueue([fixture.job(tenant: small)] + (0..<5).map { _ in fixture.job(tenant: big) })
+        let set = RedisKeys.readyTenants(kind: .noop)
+        #expect(try await fixture.redis.send("SISMEMBER", set, small.rawValue).int == 0)
+        #expect(try await fixture.redis.send("SISMEMBER", set, big.rawValue).int == 1)
+        #expect(try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int == 2)
+        #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 2)
+        let consumer = fixture.consumer()
+        defer { consumer.close() }
+        #expect(try await fixture.drain(consumer, count: 6).count == 6)
+        let emptied = try await eventually {
+            let nothing = try await consumer.fetch(limit: 10).isEmpty
+            let counted = try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int
+            return nothing && counted == 0
+        }
+        #expect(emptied)
+        #expect(try await fixture.redis.send("SCARD", set).int == 0)
+        #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 0)
+    }
+
+    /// During an upgrade, a producer of an earlier version marks a tenant this version's
+    /// producer marked (it adds to the set, finds the tenant new there and lists it again):
+    /// each job is read once, and the index empties.
+    @Test func anEarlierProducersMarkOfATenantAlreadyIndexedStrandsNothing() async throws {
+        let earlierMark = RedisScript(
+            """
+            local added = 0
+            for i = 1, #ARGV, 2 do
+              redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
+              if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+                redis.call('RPUSH', KEYS[2], ARGV[i])
+                added = added + 1
+              end
+            end
+            return added
+            """)
+        let fixture = QueueFixture()
+        let first = fixture.job()
+        _ = try await fixture.queue.enqueue(first)
+        let second = fixture.job()
+        var add = RedisCommand("XADD", [RedisKeys.stream(tenant: fixture.tenant, kind: .noop), "*"])
+        for field in second.fields { add.append(field) }
+        try await fixture.redis.send(add).orThrow("XADD")
+        let keys = [RedisKeys.readyTenants(kind: .noop), RedisKeys.readyList(kind: .noop), RedisKeys.readyCounts(kind: .noop)]
+        #expect(try await fixture.redis.send(earlierMark.command(keys: keys, arguments: [fixture.tenant.rawValue, "1"])).int == 1)
+        #expect(try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int == 2)
+        let consumer = fixture.consumer()
+        defer { consumer.close() }
+        var seen: [String] = []
+        let emptied = try await eventually {
+            seen += try await consumer.fetch(limit: 10).compactMap(\.envelope?.id)
+            let counted = try await fixture.redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int
+            let listed = try await fixture.redis.send("LLEN", RedisKeys.readyList(kind: .noop)).int
+            return counted == 0 && listed == 0
+        }
+        #expect(emptied)
+        #expect(seen.sorted() == [first.id, second.id].sorted())
+        #expect(try await fixture.redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
     }
 }
 

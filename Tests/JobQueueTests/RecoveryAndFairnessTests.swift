@@ -172,6 +172,7 @@ extension RecoveryTests {
             #expect(read.components(separatedBy: ":stream:").count == 2, "one stream per read: \(read.prefix(300))")
         }
         // All drained: the ready set is empty again.
+        #expect(try await redis.send("HLEN", RedisKeys.readyCounts(kind: .noop)).int == 0)
         #expect(try await redis.send("SCARD", RedisKeys.readyTenants(kind: .noop)).int == 0)
     }
 
