@@ -237,7 +237,7 @@ extension JobConsumer {
                         : RedisCommand("ZADD", [index, String(next), tenant.rawValue]))
                 fixups.append(RedisCommand("ZRANGE", [RedisKeys.delayed(tenant: tenant, kind: kind), "0", "0", "WITHSCORES"]))
             }
-            if !woken.isEmpty { fixups.append(ReadyIndex.markCommand(kind: kind, woken, quantum: queue.configuration.tenantBatch)) }
+            if !woken.isEmpty { fixups.append(queue.markCommand(kind: kind, woken)) }
             if !woken.isEmpty { fixups.append(JobQueue.wakeCommand(kind: kind)) }
             let checks = try await queue.redis.send(fixups)
             var repairs: [RedisCommand] = []

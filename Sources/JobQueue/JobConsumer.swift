@@ -153,7 +153,7 @@ public final class JobConsumer: Sendable {
                 let marks = chunk.map { (tenant: $0, jobs: queue.configuration.tenantBatch) }
                 let names = chunk.map(\.rawValue)
                 for reply in try await queue.redis.send([
-                    ReadyIndex.markCommand(kind: kind, marks, quantum: queue.configuration.tenantBatch),
+                    queue.markCommand(kind: kind, marks),
                     RedisCommand("SREM", [legacy] + names),
                 ]) {
                     try reply.orThrow("adopt the earlier ready set")

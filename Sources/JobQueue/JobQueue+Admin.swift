@@ -122,8 +122,7 @@ extension JobQueue {
     /// (for entries written behind the queue's back; marking a tenant twice changes nothing).
     public func markReady(_ tenants: [TenantID], kind: JobKind, jobsEach: Int = 1) async throws {
         guard !tenants.isEmpty else { return }
-        try await redis.send(ReadyIndex.markCommand(kind: kind, tenants.map { ($0, jobsEach) }, quantum: configuration.tenantBatch))
-            .orThrow("mark ready")
+        try await redis.send(markCommand(kind: kind, tenants.map { ($0, jobsEach) })).orThrow("mark ready")
     }
 
     /// Puts a dead letter back on its stream as `DeadLetter.replayed` says; returns its job id
@@ -148,7 +147,7 @@ extension JobQueue {
         }
         let replies = try await redis.send([
             script,
-            ReadyIndex.markCommand(kind: kind, [(tenant, 1)], quantum: configuration.tenantBatch),
+            markCommand(kind: kind, [(tenant, 1)]),
             Self.wakeCommand(kind: kind),
         ])
         return try replies[0].orThrow("replay").int == 1 ? id : nil

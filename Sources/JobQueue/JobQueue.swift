@@ -82,9 +82,7 @@ public final class JobQueue: Sendable {
                 kindsWoken.insert(group.kind)
             }
         }
-        for (kind, tenants) in ready.sorted(by: { $0.key < $1.key }) {
-            commands.append(ReadyIndex.markCommand(kind: kind, tenants, quantum: configuration.tenantBatch))
-        }
+        for (kind, tenants) in ready.sorted(by: { $0.key < $1.key }) { commands.append(markCommand(kind: kind, tenants)) }
         for kind in kindsWoken.sorted() { commands.append(Self.wakeCommand(kind: kind)) }
         commands += then
         let replies = try await redis.send(commands)
@@ -138,6 +136,11 @@ public final class JobQueue: Sendable {
                 command.append(job.payload)
             }
         }
+    }
+
+    /// Marks tenants in `kind`'s ready index (see `ReadyIndex.mark`) with this queue's quantum.
+    func markCommand(kind: JobKind, _ appended: [(tenant: TenantID, jobs: Int)]) -> RedisCommand {
+        ReadyIndex.markCommand(kind: kind, appended, quantum: configuration.tenantBatch)
     }
 
     /// A wake-up entry for idle consumers of `kind` (the stream is capped; it carries no data).
