@@ -146,14 +146,13 @@ enum ReadyIndex {
         local out = {}
         for i = 1, #ARGV, 5 do
           local tenant = ARGV[i]
-          local held = redis.call('ZSCORE', KEYS[3], tenant)
           if ARGV[i + 4] == '0' then
-            if redis.call('HEXISTS', KEYS[4], tenant) == 1 then
-              local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
-              redis.call('HSET', KEYS[4], tenant, math.max(count - tonumber(ARGV[i + 1]), 1))
+            local count = redis.call('HGET', KEYS[4], tenant)
+            if count then
+              redis.call('HSET', KEYS[4], tenant, math.max((tonumber(count) or 0) - tonumber(ARGV[i + 1]), 1))
             end
             out[#out + 1] = 1
-          elseif held and tonumber(held) == tonumber(ARGV[i + 4]) then
+          elseif tonumber(redis.call('ZSCORE', KEYS[3], tenant)) == tonumber(ARGV[i + 4]) then
             redis.call('ZREM', KEYS[3], tenant)
             local count = tonumber(redis.call('HGET', KEYS[4], tenant)) or 0
             local marked = count - tonumber(ARGV[i + 3])
