@@ -17,7 +17,7 @@ struct FairnessBench: AsyncParsableCommand {
     @Option(help: "Small tenants, each submitting one job a second.") var smallTenants: Int = 1_000
     @Option(help: "Seconds the big tenant drains alone.") var soloSeconds: Int = 10
     @Option(help: "Seconds the small tenants submit.") var mixedSeconds: Int = 20
-    @Option(help: "Turns the two phases take, alternating (each a share of its seconds).") var rounds: Int = 4
+    @Option(help: "Turns the two phases take, alternating (each a share of its seconds).") var rounds: Int = 10
 
     func run() async throws {
         let (redis, queue) = try await fleet.connect()
