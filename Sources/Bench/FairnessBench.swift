@@ -19,6 +19,12 @@ struct FairnessBench: AsyncParsableCommand {
     @Option(help: "Seconds the small tenants submit.") var mixedSeconds: Int = 20
     @Option(help: "Turns the two phases take, alternating (each a share of its seconds).") var rounds: Int = 10
 
+    func validate() throws {
+        guard backlog > 0, smallTenants > 0, soloSeconds > 0, mixedSeconds > 0, rounds > 0 else {
+            throw ValidationError("--backlog, --small-tenants, --solo-seconds, --mixed-seconds and --rounds must be positive")
+        }
+    }
+
     func run() async throws {
         let (redis, queue) = try await fleet.connect()
         defer { redis.close() }
@@ -104,13 +110,5 @@ struct FairnessBench: AsyncParsableCommand {
 
     private func done(_ redis: RedisClient, _ tenant: TenantID) async throws -> Int {
         Int(try await redis.send("GET", RedisKeys.noopCounter(tenant: tenant)).int ?? 0)
-    }
-
-    /// Jobs of `tenant` done per second over `seconds`.
-    private func drainRate(_ redis: RedisClient, _ tenant: TenantID, seconds: Double) async throws -> Double {
-        let start = ContinuousClock.now
-        let before = try await done(redis, tenant)
-        try await Task.sleep(for: .seconds(seconds))
-        return Double(try await done(redis, tenant) - before) / (ContinuousClock.now - start).seconds
     }
 }
