@@ -20,8 +20,11 @@ struct FairnessBench: AsyncParsableCommand {
     @Option(help: "Turns the two phases take, alternating (each a share of its seconds).") var rounds: Int = 10
 
     func validate() throws {
-        guard backlog > 0, smallTenants > 0, soloSeconds > 0, mixedSeconds > 0, rounds > 0 else {
-            throw ValidationError("--backlog, --small-tenants, --solo-seconds, --mixed-seconds and --rounds must be positive")
+        guard (1...100_000_000).contains(backlog), (1...100_000).contains(smallTenants), (1...3_600).contains(soloSeconds),
+            (1...3_600).contains(mixedSeconds), (1...1_000).contains(rounds)
+        else {
+            throw ValidationError(
+                "--backlog must be 1-100000000, --small-tenants 1-100000, --solo-seconds and --mixed-seconds 1-3600, --rounds 1-1000")
         }
     }
 
